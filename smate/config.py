@@ -1,0 +1,154 @@
+"""Parameters: the paper preset holds every default; presets, a params file and --set override it."""
+
+import copy
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .errors import SmateError
+
+PRESET_DIR = resources.files("smate") / "presets"
+
+
+def preset_names():
+    return sorted(p.name.removesuffix(".yaml") for p in PRESET_DIR.iterdir() if p.name.endswith(".yaml"))
+
+
+def defaults():
+    return yaml.safe_load((PRESET_DIR / "paper.yaml").read_text())
+
+
+def load_preset(name):
+    """A packaged preset by name, or any YAML file by path."""
+    if name.endswith((".yaml", ".yml")):
+        return _read_yaml(Path(name))
+    if name not in preset_names():
+        raise SmateError(f"unknown preset '{name}'; choose one of: {', '.join(preset_names())}, or give a .yaml path")
+    return yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text()) or {}
+
+
+def _read_yaml(path):
+    if not path.is_file():
+        raise SmateError(f"params file '{path}' does not exist; check the path")
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise SmateError(f"params file '{path}' is not valid YAML ({err.problem}); fix its syntax") from None
+
+
+def build_config(params_file=None, preset=None, overrides=()):
+    """Defaults <- params file <- preset <- `KEY=VALUE` overrides, checked against the defaults' keys and types."""
+    config = defaults()
+    if params_file is not None:
+        config = merge(config, _read_yaml(Path(params_file)), origin=str(params_file))
+    if preset is not None:
+        config = merge(config, load_preset(preset), origin=f"preset {preset}")
+    for override in overrides:
+        config = apply_override(config, override)
+    validate(config)
+    return config
+
+
+def merge(base, update, origin, prefix=""):
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        dotted = f"{prefix}{key}"
+        if key not in merged:
+            raise SmateError(f"{origin}: unknown parameter '{dotted}'; known here: {', '.join(map(str, merged))}")
+        if isinstance(merged[key], dict) and isinstance(value, dict):
+            merged[key] = merge(merged[key], value, origin, prefix=f"{dotted}.")
+        else:
+            merged[key] = _coerce(dotted, merged[key], value)
+    return merged
+
+
+def apply_override(config, override):
+    """Apply one `a.b.c=value`; lists are written `x,y,z`."""
+    if "=" not in override:
+        raise SmateError(f"--set '{override}' has no '='; write it as KEY=VALUE, e.g. --set data.ratio=0.1")
+    dotted, raw = override.split("=", 1)
+    keys = dotted.strip().split(".")
+    node = config
+    for depth, key in enumerate(keys[:-1]):
+        if not isinstance(node.get(key), dict):
+            raise SmateError(f"--set: unknown parameter '{'.'.join(keys[: depth + 1])}'; see `smate-bench params`")
+        node = node[key]
+    leaf = keys[-1]
+    if leaf not in node:
+        raise SmateError(f"--set: unknown parameter '{dotted}'; see `smate-bench params` for every key")
+    value = _parse_value(raw, listy=isinstance(node[leaf], list) or dotted == "data.minority")
+    updated = copy.deepcopy(config)
+    target = updated
+    for key in keys[:-1]:
+        target = target[key]
+    target[leaf] = _coerce(dotted, node[leaf], value)
+    return updated
+
+
+def _parse_value(raw, listy):
+    if listy and "," in raw:
+        return [yaml.safe_load(item.strip()) for item in raw.split(",") if item.strip()]
+    return yaml.safe_load(raw) if raw.strip() else None
+
+
+def _coerce(dotted, default, value):
+    """Check `value` against the default's type; a scalar where a list is expected becomes a list."""
+    if dotted == "data.minority" or default is None:
+        return value
+    if isinstance(default, list) and not isinstance(value, list):
+        value = [value]
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise SmateError(f"parameter '{dotted}' must be {type(default).__name__}, got {value!r}")
+    return value
+
+
+def validate(config):
+    """Checks that need more than a type: ranges, known names."""
+    from .classify import CLASSIFIERS
+    from .rebalance import REBALANCERS
+
+    data = config["data"]
+    ratio = data["ratio"]
+    if not 0 < ratio <= 1:
+        raise SmateError(f"data.ratio must be in (0, 1], got {ratio}; e.g. --set data.ratio=0.1 keeps 10% of the minority")
+    minority = data["minority"]
+    names = minority if isinstance(minority, list) else [minority]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise SmateError(f"data.minority must be a class name or a list of names, got {minority!r}")
+    for key in ("max_train_per_class", "max_test_per_class"):
+        value = data[key]
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise SmateError(f"data.{key} must be a positive integer or null, got {value!r}")
+    if data["source"] not in ("auto", "cifar10", "imagefolder"):
+        raise SmateError(f"data.source must be auto, cifar10 or imagefolder, got {data['source']!r}")
+    unknown = [m for m in config["methods"] if m not in REBALANCERS]
+    if unknown:
+        raise SmateError(f"unknown method {unknown[0]!r}; registered methods: {', '.join(REBALANCERS)}")
+    missing = [m for m in config["methods"] if m not in config["rebalance"]]
+    if missing:
+        raise SmateError(f"method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
+    if not config["methods"]:
+        raise SmateError("methods is empty; name at least one, e.g. --set methods=imbalanced,smote")
+    if not config["seeds"] or not all(isinstance(s, int) and s >= 0 for s in config["seeds"]):
+        raise SmateError(f"seeds must be a non-empty list of non-negative integers, got {config['seeds']!r}")
+    if config["classify"]["model"] not in CLASSIFIERS:
+        raise SmateError(f"unknown classify.model {config['classify']['model']!r}; choose one of: {', '.join(CLASSIFIERS)}")
+
+
+def minority_names(config):
+    minority = config["data"]["minority"]
+    return list(minority) if isinstance(minority, list) else [minority]
+
+
+def dump(config):
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=None)

@@ -1,0 +1,16 @@
+"""Rebalancing methods behind one imbalanced-learn style interface, found by name in a registry.
+
+A new method is one new module in this package that subclasses `Rebalancer` and decorates it
+with `@register("name")`; every module here is imported, so the registry sees it.
+"""
+
+import importlib
+import pkgutil
+
+from ._base import REBALANCERS, Rebalancer, make_rebalancer, register
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["REBALANCERS", "Rebalancer", "make_rebalancer", "register"]

@@ -1,0 +1,36 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smate.config import build_config
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "cifar10-mini"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def tiny_config():
+    """The tiny preset on the committed fixture, independent of the working directory."""
+    return build_config(preset="tiny", overrides=[f"data.root={FIXTURE}"])
+
+
+@pytest.fixture(scope="session")
+def cifar10_root(tmp_path_factory):
+    """The full CIFAR-10 JPEG copy from ../shared/data, unpacked once; skips when it is absent."""
+    packed = SHARED_DATA / "cifar10-jpeg.npz"
+    if not packed.is_file():
+        pytest.skip(f"the full CIFAR-10 copy is not at {packed}")
+    root = tmp_path_factory.mktemp("cifar10")
+    subprocess.run([sys.executable, str(SHARED_DATA / "unpack_cifar10.py"), str(root)], check=True, capture_output=True)
+    return root
+
+
+def cli_env():
+    """The environment for running smate-bench and dvc as subprocesses of this interpreter's venv."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from smate.config import apply_override, build_config, defaults, preset_names
+from smate.errors import SmateError
+from smate.rebalance import REBALANCERS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_params_yaml_is_the_paper_protocol():
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert params == defaults()
+    assert params["data"]["minority"] == "truck"
+    assert params["data"]["ratio"] == 0.1
+    assert params["seeds"] == [0, 1, 2, 3, 4]
+
+
+def test_every_registered_method_has_params_and_runs_in_the_paper_protocol():
+    assert set(defaults()["rebalance"]) == set(REBALANCERS)
+    assert set(defaults()["methods"]) == set(REBALANCERS)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_builds(name):
+    config = build_config(preset=name)
+    assert config["methods"]
+
+
+def test_smoke_preset_runs_every_method_with_two_seeds():
+    config = build_config(preset="smoke")
+    assert config["methods"] == defaults()["methods"]
+    assert config["seeds"] == [0, 1]
+
+
+def test_overrides_parse_lists_scalars_and_keep_types():
+    config = build_config(overrides=["methods=smote,adasyn", "seeds=3", "data.ratio=0.05", "data.minority=truck,cat",
+                                     "classify.fast.epochs=2", "data.max_train_per_class=10"])
+    assert config["methods"] == ["smote", "adasyn"]
+    assert config["seeds"] == [3]
+    assert config["data"]["ratio"] == 0.05
+    assert config["data"]["minority"] == ["truck", "cat"]
+    assert config["classify"]["fast"]["epochs"] == 2.0 and isinstance(config["classify"]["fast"]["epochs"], float)
+    assert config["data"]["max_train_per_class"] == 10
+
+
+def test_layering_params_file_then_preset_then_set(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("data:\n  ratio: 0.5\n  seed: 7\n")
+    config = build_config(params, "tiny", ["data.ratio=0.3"])
+    assert config["data"]["seed"] == 7  # from the file
+    assert config["data"]["root"] == "tests/fixtures/cifar10-mini"  # from the preset
+    assert config["data"]["ratio"] == 0.3  # from --set, last
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.ratio=0", "data.ratio must be in (0, 1]"),
+    ("data.ratio=1.5", "data.ratio must be in (0, 1]"),
+    ("methods=smote,bogus", "unknown method 'bogus'"),
+    ("data.nonsense=1", "unknown parameter 'data.nonsense'"),
+    ("data.ratio=abc", "must be float"),
+    ("seeds=-1", "seeds must be"),
+    ("classify.model=resnet", "unknown classify.model"),
+    ("ratio", "has no '='"),
+])
+def test_bad_overrides_name_the_problem(override, message):
+    with pytest.raises(SmateError, match=message.replace("(", r"\(").replace("]", r"\]")):
+        build_config(overrides=[override])
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(SmateError, match="smoke"):
+        build_config(preset="nope")
+
+
+def test_unknown_key_in_params_file(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("classify:\n  fast:\n    epoch: 3\n")
+    with pytest.raises(SmateError, match="unknown parameter 'classify.fast.epoch'"):
+        build_config(params)
+
+
+def test_override_does_not_mutate_its_input():
+    config = defaults()
+    apply_override(config, "data.ratio=0.5")
+    assert config["data"]["ratio"] == 0.1

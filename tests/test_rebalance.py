@@ -1,0 +1,124 @@
+"""One shared set of checks over every registered method, then each method's own contract."""
+
+import numpy as np
+import pytest
+
+from smate.errors import SmateError
+from smate.rebalance import REBALANCERS, Rebalancer, make_rebalancer
+
+COUNTS = [40, 40, 40, 8]  # class 3 is the minority
+
+
+@pytest.fixture(scope="module")
+def imbalanced():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(len(COUNTS)), COUNTS)
+    # Each class a slightly different mean colour, overlapping its neighbours' as real classes do (ADASYN needs that).
+    images = (rng.integers(0, 120, (len(labels), 8, 8, 3)) + 4 * labels[:, None, None, None]).astype(np.uint8)
+    return images, labels
+
+
+EXPECTED_COUNTS = {
+    "full": COUNTS,
+    "imbalanced": COUNTS,
+    "class_weight": COUNTS,
+    "undersample": [8, 8, 8, 8],
+    "oversample": [40, 40, 40, 40],
+    "smote": [40, 40, 40, 40],
+}
+
+
+@pytest.mark.parametrize("name", sorted(REBALANCERS))
+class TestEveryMethod:
+    def test_shapes_dtype_and_labels(self, name, imbalanced):
+        images, labels = imbalanced
+        X, y = make_rebalancer(name, {}, seed=0).fit_resample(images, labels)
+        assert X.dtype == np.uint8 and X.shape[1:] == images.shape[1:]
+        assert len(X) == len(y) and set(np.unique(y)) == set(np.unique(labels))
+
+    def test_class_counts(self, name, imbalanced):
+        images, labels = imbalanced
+        _, y = make_rebalancer(name, {"k_neighbors": 3} if name == "smote" else {}, seed=0).fit_resample(images, labels)
+        counts = np.bincount(y).tolist()
+        if name in EXPECTED_COUNTS:
+            assert counts == EXPECTED_COUNTS[name]
+        else:  # ADASYN balances only approximately: it allots samples by neighbourhood difficulty
+            assert counts[:3] == COUNTS[:3] and abs(counts[3] - 40) <= 4
+
+    def test_same_seed_same_output(self, name, imbalanced):
+        images, labels = imbalanced
+        first = make_rebalancer(name, {}, seed=3).fit_resample(images, labels)
+        second = make_rebalancer(name, {}, seed=3).fit_resample(images, labels)
+        np.testing.assert_array_equal(first[0], second[0])
+        np.testing.assert_array_equal(first[1], second[1])
+
+    def test_does_not_modify_its_input(self, name, imbalanced):
+        images, labels = imbalanced
+        before = images.copy()
+        make_rebalancer(name, {}, seed=0).fit_resample(images, labels)
+        np.testing.assert_array_equal(images, before)
+
+    def test_is_a_documented_rebalancer(self, name):
+        cls = REBALANCERS[name]
+        assert issubclass(cls, Rebalancer) and cls.__doc__
+
+
+@pytest.mark.parametrize("name", ["undersample", "oversample", "smote", "adasyn"])
+def test_random_methods_change_with_the_seed(name, imbalanced):
+    images, labels = imbalanced
+    first, _ = make_rebalancer(name, {}, seed=0).fit_resample(images, labels)
+    second, _ = make_rebalancer(name, {}, seed=1).fit_resample(images, labels)
+    assert first.shape != second.shape or not np.array_equal(first, second)
+
+
+def test_undersample_and_oversample_use_only_original_images(imbalanced):
+    images, labels = imbalanced
+    originals = {image.tobytes() for image in images}
+    for name in ("undersample", "oversample"):
+        X, _ = make_rebalancer(name, {}, seed=0).fit_resample(images, labels)
+        assert {image.tobytes() for image in X} <= originals
+
+
+def test_smote_images_lie_between_minority_images(imbalanced):
+    images, labels = imbalanced
+    X, y = make_rebalancer("smote", {"k_neighbors": 3}, seed=0).fit_resample(images, labels)
+    synthetic = X[len(images):]
+    assert (y[len(images):] == 3).all() and len(synthetic) == 32
+    minority = images[labels == 3]
+    # Interpolations stay inside the per-pixel range of the minority images (+-1 for rounding).
+    assert (synthetic >= minority.min(axis=0).astype(int) - 1).all()
+    assert (synthetic <= minority.max(axis=0).astype(int) + 1).all()
+    assert not {image.tobytes() for image in synthetic} <= {image.tobytes() for image in minority}
+
+
+def test_class_weight_is_inverse_frequency(imbalanced):
+    images, labels = imbalanced
+    method = make_rebalancer("class_weight", {}, seed=0)
+    method.fit_resample(images, labels)
+    total = sum(COUNTS)
+    np.testing.assert_allclose(method.class_weight_, [total / (4 * c) for c in COUNTS])
+
+
+def test_full_is_marked_to_use_the_balanced_train_set():
+    assert REBALANCERS["full"].uses_full_train
+    assert not any(cls.uses_full_train for name, cls in REBALANCERS.items() if name != "full")
+
+
+def test_smote_with_too_few_minority_images_says_what_to_change(imbalanced):
+    images, labels = imbalanced
+    with pytest.raises(SmateError, match="lower rebalance.smote.k_neighbors"):
+        make_rebalancer("smote", {"k_neighbors": 20}, seed=0).fit_resample(images, labels)
+
+
+def test_adasyn_without_other_classes_nearby_suggests_another_method():
+    labels = np.repeat([0, 1], [20, 6])
+    images = np.where(labels[:, None, None, None] == 1, 255, 0).astype(np.uint8) * np.ones((1, 4, 4, 3), np.uint8)
+    with pytest.raises(SmateError, match="use another method for this dataset"):
+        make_rebalancer("adasyn", {"n_neighbors": 3}, seed=0).fit_resample(images, labels)
+
+
+def test_unknown_method_and_unknown_param():
+    with pytest.raises(SmateError, match="unknown method 'bogus'"):
+        make_rebalancer("bogus")
+    with pytest.raises(SmateError, match="rebalance.smote has unknown parameter 'k'; it takes: k_neighbors"):
+        make_rebalancer("smote", {"k": 3})
