@@ -1,0 +1,9 @@
+"""Classifiers by name, and the shared GPU-resident training loop."""
+
+from ._fast import FastRecipe
+from ._keras_cnn import KerasCNNRecipe
+from ._trainer import TrainResult, resolve_device, train_classifier
+
+CLASSIFIERS = {"fast": FastRecipe, "keras_cnn": KerasCNNRecipe}
+
+__all__ = ["CLASSIFIERS", "TrainResult", "resolve_device", "train_classifier"]

@@ -1,0 +1,141 @@
+"""One training loop for every classifier: the whole train set lives on the device as one tensor,
+is augmented a chunk at a time once per epoch, and is batched by index."""
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..augment import ClassifierAugment, augment_in_chunks
+from ..errors import SmateError
+
+
+@dataclass
+class TrainResult:
+    predictions: np.ndarray  # predicted test labels, int64
+    history: list  # one dict per epoch
+    train_seconds: float  # training alone, without the per-epoch test evaluations
+    epoch_eval_seconds: float  # the per-epoch test evaluations that fill the history
+    predict_seconds: float  # the final test predictions, with the recipe's test-time augmentation
+
+
+def resolve_device(name):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SmateError(f"classify.device is '{name}' but torch sees no CUDA GPU; use --set classify.device=cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise SmateError(f"classify.device '{name}' is not a device torch knows; use auto, cpu, cuda or cuda:N") from None
+
+
+def to_device(images, mean, std, device, dtype):
+    """uint8 NHWC array -> normalised NCHW tensor on the device, converted there to save transfer time."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
+    x = (x.permute(0, 3, 1, 2).float() - mean) / std
+    # channels_last is faster for these convs on GPUs and, measured, 1.4-1.5x on our CPUs too.
+    return x.to(dtype=dtype, memory_format=torch.channels_last)
+
+
+def _synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_classifier(recipe, train_images, train_labels, test_images, test_labels, *, class_weight=None,
+                     minority_ids=(), seed=0, device="cpu", eval_batch_size=2000, progress=False):
+    """Train `recipe`'s model on the train set and predict the test set; returns predictions and history."""
+    device = resolve_device(device) if isinstance(device, str) else device
+    torch.manual_seed(seed)
+    params = recipe.params
+    # bf16 autocast on GPUs; full fp32 on the CPU, where bf16 is slow and seeded runs should repeat exactly.
+    autocast_dtype = torch.bfloat16 if device.type == "cuda" else None
+    storage_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    _synchronize(device)
+    start = time.perf_counter()
+
+    pixels = torch.from_numpy(np.ascontiguousarray(train_images)).to(device).float()
+    mean = pixels.mean(dim=(0, 1, 2)).view(1, -1, 1, 1)
+    std = pixels.std(dim=(0, 1, 2)).clamp_min(1e-3).view(1, -1, 1, 1)
+    del pixels
+    x_train = to_device(train_images, mean, std, device, storage_dtype)
+    y_train = torch.from_numpy(np.asarray(train_labels, dtype=np.int64)).to(device)
+    x_test = to_device(test_images, mean, std, device, storage_dtype)
+    y_test = np.asarray(test_labels, dtype=np.int64)
+    weights = None if class_weight is None else torch.as_tensor(class_weight, dtype=torch.float32, device=device)
+
+    model = recipe.build(x_train).to(device, memory_format=torch.channels_last)
+    n, batch_size = len(x_train), min(params["batch_size"], len(x_train))
+    steps_per_epoch = math.ceil(n / batch_size)
+    total_steps = max(1, math.ceil(params["epochs"] * steps_per_epoch))
+    recipe.configure(model, total_steps, steps_per_epoch)
+    augment = ClassifierAugment(params["flip"], params["translate"]).to(device)
+
+    history, step, epoch_eval_seconds = [], 0, 0.0
+    epochs = tqdm(range(math.ceil(total_steps / steps_per_epoch)), desc="train", unit="epoch", disable=not progress, leave=False)
+    for epoch in epochs:
+        model.train()
+        x_epoch = augment_in_chunks(augment, x_train).contiguous(memory_format=torch.channels_last)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        for index in torch.randperm(n, device=device).split(batch_size):
+            if step >= total_steps:
+                break
+            labels = y_train[index]
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                logits = model(x_epoch[index])
+            losses = F.cross_entropy(logits.float(), labels, reduction="none", label_smoothing=params.get("label_smoothing", 0.0))
+            if weights is not None:
+                losses = losses * weights[labels]
+            loss = losses.sum() if recipe.sum_loss else losses.mean()
+            recipe.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            recipe.optimizer.step()
+            recipe.after_step(step)
+            loss_sum += losses.detach().sum()
+            correct += (logits.detach().argmax(1) == labels).sum()
+            seen += len(index)
+            step += 1
+        _synchronize(device)
+        eval_start = time.perf_counter()
+        predictions = _predict(model, model, x_test, eval_batch_size, autocast_dtype)
+        history.append({
+            "epoch": epoch + 1,
+            "train_loss": loss_sum.item() / seen,
+            "train_accuracy": correct.item() / seen,
+            "test_accuracy": float((predictions == y_test).mean()),
+            "minority_recall": _recall(predictions, y_test, minority_ids),
+        })
+        epoch_eval_seconds += time.perf_counter() - eval_start
+        epochs.set_postfix(test_acc=f"{history[-1]['test_accuracy']:.3f}")
+    recipe.finish()
+    _synchronize(device)
+    train_seconds = time.perf_counter() - start - epoch_eval_seconds
+
+    start = time.perf_counter()
+    predictions = _predict(model, lambda x: recipe.predict(model, x), x_test, eval_batch_size, autocast_dtype)
+    _synchronize(device)
+    return TrainResult(predictions, history, train_seconds, epoch_eval_seconds, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def _predict(model, infer, x, batch_size, autocast_dtype):
+    model.eval()
+    outputs = []
+    for batch in x.split(batch_size):
+        with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            outputs.append(infer(batch).float().argmax(1))
+    return torch.cat(outputs).cpu().numpy().astype(np.int64)
+
+
+def _recall(predictions, labels, class_ids):
+    if not len(class_ids):
+        return None
+    mask = np.isin(labels, class_ids)
+    return float((predictions[mask] == labels[mask]).mean()) if mask.any() else None

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+
+from smate.classify import CLASSIFIERS, train_classifier
+from smate.classify._fast import FastNet
+from smate.classify._keras_cnn import KerasCNN
+from smate.config import build_config
+
+COLOURS = np.array([[220, 40, 40], [40, 220, 40], [40, 40, 220], [220, 220, 40]])
+
+
+def colour_task(per_class, seed):
+    """Four classes told apart by colour under heavy noise: a net that learns at all gets it right."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(COLOURS)), per_class)
+    noise = rng.normal(0, 50, (len(labels), 16, 16, 3))
+    images = np.clip(COLOURS[labels][:, None, None, :] + noise, 0, 255).astype(np.uint8)
+    return images, labels
+
+
+def recipe(name, **overrides):
+    params = dict(build_config(preset="tiny")["classify"][name])
+    params.update(overrides)
+    return CLASSIFIERS[name](params, len(COLOURS))
+
+
+@pytest.fixture(scope="module")
+def task():
+    return colour_task(60, seed=0) + colour_task(20, seed=1)
+
+
+def train(name, task, seed=0, class_weight=None, **overrides):
+    train_x, train_y, test_x, test_y = task
+    return train_classifier(recipe(name, **overrides), train_x, train_y, test_x, test_y,
+                            class_weight=class_weight, minority_ids=[3], seed=seed, device="cpu")
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_classifier_learns_and_records_history(name, task):
+    result = train(name, task, epochs=8)
+    test_y = task[3]
+    assert (result.predictions == test_y).mean() >= 0.9
+    assert [h["epoch"] for h in result.history] == list(range(1, 9))
+    for record in result.history:
+        assert np.isfinite(record["train_loss"]) and 0 <= record["train_accuracy"] <= 1
+        assert 0 <= record["test_accuracy"] <= 1 and 0 <= record["minority_recall"] <= 1
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert result.train_seconds > 0 and result.predict_seconds > 0
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_same_seed_repeats_exactly_on_the_cpu(name, task):
+    first, second = train(name, task, seed=5, epochs=1), train(name, task, seed=5, epochs=1)
+    np.testing.assert_array_equal(first.predictions, second.predictions)
+    assert first.history == second.history
+
+
+def test_fractional_epochs_stop_mid_epoch(task):
+    result = train("fast", task, epochs=1.5)
+    assert len(result.history) == 2
+
+
+def test_class_weights_reach_the_loss(task):
+    # Weight only class 0: every other class's images stop teaching, so class 0 takes over.
+    result = train("keras_cnn", task, class_weight=[1.0, 0.0, 0.0, 0.0], epochs=3)
+    assert (result.predictions == 0).mean() > 0.9
+
+
+def test_fast_net_whitening_decorrelates_patches():
+    rng = np.random.default_rng(0)
+    smooth = torch.tensor(rng.normal(size=(64, 3, 16, 16)), dtype=torch.float32).cumsum(-1).cumsum(-2)
+    net = FastNet(10, widths=(8, 8, 8))
+    net.init_whitening(smooth)
+    with torch.no_grad():
+        features = torch.nn.functional.conv2d(smooth, net.whiten.weight[:12])
+    flat = features.permute(1, 0, 2, 3).reshape(12, -1)
+    covariance = torch.cov(flat)
+    np.testing.assert_allclose(covariance.numpy(), np.eye(12), atol=0.05)
+
+
+@pytest.mark.parametrize("size", [32, 24])
+def test_models_take_any_class_count_and_image_size(size):
+    x = torch.randn(2, 3, size, size)
+    assert FastNet(7, widths=(8, 16, 16))(x).shape == (2, 7)
+    assert KerasCNN(7, image_size=size)(x).shape == (2, 7)
+
+
+def test_keras_cnn_matches_the_keras_example_size():
+    # keras/examples/cifar10_cnn.py reports 1,250,858 trainable parameters for 10 classes.
+    assert sum(p.numel() for p in KerasCNN(10).parameters()) == 1_250_858
