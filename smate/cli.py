@@ -1,0 +1,112 @@
+"""smate-bench: run the benchmark's stages, all at once or one at a time (as DVC does)."""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import atomic, stages
+from .config import build_config, dump, preset_names
+from .errors import SmateError
+
+
+def _config_options(parser):
+    parser.add_argument("--preset", help=f"a packaged preset ({', '.join(preset_names())}) or a YAML file of overrides")
+    parser.add_argument("--params", help="params file to start from (default: ./params.yaml when it exists)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one parameter, e.g. --set data.ratio=0.05 --set methods=smote,adasyn")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _out_option(parser):
+    parser.add_argument("--out", default="results", help="folder for every output (default: results/)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="smate-bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    helps = {
+        "run": "every stage without DVC: prepare, split, train each method x seed, summarize",
+        "prepare": "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
+        "split": "cut the minority classes to data.ratio (OUT/prepared/split.json)",
+        "train": "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
+        "summarize": "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
+        "params": "print the merged parameters, or write them with --write",
+        "repro": "write the merged parameters to params.yaml and run `dvc repro`",
+        "methods": "list the registered rebalancing methods",
+    }
+    sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
+    for name in ("run", "prepare", "split", "train", "summarize", "params", "repro"):
+        _config_options(sub[name])
+    for name in ("run", "prepare", "split", "train", "summarize"):
+        _out_option(sub[name])
+    sub["train"].add_argument("--method", required=True)
+    sub["train"].add_argument("--seed", type=int, required=True)
+    sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")
+    sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
+    return parser
+
+
+def _config(args):
+    params = args.params
+    if params is None and Path("params.yaml").is_file():
+        params = "params.yaml"
+    return build_config(params, args.preset, args.overrides)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except SmateError as err:
+        print(f"smate-bench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("smate-bench: interrupted; finished outputs are kept, partial ones were removed", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args):
+    if args.command == "methods":
+        from .rebalance import REBALANCERS
+
+        for name, cls in REBALANCERS.items():
+            print(f"{name:14s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    config = _config(args)
+    progress = not getattr(args, "quiet", False)
+    if args.command == "params":
+        if args.write:
+            atomic.write_text(args.write, dump(config))
+        else:
+            print(dump(config), end="")
+    elif args.command == "repro":
+        return _repro(config, args.dvc_args)
+    elif args.command == "run":
+        stages.run_all(config, args.out, progress)
+    elif args.command == "prepare":
+        stages.prepare(config, args.out, progress)
+    elif args.command == "split":
+        stages.split(config, args.out)
+    elif args.command == "train":
+        stages.train(config, args.out, args.method, args.seed, progress)
+    elif args.command == "summarize":
+        stages.summarize(config, args.out)
+    return 0
+
+
+def _repro(config, dvc_args):
+    if not Path("dvc.yaml").is_file():
+        raise SmateError("no dvc.yaml here; run `smate-bench repro` from the smate-bench repository root")
+    dvc = shutil.which("dvc") or str(Path(sys.executable).with_name("dvc"))
+    if not os.path.exists(dvc):
+        raise SmateError("dvc is not installed; `pip install dvc`, or run the same stages with `smate-bench run`")
+    atomic.write_text("params.yaml", dump(config))
+    print("repro: wrote params.yaml; running dvc repro", flush=True)
+    return subprocess.run([dvc, "repro", *dvc_args]).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

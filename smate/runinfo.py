@@ -1,0 +1,47 @@
+"""What a result needs to be trusted later: package versions, the device and the git commit."""
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+
+import torch
+
+PACKAGES = ("smate-bench", "torch", "torchvision", "kornia", "imbalanced-learn", "scikit-learn", "numpy", "pillow")
+
+
+def environment(device=None):
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "device": describe_device(device),
+        "git_commit": git_commit(),
+    }
+
+
+def describe_device(device=None):
+    device = torch.device(device) if device is not None else None
+    if device is not None and device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return {"type": "cuda", "name": torch.cuda.get_device_name(index), "cuda": torch.version.cuda,
+                "compute_capability": ".".join(map(str, torch.cuda.get_device_capability(index)))}
+    return {"type": "cpu", "name": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads()}
+
+
+def git_commit():
+    """HEAD of the repository we run in, with '+dirty' when tracked files changed; None outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")

@@ -1,0 +1,190 @@
+"""The pipeline's stages and where they keep their files; each is one CLI command and one DVC stage.
+
+OUT/prepared/dataset.npz, dataset.json   prepare: the decoded images, labels and class names
+OUT/prepared/split.json                  split: the kept train indices of the imbalanced set
+OUT/runs/<method>-<seed>/                train: metrics.json and predictions.npy of one run
+OUT/summary.csv, summary.md              summarize: one row per method over its seeds
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import atomic
+from .classify import CLASSIFIERS, resolve_device, train_classifier
+from .config import minority_names
+from .data import Dataset, class_counts, class_ids, load_dataset, make_imbalanced
+from .errors import SmateError
+from .metrics import classification_metrics
+from .rebalance import make_rebalancer
+from .runinfo import environment
+from .summary import summarize_runs, write_summary
+
+DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class")
+SPLIT_KEYS = ("minority", "ratio", "seed")
+
+
+def prepared_dir(out):
+    return Path(out) / "prepared"
+
+
+def run_dir(out, method, seed):
+    return Path(out) / "runs" / f"{method}-{seed}"
+
+
+def prepare(config, out, progress=True):
+    data = config["data"]
+    start = time.perf_counter()
+    dataset = load_dataset(data["source"], data["root"], data["max_train_per_class"], data["max_test_per_class"], progress)
+    seconds = time.perf_counter() - start
+    info = {
+        "data": {key: data[key] for key in DATASET_KEYS},
+        "source": dataset.source,
+        "classes": dataset.classes,
+        "image_shape": list(dataset.train_images.shape[1:]),
+        "train_counts": class_counts(dataset.train_labels, dataset.classes),
+        "test_counts": class_counts(dataset.test_labels, dataset.classes),
+        "seconds": seconds,
+    }
+    folder = prepared_dir(out)
+    with atomic.atomic_path(folder / "dataset.npz") as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, train_images=dataset.train_images, train_labels=dataset.train_labels,
+                     test_images=dataset.test_images, test_labels=dataset.test_labels)
+    atomic.write_json(folder / "dataset.json", info)
+    print(f"prepare: {len(dataset.train_labels)} train and {len(dataset.test_labels)} test images, "
+          f"{len(dataset.classes)} classes, from {dataset.source['kind']} '{data['root']}' in {seconds:.1f} s")
+    return info
+
+
+def load_prepared(config, out):
+    """The prepared dataset, after checking it was made from the current data params."""
+    folder = prepared_dir(out)
+    info = _read_json(folder / "dataset.json", "smate-bench prepare")
+    _check_made_with(info["data"], config["data"], DATASET_KEYS, folder / "dataset.json", "prepare")
+    with np.load(folder / "dataset.npz") as arrays:
+        return Dataset(arrays["train_images"], arrays["train_labels"], arrays["test_images"], arrays["test_labels"],
+                       classes=info["classes"], source=info["source"])
+
+
+def split(config, out):
+    data = config["data"]
+    start = time.perf_counter()
+    dataset = load_prepared(config, out)
+    minority_ids = class_ids(dataset.classes, minority_names(config))
+    kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], data["seed"])
+    counts = class_counts(dataset.train_labels[kept], dataset.classes)
+    info = {
+        "data": {key: data[key] for key in SPLIT_KEYS},
+        "minority_ids": minority_ids,
+        "train_counts": counts,
+        "n_kept": len(kept),
+        "source_sha256": dataset.source["sha256"],
+        "seconds": time.perf_counter() - start,
+        "kept_indices": kept.tolist(),
+    }
+    atomic.write_json(prepared_dir(out) / "split.json", info)
+    print("split: train counts " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    return info
+
+
+def load_split(config, out):
+    path = prepared_dir(out) / "split.json"
+    info = _read_json(path, "smate-bench split")
+    _check_made_with(info["data"], config["data"], SPLIT_KEYS, path, "split")
+    return info
+
+
+def train(config, out, method, seed, progress=True):
+    dataset = load_prepared(config, out)
+    split_info = load_split(config, out)
+    if split_info["source_sha256"] != dataset.source["sha256"]:
+        raise SmateError(f"{prepared_dir(out)}/split.json was made from other data; rerun `smate-bench split`")
+    minority_ids = split_info["minority_ids"]
+    rebalancer = make_rebalancer(method, config["rebalance"].get(method), seed)
+    kept = np.asarray(split_info["kept_indices"], dtype=np.int64)
+    if rebalancer.uses_full_train:
+        kept = np.arange(len(dataset.train_labels))
+    start = time.perf_counter()
+    images, labels = rebalancer.fit_resample(dataset.train_images[kept], dataset.train_labels[kept])
+    rebalance_seconds = time.perf_counter() - start
+
+    classify = config["classify"]
+    model = classify["model"]
+    device = resolve_device(classify["device"])
+    recipe = CLASSIFIERS[model](classify[model], len(dataset.classes))
+    result = train_classifier(
+        recipe, images, labels, dataset.test_images, dataset.test_labels, class_weight=rebalancer.class_weight_,
+        minority_ids=minority_ids, seed=seed, device=device, eval_batch_size=classify["eval_batch_size"],
+        progress=progress,
+    )
+    metrics = classification_metrics(dataset.test_labels, result.predictions, dataset.classes, minority_ids)
+    record = {
+        "method": method,
+        "seed": seed,
+        "classifier": model,
+        **metrics,
+        "minority": [dataset.classes[i] for i in minority_ids],
+        "train_counts": class_counts(labels, dataset.classes),
+        "class_weight": None if rebalancer.class_weight_ is None else [float(w) for w in rebalancer.class_weight_],
+        "seconds": {
+            "rebalance": rebalance_seconds,
+            "train": result.train_seconds,
+            "epoch_eval": result.epoch_eval_seconds,
+            "predict": result.predict_seconds,
+        },
+        "history": result.history,
+        "dataset": dataset.source,
+        "params": config,
+        "environment": environment(device),
+    }
+    with atomic.atomic_dir(run_dir(out, method, seed)) as tmp:
+        atomic.write_json(tmp / "metrics.json", record)
+        np.save(tmp / "predictions.npy", result.predictions.astype(np.int16))
+    print(f"train {method}-{seed}: accuracy {metrics['accuracy']:.4f}, minority recall {metrics['minority_recall']:.4f}, "
+          f"rebalance {rebalance_seconds:.1f} s, train {result.train_seconds:.1f} s on {device}")
+    return record
+
+
+def summarize(config, out):
+    runs = []
+    for method in config["methods"]:
+        for seed in config["seeds"]:
+            path = run_dir(out, method, seed) / "metrics.json"
+            runs.append(_read_json(path, f"smate-bench train --method {method} --seed {seed}"))
+    table = summarize_runs(runs, config["methods"])
+    write_summary(table, runs, out)
+    return table
+
+
+def run_all(config, out, progress=True):
+    """Every stage in order, without DVC."""
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    prepare(config, out, progress)
+    split(config, out)
+    jobs = [(method, seed) for method in config["methods"] for seed in config["seeds"]]
+    for method, seed in tqdm(jobs, desc="runs", unit="run", disable=not progress):
+        train(config, out, method, seed, progress)
+    table = summarize(config, out)
+    print(f"run: {len(jobs)} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")
+    return table
+
+
+def _read_json(path, fix):
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise SmateError(f"'{path}' is missing; make it with `{fix}`") from None
+    except json.JSONDecodeError:
+        raise SmateError(f"'{path}' is not valid JSON (a run killed mid-write?); remake it with `{fix}`") from None
+
+
+def _check_made_with(recorded, current, keys, path, stage):
+    for key in keys:
+        if recorded.get(key) != current[key]:
+            raise SmateError(f"'{path}' was made with data.{key}={recorded.get(key)!r} but the params say "
+                             f"{current[key]!r}; rerun `smate-bench {stage}` (or `dvc repro`)")

@@ -1,0 +1,72 @@
+"""The summary table: one row per method, mean and spread over seeds, as CSV and Markdown."""
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+from tabulate import tabulate
+
+from . import atomic
+
+METRICS = ("accuracy", "minority_recall", "minority_precision", "minority_f1", "balanced_accuracy", "gmean")
+COLUMNS = ["method", "n_seeds", "seeds"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["train_seconds_mean"]
+
+
+def summarize_runs(runs, methods):
+    """Rows in `methods` order; std is the sample standard deviation (ddof=1), NaN for one seed."""
+    rows = []
+    for method in methods:
+        mine = [run for run in runs if run["method"] == method]
+        row = {"method": method, "n_seeds": len(mine), "seeds": " ".join(str(run["seed"]) for run in mine)}
+        for metric in METRICS:
+            values = np.array([run[metric] for run in mine], dtype=float)
+            row[f"{metric}_mean"] = float(values.mean())
+            row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+        row["train_seconds_mean"] = float(np.mean([run["seconds"]["train"] for run in mine]))
+        rows.append(row)
+    return rows
+
+
+def to_csv(rows):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _csv_value(row[key]) for key in COLUMNS})
+    return buffer.getvalue()
+
+
+def _csv_value(value):
+    return f"{value:.6f}" if isinstance(value, float) else value
+
+
+def to_markdown(rows, runs):
+    first = runs[0]
+    device = first["environment"]["device"]
+    header = [
+        f"Dataset: {first['dataset']['kind']} '{first['dataset']['root']}' (sha256 {first['dataset']['sha256'][:12]}), "
+        f"minority {', '.join(first['minority'])}, ratio {first['params']['data']['ratio']}, split seed {first['params']['data']['seed']}",
+        f"Classifier: {first['classifier']}; device: {device['name']} ({device['type']}); "
+        f"torch {first['environment']['packages']['torch']}; commit {first['environment']['git_commit']}",
+        "Cells: mean ± sample std over seeds (n = number of seeds), in percent.",
+    ]
+    table = [
+        [row["method"], row["n_seeds"], _pm(row, "accuracy"), _pm(row, "minority_recall"), _pm(row, "minority_f1"),
+         _pm(row, "balanced_accuracy"), _pm(row, "gmean"), f"{row['train_seconds_mean']:.2f}"]
+        for row in rows
+    ]
+    headers = ["method", "n", "accuracy", "minority recall", "minority F1", "balanced acc.", "G-mean", "train s"]
+    return "\n\n".join(header) + "\n\n" + tabulate(table, headers=headers, tablefmt="github") + "\n"
+
+
+def _pm(row, metric):
+    mean, std = 100 * row[f"{metric}_mean"], 100 * row[f"{metric}_std"]
+    return f"{mean:.2f}" if np.isnan(std) else f"{mean:.2f} ± {std:.2f}"
+
+
+def write_summary(rows, runs, out):
+    atomic.write_text(Path(out) / "summary.csv", to_csv(rows))
+    markdown = to_markdown(rows, runs)
+    atomic.write_text(Path(out) / "summary.md", markdown)
+    print(markdown)

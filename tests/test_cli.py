@@ -1,0 +1,123 @@
+import csv
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import yaml
+
+from smate import atomic
+from smate.cli import main
+from smate.config import defaults
+from smate.rebalance import REBALANCERS
+
+from conftest import FIXTURE, cli_env
+
+TINY = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--quiet"]
+SUMMARY_COLUMNS = {"method", "n_seeds", "accuracy_mean", "accuracy_std", "minority_recall_mean",
+                   "minority_recall_std", "balanced_accuracy_mean", "gmean_mean"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    assert main(["run", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_run_writes_one_summary_row_per_method(tiny_run):
+    with open(tiny_run / "summary.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert SUMMARY_COLUMNS <= set(rows[0])
+    assert [row["method"] for row in rows] == defaults()["methods"]
+    assert {row["n_seeds"] for row in rows} == {"2"}
+    for row in rows:
+        assert 0 <= float(row["accuracy_mean"]) <= 1 and float(row["accuracy_std"]) >= 0
+    assert "| method" in (tiny_run / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("method", sorted(REBALANCERS))
+def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
+    record = json.loads((tiny_run / "runs" / f"{method}-1" / "metrics.json").read_text())
+    assert record["method"] == method and record["seed"] == 1 and record["minority"] == ["truck"]
+    for key in ("accuracy", "balanced_accuracy", "gmean", "minority_recall", "minority_precision", "minority_f1"):
+        assert 0 <= record[key] <= 1
+    assert set(record["per_class"]["truck"]) == {"recall", "precision", "f1", "support"}
+    assert np.array(record["confusion_matrix"]).sum() == 100
+    assert len(record["history"]) == 2 and {"train_loss", "test_accuracy", "minority_recall"} <= set(record["history"][0])
+    assert set(record["seconds"]) == {"rebalance", "train", "epoch_eval", "predict"}
+    assert record["params"]["data"]["ratio"] == 0.2
+    assert record["environment"]["packages"]["torch"] and record["environment"]["device"]["type"] == "cpu"
+    assert len(record["dataset"]["sha256"]) == 64
+    truck_count = record["train_counts"]["truck"]
+    assert truck_count == {"full": 20, "oversample": 20, "smote": 20, "undersample": 4}.get(method, truck_count)
+    assert np.load(tiny_run / "runs" / f"{method}-1" / "predictions.npy").shape == (100,)
+
+
+def test_split_is_saved_and_printed(tiny_run):
+    split = json.loads((tiny_run / "prepared" / "split.json").read_text())
+    assert split["train_counts"]["truck"] == 4 and split["n_kept"] == 184
+    assert split["data"] == {"minority": "truck", "ratio": 0.2, "seed": 0}
+
+
+def test_stages_one_at_a_time_match_run(tiny_run, tmp_path):
+    for command in (["prepare"], ["split"], ["train", "--method", "smote", "--seed", "0"]):
+        assert main([*command, *TINY, "--out", str(tmp_path)]) == 0
+    again = json.loads((tmp_path / "runs" / "smote-0" / "metrics.json").read_text())
+    before = json.loads((tiny_run / "runs" / "smote-0" / "metrics.json").read_text())
+    assert again["confusion_matrix"] == before["confusion_matrix"]
+    assert again["history"] == before["history"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.minority=lorry", "unknown class 'lorry'"),
+    ("data.ratio=0", "data.ratio must be in (0, 1]"),
+    ("methods=imbalanced,nope", "unknown method 'nope'"),
+    ("data.root=/nonexistent/data", "does not exist"),
+])
+def test_bad_input_stops_with_one_line_and_no_outputs(override, message, tmp_path, capsys):
+    code = main(["run", *TINY, "--set", override, "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(error.splitlines()) == 1 and error.startswith("smate-bench: error:") and message in error
+    assert not (tmp_path / "out" / "runs").exists() and not (tmp_path / "out" / "summary.csv").exists()
+
+
+def test_train_refuses_a_split_made_with_other_params(tiny_run, capsys):
+    code = main(["train", *TINY, "--set", "data.ratio=0.5", "--method", "smote", "--seed", "0", "--out", str(tiny_run)])
+    assert code == 2 and "rerun `smate-bench split`" in capsys.readouterr().err
+
+
+def test_summarize_names_the_missing_run(tmp_path, capsys):
+    assert main(["summarize", *TINY, "--out", str(tmp_path)]) == 2
+    assert "smate-bench train --method full --seed 0" in capsys.readouterr().err
+
+
+def test_params_prints_the_merged_config(capsys):
+    assert main(["params", "--preset", "smoke", "--set", "seeds=7"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["seeds"] == [7] and printed["data"]["max_train_per_class"] == 250
+
+
+def test_methods_lists_every_registered_method(capsys):
+    assert main(["methods"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == list(REBALANCERS)
+
+
+def test_console_script_exits_non_zero_on_bad_input(tmp_path):
+    done = subprocess.run(["smate-bench", "run", *TINY, "--set", "data.ratio=2", "--out", str(tmp_path)],
+                          capture_output=True, text=True, env=cli_env())
+    assert done.returncode == 2 and "data.ratio must be in (0, 1]" in done.stderr
+
+
+def test_a_failed_write_leaves_the_old_folder_and_no_partial_one(tmp_path):
+    target = tmp_path / "runs" / "smote-0"
+    with atomic.atomic_dir(target) as tmp:
+        (tmp / "metrics.json").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_dir(target) as tmp:
+            (tmp / "metrics.json").write_text("half")
+            raise RuntimeError("killed")
+    assert (target / "metrics.json").read_text() == "old"
+    assert [p.name for p in target.parent.iterdir()] == ["smote-0"]
