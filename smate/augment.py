@@ -42,3 +42,41 @@ class ClassifierAugment(torch.nn.Module):
 def augment_in_chunks(augment, images, chunk=8192):
     """Augment a whole dataset tensor a chunk at a time, bounding peak memory."""
     return torch.cat([augment(part) for part in images.split(chunk)])
+
+
+def paper_augmentation(size=(32, 32)):
+    """kornia versions of the paper's imgaug list (the imgaug README's example sequence), on [0, 1] images.
+
+    Fliplr(0.5) -> RandomHorizontalFlip; Crop(percent=(0, 0.1)) -> RandomResizedCrop back to size;
+    Sometimes(0.5, GaussianBlur(sigma=(0, 0.5))) -> RandomGaussianBlur(p=0.5); LinearContrast((0.75, 1.5))
+    and Multiply((0.8, 1.2)) -> ColorJitter's torchvision-style contrast and brightness;
+    AdditiveGaussianNoise(scale=(0, 0.05*255)) -> RandomGaussianNoise(std=0.025, p=0.5);
+    Affine(scale=(0.8, 1.2), translate_percent=(-0.2, 0.2), rotate=(-25, 25), shear=(-8, 8)) -> RandomAffine.
+    """
+    return K.AugmentationSequential(
+        K.RandomHorizontalFlip(),
+        K.RandomResizedCrop(size, scale=(0.64, 1.0), ratio=(0.8, 1.25), p=1.0),
+        K.RandomGaussianBlur(3, sigma=(0.01, 0.5), p=0.5),
+        K.ColorJitter(brightness=(0.8, 1.2), contrast=(0.75, 1.5), p=1.0),
+        K.RandomGaussianNoise(std=0.025, p=0.5),
+        K.RandomAffine(degrees=25, translate=(0.2, 0.2), scale=(0.8, 1.2), shear=8, p=1.0),
+    )
+
+
+@torch.no_grad()
+def augment_to(images, total, seed, device="cpu", chunk=4096):
+    """The uint8 NHWC `images` followed by augmented copies of them (cycled in order), `total` in all."""
+    import numpy as np
+
+    if total <= len(images):
+        return images[:total]
+    torch.manual_seed(seed)
+    pipeline = paper_augmentation(images.shape[1:3])
+    sources = np.resize(np.arange(len(images)), total - len(images))
+    pixels = torch.from_numpy(images).to(device)
+    made = []
+    for part in torch.from_numpy(sources).split(chunk):
+        batch = pixels[part.to(device)].permute(0, 3, 1, 2).float() / 255
+        batch = pipeline(batch).clamp(0, 1)
+        made.append((batch * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+    return np.concatenate([images, *made])

@@ -1,7 +1,8 @@
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from smate.augment import ClassifierAugment, augment_in_chunks, random_translate
+from smate.augment import ClassifierAugment, augment_in_chunks, augment_to, paper_augmentation, random_translate
 
 
 def test_translate_is_an_integer_shift_of_the_reflect_padded_image():
@@ -36,3 +37,21 @@ def test_augment_flips_about_half_and_keeps_shape_and_dtype():
 def test_augment_in_chunks_covers_every_image():
     images = torch.randn(10, 3, 4, 4)
     assert torch.equal(augment_in_chunks(lambda x: x * 2, images, chunk=3), images * 2)
+
+
+def test_augment_to_keeps_originals_first_and_is_seeded():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    grown = augment_to(images, 20, seed=1)
+    assert grown.shape == (20, 16, 16, 3) and grown.dtype == np.uint8
+    np.testing.assert_array_equal(grown[:6], images)
+    np.testing.assert_array_equal(grown, augment_to(images, 20, seed=1))
+    assert not np.array_equal(grown, augment_to(images, 20, seed=2))
+    assert not {i.tobytes() for i in grown[6:]} & {i.tobytes() for i in images}
+    np.testing.assert_array_equal(augment_to(images, 4, seed=1), images[:4])
+
+
+def test_paper_augmentation_has_the_papers_seven_operations():
+    names = [type(op).__name__ for op in paper_augmentation().children()]
+    assert names == ["RandomHorizontalFlip", "RandomResizedCrop", "RandomGaussianBlur", "ColorJitter",
+                     "RandomGaussianNoise", "RandomAffine"]

@@ -25,6 +25,7 @@ EXPECTED_COUNTS = {
     "undersample": [8, 8, 8, 8],
     "oversample": [40, 40, 40, 40],
     "smote": [40, 40, 40, 40],
+    "augment_oversample": [40, 40, 40, 40],
 }
 
 
@@ -63,7 +64,7 @@ class TestEveryMethod:
         assert issubclass(cls, Rebalancer) and cls.__doc__
 
 
-@pytest.mark.parametrize("name", ["undersample", "oversample", "smote", "adasyn"])
+@pytest.mark.parametrize("name", ["undersample", "oversample", "smote", "adasyn", "augment_oversample"])
 def test_random_methods_change_with_the_seed(name, imbalanced):
     images, labels = imbalanced
     first, _ = make_rebalancer(name, {}, seed=0).fit_resample(images, labels)
@@ -89,6 +90,15 @@ def test_smote_images_lie_between_minority_images(imbalanced):
     assert (synthetic >= minority.min(axis=0).astype(int) - 1).all()
     assert (synthetic <= minority.max(axis=0).astype(int) + 1).all()
     assert not {image.tobytes() for image in synthetic} <= {image.tobytes() for image in minority}
+
+
+def test_augment_oversample_keeps_originals_and_adds_new_minority_images(imbalanced):
+    images, labels = imbalanced
+    X, y = make_rebalancer("augment_oversample", {}, seed=0).fit_resample(images, labels)
+    np.testing.assert_array_equal(X[: len(images)], images)
+    added = X[len(images):]
+    assert (y[len(images):] == 3).all() and len(added) == 32
+    assert not {image.tobytes() for image in added} & {image.tobytes() for image in images}
 
 
 def test_class_weight_is_inverse_frequency(imbalanced):

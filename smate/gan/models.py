@@ -1,0 +1,64 @@
+"""GAN architectures by name: the paper's Brownlee CIFAR-10 DCGAN, and a stronger normalised variant."""
+
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+LATENT_DIM = 100
+
+
+class BrownleeGenerator(nn.Sequential):
+    """Brownlee's CIFAR-10 generator, layer for layer as the paper's Keras model (1,466,115 parameters).
+
+    The modules mirror the Keras layer list, so `freeze_first(g, 6)` freezes what the paper froze:
+    Dense, LeakyReLU, Reshape, ConvT, LeakyReLU, ConvT, leaving the last two conv layers to train.
+    With `batchnorm`, a BatchNorm follows each upsampling, as in Radford et al.'s DCGAN.
+    """
+
+    def __init__(self, latent_dim=LATENT_DIM, channels=3, batchnorm=False):
+        layers = [nn.Linear(latent_dim, 256 * 4 * 4), nn.LeakyReLU(0.2), nn.Unflatten(1, (256, 4, 4))]
+        width_in = 256
+        for _ in range(3):
+            layers.append(nn.ConvTranspose2d(width_in, 128, kernel_size=4, stride=2, padding=1))
+            layers += [nn.BatchNorm2d(128)] if batchnorm else []
+            layers.append(nn.LeakyReLU(0.2))
+            width_in = 128
+        layers += [nn.Conv2d(128, channels, kernel_size=3, padding=1), nn.Tanh()]
+        super().__init__(*layers)
+        self.latent_dim = latent_dim
+
+
+class BrownleeDiscriminator(nn.Sequential):
+    """Brownlee's CIFAR-10 discriminator (522,497 parameters); it returns logits, not probabilities."""
+
+    def __init__(self, channels=3, image_size=32, norm=None):
+        norm = norm or (lambda module: module)
+        widths = [(channels, 64, 1), (64, 128, 2), (128, 128, 2), (128, 256, 2)]
+        layers = []
+        for width_in, width_out, stride in widths:
+            layers += [norm(nn.Conv2d(width_in, width_out, kernel_size=3, stride=stride, padding=1)), nn.LeakyReLU(0.2)]
+        side = image_size // 8
+        layers += [nn.Flatten(), nn.Dropout(0.4), norm(nn.Linear(256 * side * side, 1))]
+        super().__init__(*layers)
+
+
+def normalized_generator(latent_dim=LATENT_DIM, channels=3):
+    return BrownleeGenerator(latent_dim, channels, batchnorm=True)
+
+
+def spectral_discriminator(channels=3, image_size=32):
+    """The Brownlee discriminator with spectral norm on every weight (Miyato et al. 2018)."""
+    return BrownleeDiscriminator(channels, image_size, norm=spectral_norm)
+
+
+ARCHITECTURES = {
+    "brownlee": (BrownleeGenerator, BrownleeDiscriminator),
+    "dcgan_sn": (normalized_generator, spectral_discriminator),
+}
+
+
+def freeze_first(generator, k):
+    """Stop gradients to the parameters of the generator's first `k` modules (Keras-style layer count)."""
+    for index, module in enumerate(generator):
+        for parameter in module.parameters():
+            parameter.requires_grad = index >= k
+    return generator

@@ -1,0 +1,172 @@
+"""The GAN training loop: data on the device, D then G each step, per-epoch records, fixed-noise
+sample grids and checkpoints that let a killed run resume where it stopped."""
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision.utils import save_image
+from tqdm import tqdm
+
+from .. import atomic
+from .losses import LOSSES
+from .models import ARCHITECTURES, freeze_first
+
+GRID_SIZE = 64
+
+
+def build_gan(params, channels=3, image_size=32):
+    make_generator, make_discriminator = ARCHITECTURES[params["architecture"]]
+    return make_generator(channels=channels), make_discriminator(channels=channels, image_size=image_size)
+
+
+def _optimizer(params, parameters):
+    trainable = [p for p in parameters if p.requires_grad]
+    if params["optimizer"] == "adam":
+        return torch.optim.Adam(trainable, lr=params["lr"], betas=(params["beta1"], 0.999))
+    return torch.optim.RMSprop(trainable, lr=params["lr"])
+
+
+def to_unit_range(images, device):
+    """uint8 NHWC -> float NCHW in [-1, 1] on the device, the generator's tanh range."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float()
+    return (x / 127.5 - 1).contiguous(memory_format=torch.channels_last)
+
+
+def to_uint8(images):
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, progress=False, label="gan"):
+    """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
+    samples/ and checkpoint.pt under `out_dir`. `init` holds state dicts to start from (transfer);
+    `freeze` stops gradients to the generator's first modules. Returns (generator, history)."""
+    out_dir = Path(out_dir)
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    generator, discriminator = build_gan(params, images.shape[-1], images.shape[1])
+    if init is not None:
+        generator.load_state_dict(init["generator"])
+        discriminator.load_state_dict(init["discriminator"])
+    freeze_first(generator, freeze)
+    generator.to(device, memory_format=torch.channels_last)
+    discriminator.to(device, memory_format=torch.channels_last)
+    opt_g = _optimizer(params, generator.parameters())
+    opt_d = _optimizer(params, discriminator.parameters())
+    loss = LOSSES[params["loss"]]()
+    real_all = to_unit_range(images, device)
+    fixed_noise = torch.randn(GRID_SIZE, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    autocast = torch.bfloat16 if device.type == "cuda" and params["bf16"] else None
+
+    fingerprint = _fingerprint(params, images, seed, freeze, init)
+    history, start_epoch = [], 0
+    checkpoint_path = out_dir / "checkpoint.pt"
+    if checkpoint_path.is_file():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        if state["fingerprint"] == fingerprint:
+            generator.load_state_dict(state["generator"])
+            discriminator.load_state_dict(state["discriminator"])
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+            torch.set_rng_state(state["rng_cpu"])
+            if device.type == "cuda" and state["rng_cuda"] is not None:
+                torch.cuda.set_rng_state(state["rng_cuda"], device)
+            history, start_epoch = state["history"], state["epoch"]
+            print(f"{label}: resuming from epoch {start_epoch} ({checkpoint_path})")
+
+    n, batch_size = len(real_all), min(params["batch_size"], len(real_all))
+    bar = tqdm(range(start_epoch, epochs), desc=label, unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        generator.train()
+        discriminator.train()
+        sums = torch.zeros(4, device=device)  # d_loss, g_loss, real caught, fake caught
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        steps = 0
+        for index in torch.randperm(n, device=device).split(batch_size):
+            real = real_all[index]
+            noise = torch.randn(len(index), generator.latent_dim, device=device)
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                fake = generator(noise)
+                real_scores = discriminator(real).float()
+                fake_scores = discriminator(fake.detach()).float()
+            d_loss = loss.discriminator_loss(real_scores, fake_scores, discriminator, real, fake)
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+            # The generator step reuses this batch's fakes against the just-updated discriminator.
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                g_scores = discriminator(fake).float()
+            g_loss = loss.generator_loss(g_scores)
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            sums += torch.stack([
+                d_loss.detach(), g_loss.detach(),
+                (real_scores.detach() > loss.threshold).float().mean(),
+                (fake_scores.detach() <= loss.threshold).float().mean(),
+            ])
+            steps += 1
+        sums = (sums / steps).tolist()
+        seconds = time.perf_counter() - start
+        history.append({"epoch": epoch + 1, "d_loss": sums[0], "g_loss": sums[1], "d_real_accuracy": sums[2],
+                        "d_fake_accuracy": sums[3], "seconds": seconds, "images_per_second": n / seconds})
+        bar.set_postfix(d_loss=f"{sums[0]:.3f}", g_loss=f"{sums[1]:.3f}", fake_acc=f"{sums[3]:.2f}")
+        last = epoch + 1 == epochs
+        if last or (epoch + 1) % params["sample_every"] == 0:
+            _save_grid(generator, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png")
+        if last or (epoch + 1) % params["checkpoint_every"] == 0:
+            _save_checkpoint(checkpoint_path, fingerprint, epoch + 1, generator, discriminator, opt_g, opt_d, history, device)
+
+    with atomic.atomic_path(out_dir / "generator.pt") as tmp:
+        torch.save(generator.state_dict(), tmp)
+    with atomic.atomic_path(out_dir / "discriminator.pt") as tmp:
+        torch.save(discriminator.state_dict(), tmp)
+    atomic.write_json(out_dir / "history.json", {"label": label, "n_images": n, "seed": seed, "freeze": freeze, "history": history})
+    return generator, history
+
+
+@torch.no_grad()
+def sample(generator, count, seed, device="cpu", batch_size=1000):
+    """`count` uint8 NHWC images from the generator, from noise seeded by `seed`."""
+    generator.eval()
+    noise = torch.randn(count, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    parts = [to_uint8(generator(chunk.to(device))) for chunk in noise.split(batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, 32, 32, 3), np.uint8)
+
+
+@torch.no_grad()
+def _save_grid(generator, noise, path):
+    generator.eval()
+    images = (generator(noise).float().clamp(-1, 1) + 1) / 2
+    generator.train()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.atomic_path(path) as tmp:
+        save_image(images, tmp, nrow=8, format="png")
+
+
+def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, opt_g, opt_d, history, device):
+    state = {
+        "fingerprint": fingerprint, "epoch": epoch, "history": history,
+        "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+    }
+    with atomic.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _fingerprint(params, images, seed, freeze, init):
+    """What a checkpoint must share with this run to be resumed: everything but the epoch count."""
+    digest = hashlib.sha256(json.dumps({k: v for k, v in params.items() if k != "epochs"}, sort_keys=True, default=str).encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    digest.update(f"{seed}/{freeze}".encode())
+    if init is not None:
+        for tensor in init["generator"].values():
+            digest.update(tensor.cpu().numpy().tobytes())
+    return digest.hexdigest()

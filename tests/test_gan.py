@@ -1,0 +1,100 @@
+"""The GAN on the CPU: tiny runs on a few fixture images."""
+
+import numpy as np
+import pytest
+import torch
+
+from smate.data import load_dataset
+from smate.gan import ARCHITECTURES, LOSSES, build_gan, freeze_first, sample, train_gan
+from smate.gan.models import BrownleeDiscriminator, BrownleeGenerator
+
+from conftest import FIXTURE
+
+PARAMS = dict(architecture="brownlee", loss="gan", optimizer="adam", lr=2e-4, beta1=0.5, batch_size=16,
+              bf16=False, sample_every=1, checkpoint_every=1)
+
+
+@pytest.fixture(scope="module")
+def trucks():
+    dataset = load_dataset("imagefolder", FIXTURE)
+    return dataset.train_images[dataset.train_labels == 9][:16]
+
+
+def test_brownlee_sizes_match_the_paper():
+    assert sum(p.numel() for p in BrownleeGenerator().parameters()) == 1_466_115
+    assert sum(p.numel() for p in BrownleeDiscriminator().parameters()) == 522_497
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_architectures_map_noise_to_images_and_images_to_one_score(name):
+    generator, discriminator = build_gan({"architecture": name})
+    images = generator(torch.randn(3, 100))
+    assert images.shape == (3, 3, 32, 32) and images.abs().max() <= 1
+    assert discriminator(images).shape == (3, 1)
+
+
+def test_freeze_first_six_leaves_the_last_two_convs_trainable():
+    generator = freeze_first(BrownleeGenerator(), 6)
+    trainable = [type(m).__name__ for m in generator if any(p.requires_grad for p in m.parameters())]
+    assert trainable == ["ConvTranspose2d", "Conv2d"]
+
+
+@pytest.mark.parametrize("loss_name", sorted(LOSSES))
+def test_losses_are_finite_and_reward_the_right_side(loss_name):
+    torch.manual_seed(0)
+    loss = LOSSES[loss_name]()
+    discriminator = BrownleeDiscriminator().eval()
+    real, fake = torch.rand(4, 3, 32, 32) * 2 - 1, torch.rand(4, 3, 32, 32) * 2 - 1
+    confident = torch.full((4, 1), 3.0)
+    good = loss.discriminator_loss(confident, -confident, discriminator, real, fake)
+    bad = loss.discriminator_loss(-confident, confident, discriminator, real, fake)
+    assert torch.isfinite(good) and torch.isfinite(bad) and good < bad
+    # The generator gains when its fakes score as real.
+    assert loss.generator_loss(confident) < loss.generator_loss(-confident)
+
+
+@pytest.mark.parametrize("loss_name", sorted(LOSSES))
+def test_one_epoch_per_loss_records_finite_history(loss_name, trucks, tmp_path):
+    _, history = train_gan(trucks, {**PARAMS, "loss": loss_name}, 1, tmp_path, seed=0)
+    record = history[0]
+    assert np.isfinite(record["d_loss"]) and np.isfinite(record["g_loss"])
+    assert 0 <= record["d_real_accuracy"] <= 1 and 0 <= record["d_fake_accuracy"] <= 1
+    assert record["images_per_second"] > 0
+    for name in ("generator.pt", "discriminator.pt", "history.json", "checkpoint.pt", "samples/epoch_0001.png"):
+        assert (tmp_path / name).is_file()
+
+
+def test_same_seed_same_generator(trucks, tmp_path):
+    first, _ = train_gan(trucks, PARAMS, 1, tmp_path / "a", seed=3)
+    second, _ = train_gan(trucks, PARAMS, 1, tmp_path / "b", seed=3)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(sample(first, 5, seed=1), sample(second, 5, seed=1))
+
+
+def test_transfer_keeps_frozen_layers_bit_identical(trucks, tmp_path):
+    pretrained, _ = train_gan(trucks, PARAMS, 1, tmp_path / "pre", seed=0)
+    init = {"generator": pretrained.state_dict(),
+            "discriminator": torch.load(tmp_path / "pre" / "discriminator.pt", weights_only=True)}
+    transferred, _ = train_gan(trucks[::-1].copy(), PARAMS, 1, tmp_path / "transfer", seed=1, init=init, freeze=6)
+    before, after = pretrained.state_dict(), transferred.state_dict()
+    frozen = [k for k in before if int(k.split(".")[0]) < 6]
+    trained = [k for k in before if int(k.split(".")[0]) >= 6]
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
+    assert all(not torch.equal(before[k], after[k]) for k in trained)
+
+
+def test_a_killed_run_resumes_to_the_same_generator(trucks, tmp_path):
+    straight, straight_history = train_gan(trucks, PARAMS, 2, tmp_path / "straight", seed=0)
+    train_gan(trucks, PARAMS, 1, tmp_path / "resumed", seed=0)  # as if killed after epoch 1
+    resumed, resumed_history = train_gan(trucks, PARAMS, 2, tmp_path / "resumed", seed=0)
+    assert [h["epoch"] for h in resumed_history] == [1, 2]
+    assert resumed_history[1]["d_loss"] == straight_history[1]["d_loss"]
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_sample_gives_uint8_images_of_the_asked_count(trucks, tmp_path):
+    generator, _ = train_gan(trucks, PARAMS, 1, tmp_path, seed=0)
+    images = sample(generator, 7, seed=0)
+    assert images.shape == (7, 32, 32, 3) and images.dtype == np.uint8
