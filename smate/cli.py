@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import atomic, stages
+from . import atomic, gan_stages, pipeline, stages
 from .config import build_config, dump, preset_names
 from .errors import SmateError
 
@@ -31,6 +31,9 @@ def build_parser():
         "run": "every stage without DVC: prepare, split, train each method x seed, summarize",
         "prepare": "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
         "split": "cut the minority classes to data.ratio (OUT/prepared/split.json)",
+        "pretrain-gan": "train the GAN on the majority classes of the imbalanced set (OUT/gan/pretrained/)",
+        "transfer-gan": "train a GAN method's generator for each minority class (OUT/gan/VARIANT/generators/)",
+        "synthesize": "sample the images a GAN method adds (OUT/gan/VARIANT/synthetic.npz, .png)",
         "train": "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
         "summarize": "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
         "params": "print the merged parameters, or write them with --write",
@@ -38,10 +41,13 @@ def build_parser():
         "methods": "list the registered rebalancing methods",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
-    for name in ("run", "prepare", "split", "train", "summarize", "params", "repro"):
+    stage_commands = ("run", "prepare", "split", "pretrain-gan", "transfer-gan", "synthesize", "train", "summarize")
+    for name in stage_commands + ("params", "repro"):
         _config_options(sub[name])
-    for name in ("run", "prepare", "split", "train", "summarize"):
+    for name in stage_commands:
         _out_option(sub[name])
+    for name in ("transfer-gan", "synthesize"):
+        sub[name].add_argument("--variant", required=True, help="smate, smate_noaug or gan_minority")
     sub["train"].add_argument("--method", required=True)
     sub["train"].add_argument("--seed", type=int, required=True)
     sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")
@@ -85,11 +91,17 @@ def _dispatch(args):
     elif args.command == "repro":
         return _repro(config, args.dvc_args)
     elif args.command == "run":
-        stages.run_all(config, args.out, progress)
+        pipeline.run_all(config, args.out, progress)
     elif args.command == "prepare":
         stages.prepare(config, args.out, progress)
     elif args.command == "split":
         stages.split(config, args.out)
+    elif args.command == "pretrain-gan":
+        gan_stages.pretrain_gan(config, args.out, progress)
+    elif args.command == "transfer-gan":
+        gan_stages.transfer_gan(config, args.out, args.variant, progress)
+    elif args.command == "synthesize":
+        gan_stages.synthesize(config, args.out, args.variant)
     elif args.command == "train":
         stages.train(config, args.out, args.method, args.seed, progress)
     elif args.command == "summarize":

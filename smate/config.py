@@ -87,6 +87,8 @@ def apply_override(config, override):
 
 
 def _parse_value(raw, listy):
+    if listy and not raw.strip():
+        return []
     if listy and "," in raw:
         return [yaml.safe_load(item.strip()) for item in raw.split(",") if item.strip()]
     return yaml.safe_load(raw) if raw.strip() else None
@@ -115,6 +117,7 @@ def _coerce(dotted, default, value):
 def validate(config):
     """Checks that need more than a type: ranges, known names."""
     from .classify import CLASSIFIERS
+    from .gan import ARCHITECTURES, LOSSES
     from .rebalance import REBALANCERS
 
     data = config["data"]
@@ -131,18 +134,34 @@ def validate(config):
             raise SmateError(f"data.{key} must be a positive integer or null, got {value!r}")
     if data["source"] not in ("auto", "cifar10", "imagefolder"):
         raise SmateError(f"data.source must be auto, cifar10 or imagefolder, got {data['source']!r}")
-    unknown = [m for m in config["methods"] if m not in REBALANCERS]
-    if unknown:
-        raise SmateError(f"unknown method {unknown[0]!r}; registered methods: {', '.join(REBALANCERS)}")
-    missing = [m for m in config["methods"] if m not in config["rebalance"]]
-    if missing:
-        raise SmateError(f"method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
-    if not config["methods"]:
-        raise SmateError("methods is empty; name at least one, e.g. --set methods=imbalanced,smote")
+    for key in ("methods", "gan_methods"):
+        unknown = [m for m in config[key] if m not in REBALANCERS]
+        if unknown:
+            raise SmateError(f"unknown method {unknown[0]!r} in {key}; registered methods: {', '.join(REBALANCERS)}")
+        missing = [m for m in config[key] if m not in config["rebalance"]]
+        if missing:
+            raise SmateError(f"method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
+    misplaced = [m for m in config["methods"] if REBALANCERS[m].needs_synthetic]
+    if misplaced:
+        raise SmateError(f"{misplaced[0]} trains generators first: list it under gan_methods, not methods")
+    misplaced = [m for m in config["gan_methods"] if not REBALANCERS[m].needs_synthetic]
+    if misplaced:
+        raise SmateError(f"{misplaced[0]} makes no GAN images: list it under methods, not gan_methods")
+    if not config["methods"] and not config["gan_methods"]:
+        raise SmateError("methods and gan_methods are both empty; name at least one, e.g. --set methods=imbalanced,smote")
     if not config["seeds"] or not all(isinstance(s, int) and s >= 0 for s in config["seeds"]):
         raise SmateError(f"seeds must be a non-empty list of non-negative integers, got {config['seeds']!r}")
+    gan = config["gan"]["train"]
+    for key, known in (("architecture", ARCHITECTURES), ("loss", LOSSES), ("optimizer", ("adam", "rmsprop"))):
+        if gan[key] not in known:
+            raise SmateError(f"unknown gan.train.{key} {gan[key]!r}; choose one of: {', '.join(known)}")
     if config["classify"]["model"] not in CLASSIFIERS:
         raise SmateError(f"unknown classify.model {config['classify']['model']!r}; choose one of: {', '.join(CLASSIFIERS)}")
+
+
+def all_methods(config):
+    """Every method a run trains: the plain ones, then those that need GAN images."""
+    return config["methods"] + config["gan_methods"]
 
 
 def minority_names(config):

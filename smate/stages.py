@@ -2,6 +2,9 @@
 
 OUT/prepared/dataset.npz, dataset.json   prepare: the decoded images, labels and class names
 OUT/prepared/split.json                  split: the kept train indices of the imbalanced set
+OUT/gan/pretrained/                      pretrain_gan: generator, discriminator, history, sample grids
+OUT/gan/<variant>/generators/<class>/    transfer_gan: the same, per minority class
+OUT/gan/<variant>/synthetic.npz, .png    synthesize: the images a GAN method adds
 OUT/runs/<method>-<seed>/                train: metrics.json and predictions.npy of one run
 OUT/summary.csv, summary.md              summarize: one row per method over its seeds
 """
@@ -14,7 +17,7 @@ import numpy as np
 
 from . import atomic
 from .classify import CLASSIFIERS, resolve_device, train_classifier
-from .config import minority_names
+from .config import all_methods, minority_names
 from .data import Dataset, class_counts, class_ids, load_dataset, make_imbalanced
 from .errors import SmateError
 from .metrics import classification_metrics
@@ -32,6 +35,22 @@ def prepared_dir(out):
 
 def run_dir(out, method, seed):
     return Path(out) / "runs" / f"{method}-{seed}"
+
+
+def gan_dir(out, variant):
+    return Path(out) / "gan" / variant
+
+
+def synthetic_path(out, variant):
+    return gan_dir(out, variant) / "synthetic.npz"
+
+
+def load_synthetic(out, variant):
+    path = synthetic_path(out, variant)
+    if not path.is_file():
+        raise SmateError(f"'{path}' is missing; make it with `smate-bench synthesize --variant {variant}`")
+    with np.load(path) as arrays:
+        return arrays["images"], arrays["labels"]
 
 
 def prepare(config, out, progress=True):
@@ -104,6 +123,8 @@ def train(config, out, method, seed, progress=True):
         raise SmateError(f"{prepared_dir(out)}/split.json was made from other data; rerun `smate-bench split`")
     minority_ids = split_info["minority_ids"]
     rebalancer = make_rebalancer(method, config["rebalance"].get(method), seed)
+    if rebalancer.needs_synthetic:
+        rebalancer.use(*load_synthetic(out, method))
     kept = np.asarray(split_info["kept_indices"], dtype=np.int64)
     if rebalancer.uses_full_train:
         kept = np.arange(len(dataset.train_labels))
@@ -150,27 +171,12 @@ def train(config, out, method, seed, progress=True):
 
 def summarize(config, out):
     runs = []
-    for method in config["methods"]:
+    for method in all_methods(config):
         for seed in config["seeds"]:
             path = run_dir(out, method, seed) / "metrics.json"
             runs.append(_read_json(path, f"smate-bench train --method {method} --seed {seed}"))
-    table = summarize_runs(runs, config["methods"])
+    table = summarize_runs(runs, all_methods(config))
     write_summary(table, runs, out)
-    return table
-
-
-def run_all(config, out, progress=True):
-    """Every stage in order, without DVC."""
-    from tqdm import tqdm
-
-    start = time.perf_counter()
-    prepare(config, out, progress)
-    split(config, out)
-    jobs = [(method, seed) for method in config["methods"] for seed in config["seeds"]]
-    for method, seed in tqdm(jobs, desc="runs", unit="run", disable=not progress):
-        train(config, out, method, seed, progress)
-    table = summarize(config, out)
-    print(f"run: {len(jobs)} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")
     return table
 
 

@@ -29,7 +29,7 @@ def test_run_writes_one_summary_row_per_method(tiny_run):
     with open(tiny_run / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert SUMMARY_COLUMNS <= set(rows[0])
-    assert [row["method"] for row in rows] == defaults()["methods"]
+    assert [row["method"] for row in rows] == defaults()["methods"] + defaults()["gan_methods"]
     assert {row["n_seeds"] for row in rows} == {"2"}
     for row in rows:
         assert 0 <= float(row["accuracy_mean"]) <= 1 and float(row["accuracy_std"]) >= 0
@@ -50,8 +50,27 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
     assert record["environment"]["packages"]["torch"] and record["environment"]["device"]["type"] == "cpu"
     assert len(record["dataset"]["sha256"]) == 64
     truck_count = record["train_counts"]["truck"]
-    assert truck_count == {"full": 20, "oversample": 20, "smote": 20, "undersample": 4}.get(method, truck_count)
+    if method in ("imbalanced", "class_weight", "undersample"):
+        assert truck_count == 4
+    elif method == "adasyn":  # balances approximately
+        assert 15 <= truck_count <= 25
+    else:
+        assert truck_count == 20
     assert np.load(tiny_run / "runs" / f"{method}-1" / "predictions.npy").shape == (100,)
+
+
+def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
+    pretrained = tiny_run / "gan" / "pretrained"
+    assert {"generator.pt", "discriminator.pt", "history.json", "checkpoint.pt"} <= {p.name for p in pretrained.iterdir()}
+    for variant in ("smate", "smate_noaug", "gan_minority"):
+        folder = tiny_run / "gan" / variant
+        history = json.loads((folder / "generators" / "truck" / "history.json").read_text())
+        assert history["freeze"] == (0 if variant == "gan_minority" else 6)
+        assert history["n_images"] == (4 if variant == "smate_noaug" else 40)
+        assert (folder / "generators" / "truck" / "samples" / "epoch_0001.png").is_file()
+        with np.load(folder / "synthetic.npz") as synthetic:
+            assert synthetic["images"].shape == (16, 32, 32, 3) and set(synthetic["labels"]) == {9}
+        assert (folder / "synthetic.png").is_file()
 
 
 def test_split_is_saved_and_printed(tiny_run):
@@ -96,7 +115,7 @@ def test_summarize_names_the_missing_run(tmp_path, capsys):
 def test_params_prints_the_merged_config(capsys):
     assert main(["params", "--preset", "smoke", "--set", "seeds=7"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["seeds"] == [7] and printed["data"]["max_train_per_class"] == 250
+    assert printed["seeds"] == [7] and printed["data"]["max_train_per_class"] == 200
 
 
 def test_methods_lists_every_registered_method(capsys):

@@ -20,7 +20,7 @@ def test_params_yaml_is_the_paper_protocol():
 
 def test_every_registered_method_has_params_and_runs_in_the_paper_protocol():
     assert set(defaults()["rebalance"]) == set(REBALANCERS)
-    assert set(defaults()["methods"]) == set(REBALANCERS)
+    assert set(defaults()["methods"] + defaults()["gan_methods"]) == set(REBALANCERS)
 
 
 @pytest.mark.parametrize("name", preset_names())
@@ -63,6 +63,10 @@ def test_layering_params_file_then_preset_then_set(tmp_path):
     ("data.ratio=abc", "must be float"),
     ("seeds=-1", "seeds must be"),
     ("classify.model=resnet", "unknown classify.model"),
+    ("methods=smote,smate", "smate trains generators first: list it under gan_methods"),
+    ("gan_methods=smote", "smote makes no GAN images: list it under methods"),
+    ("gan.train.loss=wasserstein", "unknown gan.train.loss 'wasserstein'"),
+    ("gan.train.architecture=stylegan", "unknown gan.train.architecture"),
     ("ratio", "has no '='"),
 ])
 def test_bad_overrides_name_the_problem(override, message):
@@ -80,6 +84,11 @@ def test_unknown_key_in_params_file(tmp_path):
     params.write_text("classify:\n  fast:\n    epoch: 3\n")
     with pytest.raises(SmateError, match="unknown parameter 'classify.fast.epoch'"):
         build_config(params)
+
+
+def test_an_empty_list_override_clears_it():
+    config = build_config(overrides=["gan_methods="])
+    assert config["gan_methods"] == []
 
 
 def test_override_does_not_mutate_its_input():

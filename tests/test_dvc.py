@@ -27,7 +27,7 @@ def pipeline(tmp_path_factory):
     shutil.copytree(REPO / "smate", root / "smate", ignore=shutil.ignore_patterns("__pycache__"))
     sh(["git", "init", "-q"], root)
     output = sh(["smate-bench", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0",
-                 "--set", "methods=imbalanced,smote,class_weight"], root)
+                 "--set", "methods=imbalanced,smote,class_weight", "--set", "gan_methods=smate"], root)
     return root, output
 
 
@@ -36,18 +36,37 @@ def test_repro_runs_every_stage_and_writes_the_table(pipeline):
     params = yaml.safe_load((root / "params.yaml").read_text())
     for method in params["methods"]:
         assert f"Running stage 'train@{method}-0'" in output
+    for stage in ("pretrain_gan", "transfer_gan@smate", "synthesize@smate", "train_gan@smate-0"):
+        assert f"Running stage '{stage}'" in output
     with open(root / "results" / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert [row["method"] for row in rows] == params["methods"]
+    assert [row["method"] for row in rows] == params["methods"] + params["gan_methods"]
     assert all(row["n_seeds"] == "1" for row in rows)
     assert (root / "dvc.lock").is_file()
 
 
 def test_changing_one_methods_param_reruns_only_that_method(pipeline):
     root, _ = pipeline
+
+    def smaller_k(params):
+        params["rebalance"]["smote"]["k_neighbors"] = 1
+
+    assert ran_after_changing(root, smaller_k) == ["summarize", "train@smote-0"]
+
+
+def ran_after_changing(root, change):
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params["rebalance"]["smote"]["k_neighbors"] = 1
+    change(params)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     output = sh(["dvc", "repro"], root)
-    ran = sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
-    assert ran == ["summarize", "train@smote-0"]
+    return sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
+
+
+def test_changing_a_classifier_param_retrains_no_gan(pipeline):
+    root, _ = pipeline
+
+    def more_epochs(params):
+        params["classify"]["fast"]["epochs"] = 3
+
+    ran = ran_after_changing(root, more_epochs)
+    assert ran == ["summarize", "train@class_weight-0", "train@imbalanced-0", "train@smote-0", "train_gan@smate-0"]

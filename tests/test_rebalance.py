@@ -18,6 +18,15 @@ def imbalanced():
     return images, labels
 
 
+def make(name, seed=0, **params):
+    """A registered method, given GAN-made images (here random class-3 images) when it needs them."""
+    method = make_rebalancer(name, params, seed=seed)
+    if method.needs_synthetic:
+        rng = np.random.default_rng(99)
+        method.use(rng.integers(0, 256, (40, 8, 8, 3), dtype=np.uint8), np.full(40, 3))
+    return method
+
+
 EXPECTED_COUNTS = {
     "full": COUNTS,
     "imbalanced": COUNTS,
@@ -26,6 +35,9 @@ EXPECTED_COUNTS = {
     "oversample": [40, 40, 40, 40],
     "smote": [40, 40, 40, 40],
     "augment_oversample": [40, 40, 40, 40],
+    "smate": [40, 40, 40, 40],
+    "smate_noaug": [40, 40, 40, 40],
+    "gan_minority": [40, 40, 40, 40],
 }
 
 
@@ -33,13 +45,13 @@ EXPECTED_COUNTS = {
 class TestEveryMethod:
     def test_shapes_dtype_and_labels(self, name, imbalanced):
         images, labels = imbalanced
-        X, y = make_rebalancer(name, {}, seed=0).fit_resample(images, labels)
+        X, y = make(name).fit_resample(images, labels)
         assert X.dtype == np.uint8 and X.shape[1:] == images.shape[1:]
         assert len(X) == len(y) and set(np.unique(y)) == set(np.unique(labels))
 
     def test_class_counts(self, name, imbalanced):
         images, labels = imbalanced
-        _, y = make_rebalancer(name, {"k_neighbors": 3} if name == "smote" else {}, seed=0).fit_resample(images, labels)
+        _, y = make(name, **({"k_neighbors": 3} if name == "smote" else {})).fit_resample(images, labels)
         counts = np.bincount(y).tolist()
         if name in EXPECTED_COUNTS:
             assert counts == EXPECTED_COUNTS[name]
@@ -48,15 +60,15 @@ class TestEveryMethod:
 
     def test_same_seed_same_output(self, name, imbalanced):
         images, labels = imbalanced
-        first = make_rebalancer(name, {}, seed=3).fit_resample(images, labels)
-        second = make_rebalancer(name, {}, seed=3).fit_resample(images, labels)
+        first = make(name, seed=3).fit_resample(images, labels)
+        second = make(name, seed=3).fit_resample(images, labels)
         np.testing.assert_array_equal(first[0], second[0])
         np.testing.assert_array_equal(first[1], second[1])
 
     def test_does_not_modify_its_input(self, name, imbalanced):
         images, labels = imbalanced
         before = images.copy()
-        make_rebalancer(name, {}, seed=0).fit_resample(images, labels)
+        make(name).fit_resample(images, labels)
         np.testing.assert_array_equal(images, before)
 
     def test_is_a_documented_rebalancer(self, name):
@@ -125,6 +137,24 @@ def test_adasyn_without_other_classes_nearby_suggests_another_method():
     images = np.where(labels[:, None, None, None] == 1, 255, 0).astype(np.uint8) * np.ones((1, 4, 4, 3), np.uint8)
     with pytest.raises(SmateError, match="use another method for this dataset"):
         make_rebalancer("adasyn", {"n_neighbors": 3}, seed=0).fit_resample(images, labels)
+
+
+def test_gan_methods_add_the_synthetic_images_they_are_given(imbalanced):
+    images, labels = imbalanced
+    method = make("smate")
+    X, y = method.fit_resample(images, labels)
+    np.testing.assert_array_equal(X[len(images):], method.synthetic[0][:32])
+    assert REBALANCERS["smate"].pretrained and REBALANCERS["smate"].augmented
+    assert not REBALANCERS["smate_noaug"].augmented and not REBALANCERS["gan_minority"].pretrained
+
+
+def test_gan_methods_without_or_with_too_few_images_say_which_stage_to_run(imbalanced):
+    images, labels = imbalanced
+    with pytest.raises(SmateError, match="smate-bench synthesize --variant smate"):
+        make_rebalancer("smate").fit_resample(images, labels)
+    short = make_rebalancer("smate").use(images[:5], np.full(5, 3))
+    with pytest.raises(SmateError, match="has 5 synthetic images of class 3 but balancing needs 32"):
+        short.fit_resample(images, labels)
 
 
 def test_unknown_method_and_unknown_param():

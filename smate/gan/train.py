@@ -3,6 +3,7 @@ sample grids and checkpoints that let a killed run resume where it stopped."""
 
 import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -76,6 +77,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
                 torch.cuda.set_rng_state(state["rng_cuda"], device)
             history, start_epoch = state["history"], state["epoch"]
             print(f"{label}: resuming from epoch {start_epoch} ({checkpoint_path})")
+    if start_epoch == 0 and (out_dir / "samples").is_dir():
+        shutil.rmtree(out_dir / "samples")  # grids of an earlier, different run would mislead
 
     n, batch_size = len(real_all), min(params["batch_size"], len(real_all))
     bar = tqdm(range(start_epoch, epochs), desc=label, unit="epoch", disable=not progress, leave=False)

@@ -28,6 +28,8 @@ class Rebalancer:
     name = "base"
     # True for the reference method that trains on the untouched, balanced train set.
     uses_full_train = False
+    # True for methods that add images made by the GAN stages (given through `use()`).
+    needs_synthetic = False
 
     def __init__(self, seed=0):
         self.seed = seed

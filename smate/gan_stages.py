@@ -1,0 +1,112 @@
+"""The GAN stages: pretrain on the majority, transfer to each minority class, synthesize images."""
+
+import time
+
+import numpy as np
+import torch
+from torchvision.utils import save_image
+
+from . import atomic
+from .augment import augment_to
+from .classify import resolve_device
+from .errors import SmateError
+from .gan import build_gan, sample, train_gan
+from .rebalance import REBALANCERS
+from .stages import gan_dir, load_prepared, load_split, synthetic_path
+
+
+def _imbalanced_train(config, out):
+    dataset = load_prepared(config, out)
+    split = load_split(config, out)
+    kept = np.asarray(split["kept_indices"], dtype=np.int64)
+    return dataset, dataset.train_images[kept], dataset.train_labels[kept], split["minority_ids"]
+
+
+def pretrain_gan(config, out, progress=True):
+    gan = config["gan"]
+    if not any(REBALANCERS[variant].pretrained for variant in config["gan_methods"]):
+        # DVC runs every stage it defines; with no method that needs pretraining, say so instead.
+        atomic.write_json(gan_dir(out, "pretrained") / "skipped.json", {"reason": "no gan_methods use a pretrained generator"})
+        print("pretrain_gan: skipped, no method in gan_methods uses a pretrained generator")
+        return
+    dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    majority = images[~np.isin(labels, minority_ids)]
+    start = time.perf_counter()
+    _, history = train_gan(majority, gan["train"], gan["pretrain"]["epochs"], gan_dir(out, "pretrained"),
+                           seed=gan["seed"], device=resolve_device(gan["device"]), progress=progress, label="pretrain_gan")
+    _report("pretrain_gan", len(majority), history, time.perf_counter() - start)
+
+
+def transfer_gan(config, out, variant, progress=True):
+    """Train `variant`'s generator for each minority class, from the pretrained one when it uses it."""
+    method = _variant(variant)
+    gan = config["gan"]
+    device = resolve_device(gan["device"])
+    dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    init = _load_pretrained(out, device) if method.pretrained else None
+    transfer = gan["transfer"]
+    for class_id in minority_ids:
+        members = images[labels == class_id]
+        epochs = transfer["epochs"]
+        if method.augmented:
+            members = augment_to(members, transfer["augment_to"], seed=gan["seed"] * 1000 + class_id, device=device)
+        else:
+            # The same number of images seen as the augmented variants, so only the data differs.
+            epochs = max(1, round(epochs * transfer["augment_to"] / len(members)))
+        name = dataset.classes[class_id]
+        start = time.perf_counter()
+        _, history = train_gan(
+            members, gan["train"], epochs, gan_dir(out, variant) / "generators" / name, seed=gan["seed"], device=device,
+            init=init, freeze=transfer["freeze"] if init is not None else 0, progress=progress, label=f"{variant} {name}",
+        )
+        _report(f"transfer_gan {variant} {name}", len(members), history, time.perf_counter() - start)
+
+
+def synthesize(config, out, variant):
+    """As many images of each minority class as balancing the imbalanced train set needs."""
+    _variant(variant)
+    gan = config["gan"]
+    device = resolve_device(gan["device"])
+    dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    counts = np.bincount(labels, minlength=len(dataset.classes))
+    made, made_labels = [], []
+    for class_id in minority_ids:
+        path = gan_dir(out, variant) / "generators" / dataset.classes[class_id] / "generator.pt"
+        if not path.is_file():
+            raise SmateError(f"'{path}' is missing; make it with `smate-bench transfer-gan --variant {variant}`")
+        generator, _ = build_gan(gan["train"], images.shape[-1], images.shape[1])
+        generator.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+        needed = int(counts.max() - counts[class_id])
+        made.append(sample(generator.to(device), needed, seed=gan["seed"] + class_id, device=device))
+        made_labels.append(np.full(needed, class_id, dtype=np.int64))
+    made, made_labels = np.concatenate(made), np.concatenate(made_labels)
+    with atomic.atomic_path(synthetic_path(out, variant)) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, images=made, labels=made_labels)
+    with atomic.atomic_path(synthetic_path(out, variant).with_suffix(".png")) as tmp:
+        save_image(torch.from_numpy(made[:64]).permute(0, 3, 1, 2).float() / 255, tmp, nrow=8, format="png")
+    print(f"synthesize {variant}: {len(made)} images " + ", ".join(
+        f"{dataset.classes[c]} {int((made_labels == c).sum())}" for c in minority_ids))
+
+
+def _variant(variant):
+    if variant not in REBALANCERS or not REBALANCERS[variant].needs_synthetic:
+        known = [name for name, cls in REBALANCERS.items() if cls.needs_synthetic]
+        raise SmateError(f"unknown GAN variant {variant!r}; choose one of: {', '.join(known)}")
+    return REBALANCERS[variant]
+
+
+def _load_pretrained(out, device):
+    folder = gan_dir(out, "pretrained")
+    if not (folder / "generator.pt").is_file():
+        raise SmateError(f"'{folder}/generator.pt' is missing; make it with `smate-bench pretrain-gan`")
+    return {name: torch.load(folder / f"{name}.pt", map_location=device, weights_only=True)
+            for name in ("generator", "discriminator")}
+
+
+def _report(label, n_images, history, seconds):
+    last = history[-1] if history else {}
+    rate = np.mean([h["images_per_second"] for h in history]) if history else float("nan")
+    print(f"{label}: {len(history)} epochs on {n_images} images in {seconds:.1f} s ({rate:,.0f} images/s); "
+          f"last epoch D loss {last.get('d_loss', float('nan')):.3f}, G loss {last.get('g_loss', float('nan')):.3f}, "
+          f"D fake accuracy {last.get('d_fake_accuracy', float('nan')):.2f}")

@@ -1,0 +1,28 @@
+"""Every stage in order, without DVC: what `smate-bench run` does."""
+
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import gan_stages, stages
+from .config import all_methods
+from .rebalance import REBALANCERS
+
+
+def run_all(config, out, progress=True):
+    start = time.perf_counter()
+    stages.prepare(config, out, progress)
+    stages.split(config, out)
+    variants = config["gan_methods"]
+    if any(REBALANCERS[variant].pretrained for variant in variants):
+        gan_stages.pretrain_gan(config, out, progress)
+    for variant in variants:
+        gan_stages.transfer_gan(config, out, variant, progress)
+        gan_stages.synthesize(config, out, variant)
+    jobs = [(method, seed) for method in all_methods(config) for seed in config["seeds"]]
+    for method, seed in tqdm(jobs, desc="runs", unit="run", disable=not progress):
+        stages.train(config, out, method, seed, progress)
+    table = stages.summarize(config, out)
+    print(f"run: {len(jobs)} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")
+    return table
