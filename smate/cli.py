@@ -34,6 +34,8 @@ def build_parser():
         "pretrain-gan": "train the GAN on the majority classes of the imbalanced set (OUT/gan/pretrained/)",
         "transfer-gan": "train a GAN method's generator for each minority class (OUT/gan/VARIANT/generators/)",
         "synthesize": "sample the images a GAN method adds (OUT/gan/VARIANT/synthetic.npz, .png)",
+        "feature-net": "train the classifier whose features score the generators (OUT/gan/feature_net.pt)",
+        "gan-quality": "score a GAN method's images: FD, KD, precision/recall, memorization (OUT/gan/VARIANT/quality.json)",
         "train": "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
         "summarize": "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
         "params": "print the merged parameters, or write them with --write",
@@ -41,12 +43,13 @@ def build_parser():
         "methods": "list the registered rebalancing methods",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
-    stage_commands = ("run", "prepare", "split", "pretrain-gan", "transfer-gan", "synthesize", "train", "summarize")
+    stage_commands = ("run", "prepare", "split", "pretrain-gan", "transfer-gan", "synthesize", "feature-net",
+                      "gan-quality", "train", "summarize")
     for name in stage_commands + ("params", "repro"):
         _config_options(sub[name])
     for name in stage_commands:
         _out_option(sub[name])
-    for name in ("transfer-gan", "synthesize"):
+    for name in ("transfer-gan", "synthesize", "gan-quality"):
         sub[name].add_argument("--variant", required=True, help="smate, smate_noaug or gan_minority")
     sub["train"].add_argument("--method", required=True)
     sub["train"].add_argument("--seed", type=int, required=True)
@@ -102,6 +105,10 @@ def _dispatch(args):
         gan_stages.transfer_gan(config, args.out, args.variant, progress)
     elif args.command == "synthesize":
         gan_stages.synthesize(config, args.out, args.variant)
+    elif args.command == "feature-net":
+        gan_stages.feature_net(config, args.out, progress)
+    elif args.command == "gan-quality":
+        gan_stages.gan_quality(config, args.out, args.variant)
     elif args.command == "train":
         stages.train(config, args.out, args.method, args.seed, progress)
     elif args.command == "summarize":

@@ -1,4 +1,5 @@
-"""The GAN stages: pretrain on the majority, transfer to each minority class, synthesize images."""
+"""The GAN stages: pretrain on the majority, transfer to each minority class, synthesize images,
+and score the generators on features of the suite's own classifier."""
 
 import time
 
@@ -8,11 +9,11 @@ from torchvision.utils import save_image
 
 from . import atomic
 from .augment import augment_to
-from .classify import resolve_device
+from .classify import CLASSIFIERS, extract_features, resolve_device, train_classifier
 from .errors import SmateError
-from .gan import build_gan, sample, train_gan
+from .gan import build_gan, quality, sample, train_gan
 from .rebalance import REBALANCERS
-from .stages import gan_dir, load_prepared, load_split, synthetic_path
+from .stages import feature_net_path, gan_dir, load_prepared, load_split, load_synthetic, synthetic_path
 
 
 def _imbalanced_train(config, out):
@@ -110,3 +111,55 @@ def _report(label, n_images, history, seconds):
     print(f"{label}: {len(history)} epochs on {n_images} images in {seconds:.1f} s ({rate:,.0f} images/s); "
           f"last epoch D loss {last.get('d_loss', float('nan')):.3f}, G loss {last.get('g_loss', float('nan')):.3f}, "
           f"D fake accuracy {last.get('d_fake_accuracy', float('nan')):.2f}")
+
+
+def feature_net(config, out, progress=True):
+    """Train the classifier that scores generators: classify.model on the full, balanced train set."""
+    if not config["gan_methods"]:
+        atomic.write_text(feature_net_path(out), "skipped: gan_methods is empty\n")
+        print("feature_net: skipped, gan_methods is empty")
+        return
+    classify = config["classify"]
+    dataset = load_prepared(config, out)
+    recipe = CLASSIFIERS[classify["model"]](classify[classify["model"]], len(dataset.classes))
+    result = train_classifier(recipe, dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels,
+                              seed=config["gan"]["seed"], device=resolve_device(classify["device"]), progress=progress)
+    accuracy = float((result.predictions == dataset.test_labels).mean())
+    with atomic.atomic_path(feature_net_path(out)) as tmp:
+        torch.save({"model": result.model.cpu(), "normalization": [t.cpu() for t in result.normalization],
+                    "accuracy": accuracy, "classifier": classify["model"]}, tmp)
+    print(f"feature_net: {classify['model']} on the full train set, test accuracy {accuracy:.4f}, "
+          f"trained in {result.train_seconds:.1f} s")
+
+
+def gan_quality(config, out, variant):
+    """Score `variant`'s synthetic images against held-out real ones of each minority class."""
+    path = feature_net_path(out)
+    if not path.is_file():
+        raise SmateError(f"'{path}' is missing; make it with `smate-bench feature-net`")
+    saved = torch.load(path, weights_only=False)
+    model = saved["model"].to(resolve_device(config["classify"]["device"]))
+    dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    synthetic, synthetic_labels = load_synthetic(out, variant)
+    report = {"variant": variant, "feature_net": {"classifier": saved["classifier"], "test_accuracy": saved["accuracy"]},
+              "note": "features of this suite's classifier, not Inception: not comparable with published FID/KID",
+              "classes": {}}
+    for class_id in minority_ids:
+        made = synthetic[synthetic_labels == class_id]
+        heldout = dataset.test_images[dataset.test_labels == class_id]
+        fake_features = extract_features(model, made, saved["normalization"])
+        real_features = extract_features(model, heldout, saved["normalization"])
+        precision, recall = quality.precision_recall(real_features, fake_features)
+        kid_mean, kid_std = quality.kernel_distance(real_features, fake_features)
+        report["classes"][dataset.classes[class_id]] = {
+            "n_synthetic": len(made), "n_heldout": len(heldout),
+            "frechet_distance": quality.frechet_distance(real_features, fake_features),
+            "kernel_distance": kid_mean, "kernel_distance_std": kid_std,
+            "precision": precision, "recall": recall,
+            "memorization": quality.memorization(made, images[labels == class_id], heldout),
+        }
+    atomic.write_json(gan_dir(out, variant) / "quality.json", report)
+    for name, scores in report["classes"].items():
+        print(f"gan_quality {variant} {name}: FD {scores['frechet_distance']:.2f}, KD {scores['kernel_distance']:.4f}, "
+              f"precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, "
+              f"memorization ratio {scores['memorization']['ratio']:.3f}")

@@ -20,6 +20,10 @@ def run_all(config, out, progress=True):
     for variant in variants:
         gan_stages.transfer_gan(config, out, variant, progress)
         gan_stages.synthesize(config, out, variant)
+    if variants:
+        gan_stages.feature_net(config, out, progress)
+    for variant in variants:
+        gan_stages.gan_quality(config, out, variant)
     jobs = [(method, seed) for method in all_methods(config) for seed in config["seeds"]]
     for method, seed in tqdm(jobs, desc="runs", unit="run", disable=not progress):
         stages.train(config, out, method, seed, progress)

@@ -5,6 +5,8 @@ OUT/prepared/split.json                  split: the kept train indices of the im
 OUT/gan/pretrained/                      pretrain_gan: generator, discriminator, history, sample grids
 OUT/gan/<variant>/generators/<class>/    transfer_gan: the same, per minority class
 OUT/gan/<variant>/synthetic.npz, .png    synthesize: the images a GAN method adds
+OUT/gan/feature_net.pt                   feature_net: the classifier whose features score generators
+OUT/gan/<variant>/quality.json           gan_quality: FD, KD, precision/recall, memorization
 OUT/runs/<method>-<seed>/                train: metrics.json and predictions.npy of one run
 OUT/summary.csv, summary.md              summarize: one row per method over its seeds
 """
@@ -39,6 +41,10 @@ def run_dir(out, method, seed):
 
 def gan_dir(out, variant):
     return Path(out) / "gan" / variant
+
+
+def feature_net_path(out):
+    return Path(out) / "gan" / "feature_net.pt"
 
 
 def synthetic_path(out, variant):
@@ -176,7 +182,9 @@ def summarize(config, out):
             path = run_dir(out, method, seed) / "metrics.json"
             runs.append(_read_json(path, f"smate-bench train --method {method} --seed {seed}"))
     table = summarize_runs(runs, all_methods(config))
-    write_summary(table, runs, out)
+    reports = [_read_json(gan_dir(out, variant) / "quality.json", f"smate-bench gan-quality --variant {variant}")
+               for variant in config["gan_methods"]]
+    write_summary(table, runs, out, reports)
     return table
 
 

@@ -41,6 +41,24 @@ def _csv_value(value):
     return f"{value:.6f}" if isinstance(value, float) else value
 
 
+def generators_markdown(reports):
+    """The generator-quality table: one row per GAN method and minority class."""
+    table = [
+        [report["variant"], name, scores["n_synthetic"], f"{scores['frechet_distance']:.2f}",
+         f"{scores['kernel_distance']:.4f} ± {scores['kernel_distance_std']:.4f}", f"{scores['precision']:.3f}",
+         f"{scores['recall']:.3f}", f"{scores['memorization']['ratio']:.3f}"]
+        for report in reports for name, scores in report["classes"].items()
+    ]
+    headers = ["method", "class", "n", "FD", "KD", "precision", "recall", "memorization ratio"]
+    net = reports[0]["feature_net"]
+    return (f"Generators, scored on the penultimate features of a {net['classifier']} classifier trained on the full "
+            f"train set (test accuracy {100 * net['test_accuracy']:.2f}%) against the held-out test images of each "
+            "class. FD and KD are the FID and KID formulas on these features, not comparable with Inception-based "
+            "FID/KID. Memorization ratio: median pixel distance from a synthetic image to its nearest minority "
+            "train image, over the same for held-out real images (well below 1 means copies).\n\n"
+            + tabulate(table, headers=headers, tablefmt="github") + "\n")
+
+
 def to_markdown(rows, runs):
     first = runs[0]
     device = first["environment"]["device"]
@@ -65,8 +83,10 @@ def _pm(row, metric):
     return f"{mean:.2f}" if np.isnan(std) else f"{mean:.2f} ± {std:.2f}"
 
 
-def write_summary(rows, runs, out):
+def write_summary(rows, runs, out, generator_reports=()):
     atomic.write_text(Path(out) / "summary.csv", to_csv(rows))
     markdown = to_markdown(rows, runs)
+    if generator_reports:
+        markdown += "\n" + generators_markdown(generator_reports)
     atomic.write_text(Path(out) / "summary.md", markdown)
     print(markdown)

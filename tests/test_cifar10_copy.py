@@ -20,14 +20,15 @@ def test_full_copy_loads_with_cifar10_shapes_and_counts(cifar10_root):
 
 
 def test_smoke_preset_on_real_images(cifar10_root, tmp_path):
-    # Two of the smoke preset's methods and one seed: the whole preset is timed by hand, not here.
+    # Three of the smoke preset's methods and one seed: the whole preset is timed by hand, not here.
     out = tmp_path / "smoke"
     args = ["run", "--preset", "smoke", "--set", f"data.root={cifar10_root}", "--set", "methods=full,smote",
-            "--set", "seeds=0", "--quiet", "--out", str(out)]
+            "--set", "gan_methods=smate", "--set", "seeds=0", "--quiet", "--out", str(out)]
     assert main(args) == 0
     with open(out / "summary.csv") as handle:
         rows = {row["method"]: row for row in csv.DictReader(handle)}
-    # Ten classes, 2,500 train images: a net that learns at all is far above chance (10%).
+    # Ten classes, 2,000 train images: a net that learns at all is far above chance (10%).
     assert float(rows["full"]["accuracy_mean"]) > 0.25
     split = json.loads((out / "prepared" / "split.json").read_text())
-    assert split["train_counts"]["truck"] == 25
+    assert split["train_counts"]["truck"] == 20
+    assert "smate" in rows and (out / "gan" / "smate" / "quality.json").is_file()

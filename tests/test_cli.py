@@ -71,6 +71,10 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
         with np.load(folder / "synthetic.npz") as synthetic:
             assert synthetic["images"].shape == (16, 32, 32, 3) and set(synthetic["labels"]) == {9}
         assert (folder / "synthetic.png").is_file()
+        scores = json.loads((folder / "quality.json").read_text())["classes"]["truck"]
+        assert scores["n_synthetic"] == 16 and scores["n_heldout"] == 10
+        assert np.isfinite(scores["frechet_distance"]) and 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
+        assert scores["memorization"]["ratio"] > 0
 
 
 def test_split_is_saved_and_printed(tiny_run):

@@ -32,6 +32,7 @@ def test_every_preset_builds(name):
 def test_smoke_preset_runs_every_method_with_two_seeds():
     config = build_config(preset="smoke")
     assert config["methods"] == defaults()["methods"]
+    assert config["gan_methods"] == ["smate", "smate_noaug", "gan_minority"]
     assert config["seeds"] == [0, 1]
 
 

@@ -36,7 +36,8 @@ def test_repro_runs_every_stage_and_writes_the_table(pipeline):
     params = yaml.safe_load((root / "params.yaml").read_text())
     for method in params["methods"]:
         assert f"Running stage 'train@{method}-0'" in output
-    for stage in ("pretrain_gan", "transfer_gan@smate", "synthesize@smate", "train_gan@smate-0"):
+    for stage in ("pretrain_gan", "transfer_gan@smate", "synthesize@smate", "feature_net", "gan_quality@smate",
+                  "train_gan@smate-0"):
         assert f"Running stage '{stage}'" in output
     with open(root / "results" / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -69,4 +70,6 @@ def test_changing_a_classifier_param_retrains_no_gan(pipeline):
         params["classify"]["fast"]["epochs"] = 3
 
     ran = ran_after_changing(root, more_epochs)
-    assert ran == ["summarize", "train@class_weight-0", "train@imbalanced-0", "train@smote-0", "train_gan@smate-0"]
+    # The scoring network is a classifier, so it and the scores rerun; no generator does.
+    assert ran == ["feature_net", "gan_quality@smate", "summarize", "train@class_weight-0", "train@imbalanced-0",
+                   "train@smote-0", "train_gan@smate-0"]

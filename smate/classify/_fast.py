@@ -54,11 +54,13 @@ class FastNet(nn.Module):
         self.head = nn.Linear(channels, num_classes, bias=False)
         self.logit_divisor = logit_divisor
 
-    def forward(self, x):
+    def features(self, x):
         x = F.gelu(self.whiten(x))
         x = self.blocks(x)
-        x = F.adaptive_max_pool2d(x, 1).flatten(1)
-        return self.head(x) / self.logit_divisor
+        return F.adaptive_max_pool2d(x, 1).flatten(1)
+
+    def forward(self, x):
+        return self.head(self.features(x)) / self.logit_divisor
 
     @torch.no_grad()
     def init_whitening(self, images, eps=5e-4):

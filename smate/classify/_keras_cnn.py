@@ -24,6 +24,11 @@ class KerasCNN(nn.Sequential):
         )
 
 
+    def features(self, x):
+        """The 512 activations before the classification layer."""
+        return self[:-1](x)
+
+
 class KerasCNNRecipe(Recipe):
     def build(self, train_x):
         return KerasCNN(self.num_classes, train_x.shape[1], train_x.shape[-1], self.params["dropout"])

@@ -21,6 +21,8 @@ class TrainResult:
     train_seconds: float  # training alone, without the per-epoch test evaluations
     epoch_eval_seconds: float  # the per-epoch test evaluations that fill the history
     predict_seconds: float  # the final test predictions, with the recipe's test-time augmentation
+    model: torch.nn.Module = None  # the trained model, in eval mode
+    normalization: tuple = None  # (mean, std) the inputs were normalised with, shaped (1, C, 1, 1)
 
 
 def resolve_device(name):
@@ -121,7 +123,18 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     start = time.perf_counter()
     predictions = _predict(model, lambda x: recipe.predict(model, x), x_test, eval_batch_size, autocast_dtype)
     _synchronize(device)
-    return TrainResult(predictions, history, train_seconds, epoch_eval_seconds, time.perf_counter() - start)
+    return TrainResult(predictions, history, train_seconds, epoch_eval_seconds, time.perf_counter() - start,
+                       model=model, normalization=(mean, std))
+
+
+@torch.no_grad()
+def extract_features(model, images, normalization, batch_size=2000):
+    """The model's penultimate features for uint8 NHWC images, as a float64 numpy array."""
+    device = next(model.parameters()).device
+    mean, std = (t.to(device) for t in normalization)
+    model.eval()
+    x = to_device(images, mean, std, device, torch.float32)
+    return torch.cat([model.features(batch).float() for batch in x.split(batch_size)]).cpu().double().numpy()
 
 
 @torch.no_grad()
