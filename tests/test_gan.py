@@ -98,3 +98,12 @@ def test_sample_gives_uint8_images_of_the_asked_count(trucks, tmp_path):
     generator, _ = train_gan(trucks, PARAMS, 1, tmp_path, seed=0)
     images = sample(generator, 7, seed=0)
     assert images.shape == (7, 32, 32, 3) and images.dtype == np.uint8
+
+
+def test_the_generator_learns_towards_the_data(tmp_path):
+    # Reddish images: within 48 steps the generator's output must turn from tanh's grey to red-dominant.
+    rng = np.random.default_rng(0)
+    reds = np.clip(np.array([200, 40, 40]) + rng.normal(0, 10, (256, 32, 32, 3)), 0, 255).astype(np.uint8)
+    generator, history = train_gan(reds, {**PARAMS, "batch_size": 32}, 6, tmp_path, seed=0)
+    red, green, blue = sample(generator, 64, seed=0).reshape(-1, 3).mean(0)
+    assert red > green + 40 and red > blue + 40
