@@ -48,16 +48,19 @@ def transfer_gan(config, out, variant, progress=True):
     transfer = gan["transfer"]
     for class_id in minority_ids:
         members = images[labels == class_id]
-        epochs = transfer["epochs"]
+        params, epochs = gan["train"], transfer["epochs"]
         if method.augmented:
             members = augment_to(members, transfer["augment_to"], seed=gan["seed"] * 1000 + class_id, device=device)
         else:
-            # The same number of images seen as the augmented variants, so only the data differs.
-            epochs = max(1, round(epochs * transfer["augment_to"] / len(members)))
+            # As many images seen as the augmented variants, so only the data differs; grids and checkpoints keep pace.
+            factor = max(1, round(transfer["augment_to"] / len(members)))
+            epochs *= factor
+            params = {**params, "sample_every": params["sample_every"] * factor,
+                      "checkpoint_every": params["checkpoint_every"] * factor}
         name = dataset.classes[class_id]
         start = time.perf_counter()
         _, history = train_gan(
-            members, gan["train"], epochs, gan_dir(out, variant) / "generators" / name, seed=gan["seed"], device=device,
+            members, params, epochs, gan_dir(out, variant) / "generators" / name, seed=gan["seed"], device=device,
             init=init, freeze=transfer["freeze"] if init is not None else 0, progress=progress, label=f"{variant} {name}",
         )
         _report(f"transfer_gan {variant} {name}", len(members), history, time.perf_counter() - start)
