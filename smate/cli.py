@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import atomic, gan_stages, pipeline, stages
+from . import atomic, gan_stages, pipeline, report, stages
 from .config import build_config, dump, preset_names
 from .errors import SmateError
 
@@ -38,6 +38,7 @@ def build_parser():
         "gan-quality": "score a GAN method's images: FD, KD, precision/recall, memorization (OUT/gan/VARIANT/quality.json)",
         "train": "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
         "summarize": "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
+        "report": "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
         "params": "print the merged parameters, or write them with --write",
         "repro": "write the merged parameters to params.yaml and run `dvc repro`",
         "methods": "list the registered rebalancing methods",
@@ -54,6 +55,9 @@ def build_parser():
     sub["train"].add_argument("--method", required=True)
     sub["train"].add_argument("--seed", type=int, required=True)
     sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")
+    sub["report"].add_argument("--results", default="results", help="folder holding runs/ (default: results/)")
+    sub["report"].add_argument("--reference", default="paper/reference.yaml", help="the paper's numbers and claims")
+    sub["report"].add_argument("--out", help="where to write (default: RESULTS/report/)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
     return parser
 
@@ -83,6 +87,9 @@ def _dispatch(args):
 
         for name, cls in REBALANCERS.items():
             print(f"{name:14s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    if args.command == "report":
+        report.build_report(args.results, args.reference, args.out)
         return 0
     config = _config(args)
     progress = not getattr(args, "quiet", False)

@@ -1,0 +1,89 @@
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+
+from smate import report
+from smate.cli import main
+
+from conftest import REPO
+
+METHODS = ["full", "imbalanced", "smote", "smate"]
+
+
+def fake_run(method, seed, accuracy, recall, classifier="fast"):
+    return {
+        "method": method, "seed": seed, "classifier": classifier, "accuracy": accuracy, "minority_recall": recall,
+        "balanced_accuracy": accuracy, "gmean": accuracy, "minority_f1": recall, "minority": ["truck"],
+        "params": {"methods": METHODS[:3], "gan_methods": METHODS[3:], "data": {"ratio": 0.1}},
+        "dataset": {"kind": "imagefolder", "root": "data", "sha256": "0" * 64},
+        "environment": {"device": {"type": "cpu", "name": "x86_64"}, "packages": {"torch": "2.14.1"}, "git_commit": "abc"},
+    }
+
+
+def write_runs(folder, runs):
+    for run in runs:
+        path = folder / "runs" / f"{run['method']}-{run['seed']}" / "metrics.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(run))
+
+
+def test_spread_gives_the_t_interval():
+    mean, std, half = report.spread([0.1, 0.2, 0.3])
+    assert mean == pytest.approx(0.2) and std == pytest.approx(0.1)
+    assert half == pytest.approx(4.302653 * 0.1 / np.sqrt(3), rel=1e-6)
+    assert np.isnan(report.spread([0.5])[1])
+
+
+CLAIM = {"id": "x", "text": "smate beats smote", "metric": "minority_recall", "better": "smate", "worse": "smote"}
+
+
+def grouped(better_recalls, worse_recalls):
+    return report.by_method([fake_run("smate", s, 0.9, r) for s, r in enumerate(better_recalls)]
+                            + [fake_run("smote", s, 0.9, r) for s, r in enumerate(worse_recalls)])
+
+
+def test_a_consistent_win_holds_and_a_loss_does_not():
+    win = report.test_claim(CLAIM, grouped([0.60, 0.62, 0.61, 0.65, 0.63], [0.50, 0.51, 0.52, 0.50, 0.53]))
+    assert win["verdict"] == "holds" and win["p_value"] < 0.001 and win["n"] == 5
+    assert win["mean_difference"] == pytest.approx(0.11)
+    loss = report.test_claim(CLAIM, grouped([0.50, 0.51, 0.52, 0.50, 0.53], [0.60, 0.62, 0.61, 0.65, 0.63]))
+    assert loss["verdict"] == "does not hold"
+
+
+def test_a_noisy_win_is_not_significant_and_a_missing_method_is_not_run():
+    noisy = report.test_claim(CLAIM, grouped([0.70, 0.40, 0.66, 0.45, 0.60], [0.50, 0.55, 0.52, 0.58, 0.53]))
+    assert noisy["mean_difference"] > 0 and noisy["p_value"] > 0.05 and noisy["verdict"] == "not significant"
+    absent = report.test_claim(CLAIM, report.by_method([fake_run("smote", 0, 0.9, 0.5)]))
+    assert absent["verdict"] == "not run (smate has no runs)"
+
+
+def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_path):
+    rng = np.random.default_rng(0)
+    # Run folders are named method-seed, so the second regime's seeds are 10-12 here.
+    runs = [fake_run(m, first + s, 0.7 + rng.uniform(0, 0.1), rng.uniform(0.3, 0.8), classifier)
+            for classifier, first in (("fast", 0), ("keras_cnn", 10)) for m in METHODS for s in range(3)]
+    write_runs(tmp_path, runs)
+    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    out = tmp_path / "report"
+    text = (out / "report.md").read_text()
+    assert "## Classifier: fast" in text and "## Classifier: keras_cnn" in text
+    assert "SMate beats SMOTE on truck recall" in text
+    assert re.search(r"\| full +\| Full Data +\| 77\.5 +\|", text)
+    assert "\\toprule" in (out / "paper_table_fast.tex").read_text()
+    with open(out / "paper_table_keras_cnn.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["method"] for row in rows] == METHODS and rows[0]["n"] == "3"
+    with open(out / "claims.csv") as handle:
+        claims = list(csv.DictReader(handle))
+    assert {c["classifier"] for c in claims} == {"fast", "keras_cnn"} and len(claims) == 2 * 11
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_report_without_runs_says_what_to_run(tmp_path, capsys):
+    assert main(["report", "--results", str(tmp_path)]) == 2
+    assert "smate-bench run" in capsys.readouterr().err
