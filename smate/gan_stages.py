@@ -49,18 +49,23 @@ def transfer_gan(config, out, variant, progress=True):
     for class_id in minority_ids:
         members = images[labels == class_id]
         params, epochs = gan["train"], transfer["epochs"]
+        name = dataset.classes[class_id]
+        folder = gan_dir(out, variant) / "generators" / name
         if method.augmented:
+            originals = len(members)
             members = augment_to(members, transfer["augment_to"], seed=gan["seed"] * 1000 + class_id, device=device)
+            with atomic.atomic_path(folder / "augmented.npy") as tmp:
+                with open(tmp, "wb") as handle:
+                    np.save(handle, members[originals:originals + 64])  # for the report's figure
         else:
             # As many images seen as the augmented variants, so only the data differs; grids and checkpoints keep pace.
             factor = max(1, round(transfer["augment_to"] / len(members)))
             epochs *= factor
             params = {**params, "sample_every": params["sample_every"] * factor,
                       "checkpoint_every": params["checkpoint_every"] * factor}
-        name = dataset.classes[class_id]
         start = time.perf_counter()
         _, history = train_gan(
-            members, params, epochs, gan_dir(out, variant) / "generators" / name, seed=gan["seed"], device=device,
+            members, params, epochs, folder, seed=gan["seed"], device=device,
             init=init, freeze=transfer["freeze"] if init is not None else 0, progress=progress, label=f"{variant} {name}",
         )
         _report(f"transfer_gan {variant} {name}", len(members), history, time.perf_counter() - start)

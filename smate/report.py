@@ -14,7 +14,7 @@ import yaml
 from scipy import stats
 from tabulate import tabulate
 
-from . import atomic
+from . import atomic, figures
 from .errors import SmateError
 
 METRICS = ("accuracy", "minority_recall", "balanced_accuracy", "gmean", "minority_f1")
@@ -137,6 +137,7 @@ def build_report(results, reference_path, out=None):
         atomic.write_text(out / f"paper_table_{regime}.tex", tabulate(cells, headers=headers, tablefmt="latex_booktabs", disable_numparse=True) + "\n")
         claims = [test_claim(claim, grouped) for claim in reference["claims"]]
         claims_csv += [{"classifier": regime, **claim} for claim in claims]
+        drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
         sections.append("\n\n".join([
             f"## Classifier: {regime}",
             _environment_line(mine),
@@ -151,7 +152,12 @@ def build_report(results, reference_path, out=None):
             tabulate([[c["claim"], c["n"], "" if c["mean_difference"] is None else f"{100 * c['mean_difference']:+.2f}",
                        "" if c["p_value"] is None else f"{c['p_value']:.4f}", c["verdict"]] for c in claims],
                      headers=["claim", "n", "difference (points)", "p-value", "verdict"], tablefmt="github", disable_numparse=True),
+            "### Figures",
+            "\n".join(f"![{name}](figures/{regime}/{name}.png)" for name in drawn),
         ]))
+    generator_figures = figures.draw_generators(results, out / "figures")
+    if generator_figures:
+        sections.append("## Generators\n\n" + "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures))
     markdown = "# smate-bench report\n\n" + "\n\n".join(sections) + "\n"
     atomic.write_text(out / "report.md", markdown)
     atomic.write_text(out / "claims.csv", _dicts_csv(claims_csv))

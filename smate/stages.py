@@ -7,10 +7,12 @@ OUT/gan/<variant>/generators/<class>/    transfer_gan: the same, per minority cl
 OUT/gan/<variant>/synthetic.npz, .png    synthesize: the images a GAN method adds
 OUT/gan/feature_net.pt                   feature_net: the classifier whose features score generators
 OUT/gan/<variant>/quality.json           gan_quality: FD, KD, precision/recall, memorization
-OUT/runs/<method>-<seed>/                train: metrics.json and predictions.npy of one run
+OUT/runs/<method>-<seed>/                train: metrics.json, history.csv, predictions.csv of one run
 OUT/summary.csv, summary.md              summarize: one row per method over its seeds
 """
 
+import csv
+import io
 import json
 import time
 from pathlib import Path
@@ -169,7 +171,11 @@ def train(config, out, method, seed, progress=True):
     }
     with atomic.atomic_dir(run_dir(out, method, seed)) as tmp:
         atomic.write_json(tmp / "metrics.json", record)
-        np.save(tmp / "predictions.npy", result.predictions.astype(np.int16))
+        # Flat copies of the history and the predictions, in the shape `dvc plots` reads.
+        atomic.write_text(tmp / "history.csv", _csv(result.history))
+        atomic.write_text(tmp / "predictions.csv", _csv(
+            {"actual": dataset.classes[a], "predicted": dataset.classes[b]}
+            for a, b in zip(dataset.test_labels, result.predictions)))
     print(f"train {method}-{seed}: accuracy {metrics['accuracy']:.4f}, minority recall {metrics['minority_recall']:.4f}, "
           f"rebalance {rebalance_seconds:.1f} s, train {result.train_seconds:.1f} s on {device}")
     return record
@@ -186,6 +192,15 @@ def summarize(config, out):
                for variant in config["gan_methods"]]
     write_summary(table, runs, out, reports)
     return table
+
+
+def _csv(records):
+    records = list(records)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
 
 
 def _read_json(path, fix):

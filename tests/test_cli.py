@@ -56,7 +56,13 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
         assert 15 <= truck_count <= 25
     else:
         assert truck_count == 20
-    assert np.load(tiny_run / "runs" / f"{method}-1" / "predictions.npy").shape == (100,)
+    with open(tiny_run / "runs" / f"{method}-1" / "predictions.csv") as handle:
+        predictions = list(csv.DictReader(handle))
+    assert len(predictions) == 100 and predictions[0]["actual"] == "airplane"
+    confusion = np.array(record["confusion_matrix"])
+    assert sum(p["actual"] == p["predicted"] for p in predictions) == np.trace(confusion)
+    with open(tiny_run / "runs" / f"{method}-1" / "history.csv") as handle:
+        assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [1, 2]
 
 
 def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):

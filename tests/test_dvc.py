@@ -25,9 +25,10 @@ def pipeline(tmp_path_factory):
         shutil.copy(REPO / name, root / name)
     shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
     shutil.copytree(REPO / "smate", root / "smate", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "paper", root / "paper")
     sh(["git", "init", "-q"], root)
     output = sh(["smate-bench", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0",
-                 "--set", "methods=imbalanced,smote,class_weight", "--set", "gan_methods=smate"], root)
+                 "--set", "methods=imbalanced,smote", "--set", "gan_methods=smate"], root)
     return root, output
 
 
@@ -37,13 +38,15 @@ def test_repro_runs_every_stage_and_writes_the_table(pipeline):
     for method in params["methods"]:
         assert f"Running stage 'train@{method}-0'" in output
     for stage in ("pretrain_gan", "transfer_gan@smate", "synthesize@smate", "feature_net", "gan_quality@smate",
-                  "train_gan@smate-0"):
+                  "train_gan@smate-0", "report"):
         assert f"Running stage '{stage}'" in output
     with open(root / "results" / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["method"] for row in rows] == params["methods"] + params["gan_methods"]
     assert all(row["n_seeds"] == "1" for row in rows)
     assert (root / "dvc.lock").is_file()
+    assert "## Classifier: fast" in (root / "results" / "report" / "report.md").read_text()
+    assert (root / "results" / "report" / "figures" / "fig12_generated_minority.png").is_file()
 
 
 def test_changing_one_methods_param_reruns_only_that_method(pipeline):
@@ -52,7 +55,7 @@ def test_changing_one_methods_param_reruns_only_that_method(pipeline):
     def smaller_k(params):
         params["rebalance"]["smote"]["k_neighbors"] = 1
 
-    assert ran_after_changing(root, smaller_k) == ["summarize", "train@smote-0"]
+    assert ran_after_changing(root, smaller_k) == ["report", "summarize", "train@smote-0"]
 
 
 def ran_after_changing(root, change):
@@ -71,5 +74,10 @@ def test_changing_a_classifier_param_retrains_no_gan(pipeline):
 
     ran = ran_after_changing(root, more_epochs)
     # The scoring network is a classifier, so it and the scores rerun; no generator does.
-    assert ran == ["feature_net", "gan_quality@smate", "summarize", "train@class_weight-0", "train@imbalanced-0",
-                   "train@smote-0", "train_gan@smate-0"]
+    assert ran == ["feature_net", "gan_quality@smate", "report", "summarize", "train@imbalanced-0", "train@smote-0",
+                   "train_gan@smate-0"]
+
+
+def test_dvc_plots_render_from_the_runs(pipeline):
+    root, _ = pipeline
+    sh(["dvc", "plots", "show", "--json"], root)

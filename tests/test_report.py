@@ -16,7 +16,10 @@ METHODS = ["full", "imbalanced", "smote", "smate"]
 def fake_run(method, seed, accuracy, recall, classifier="fast"):
     return {
         "method": method, "seed": seed, "classifier": classifier, "accuracy": accuracy, "minority_recall": recall,
+        "history": [{"epoch": e, "train_accuracy": accuracy * e / 2, "test_accuracy": accuracy * e / 2,
+                     "minority_recall": recall * e / 2} for e in (1, 2)],
         "balanced_accuracy": accuracy, "gmean": accuracy, "minority_f1": recall, "minority": ["truck"],
+        "per_class": {"car": {}, "truck": {}}, "confusion_matrix": [[9, 1], [4, 6 + seed]],
         "params": {"methods": METHODS[:3], "gan_methods": METHODS[3:], "data": {"ratio": 0.1}},
         "dataset": {"kind": "imagefolder", "root": "data", "sha256": "0" * 64},
         "environment": {"device": {"type": "cpu", "name": "x86_64"}, "packages": {"torch": "2.14.1"}, "git_commit": "abc"},
@@ -79,9 +82,13 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     with open(out / "claims.csv") as handle:
         claims = list(csv.DictReader(handle))
     assert {c["classifier"] for c in claims} == {"fast", "keras_cnn"} and len(claims) == 2 * 11
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    drawn = {p.relative_to(out).as_posix() for p in out.rglob("*.png")}
+    assert drawn == {f"figures/{regime}/{name}.png" for regime in ("fast", "keras_cnn")
+                     for name in ("fig5_accuracy_per_epoch", "fig10_minority_per_epoch", "fig11_confusion",
+                                  "recall_vs_accuracy")}
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")])
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_report_without_runs_says_what_to_run(tmp_path, capsys):

@@ -1,0 +1,151 @@
+"""The paper's figures (and one it lacks), drawn with seaborn from results files alone, as PNG and SVG."""
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from . import atomic
+
+# A fixed SVG hash salt and no dates keep reruns byte-identical.
+plt.rcParams["svg.hashsalt"] = "smate-bench"
+METADATA = {"svg": {"Date": None}, "png": {}}
+
+
+def _save(figure, out, name):
+    for kind in ("png", "svg"):
+        with atomic.atomic_path(Path(out) / f"{name}.{kind}") as tmp:
+            figure.savefig(tmp, format=kind, dpi=120, bbox_inches="tight", metadata=METADATA[kind])
+    plt.close(figure)
+    return name
+
+
+def _order(runs):
+    """Methods in the order the runs come (the params' order), for colours and legends."""
+    return list(dict.fromkeys(run["method"] for run in runs))
+
+
+def _history_frame(runs):
+    rows = [{"method": run["method"], "seed": run["seed"], **epoch} for run in runs for epoch in run["history"]]
+    return pd.DataFrame(rows)
+
+
+def accuracy_per_epoch(runs, out):
+    """The paper's Fig 5: train and test accuracy per epoch, full against imbalanced data."""
+    frame = _history_frame([r for r in runs if r["method"] in ("full", "imbalanced")])
+    if frame.empty:
+        return None
+    long = frame.melt(id_vars=["method", "seed", "epoch"], value_vars=["train_accuracy", "test_accuracy"],
+                      var_name="split", value_name="accuracy")
+    figure, axis = plt.subplots(figsize=(6, 4))
+    sns.lineplot(long, x="epoch", y="accuracy", hue="method", hue_order=_order(frame.to_dict("records")), style="split",
+                 errorbar="sd", ax=axis)
+    axis.set_title("Accuracy per epoch (mean ± sd over seeds)")
+    return _save(figure, out, "fig5_accuracy_per_epoch")
+
+
+def minority_per_epoch(runs, out):
+    """The paper's Fig 10: minority recall and test accuracy per epoch, every method."""
+    frame = _history_frame(runs)
+    if frame.empty:
+        return None
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, column in zip(axes, ("minority_recall", "test_accuracy")):
+        sns.lineplot(frame, x="epoch", y=column, hue="method", hue_order=_order(runs), errorbar="sd", ax=axis,
+                     legend=axis is axes[-1])
+        axis.set_title(f"{column.replace('_', ' ')} per epoch")
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1, 0.5))
+    return _save(figure, out, "fig10_minority_per_epoch")
+
+
+def confusion_matrices(runs, out, methods=("imbalanced", "smate")):
+    """The paper's Fig 11: row-normalised confusion matrices, summed over seeds."""
+    chosen = [m for m in methods if any(r["method"] == m for r in runs)]
+    if not chosen:
+        return None
+    classes = list(runs[0]["per_class"])
+    figure, axes = plt.subplots(1, len(chosen), figsize=(6 * len(chosen), 5), squeeze=False)
+    for axis, method in zip(axes[0], chosen):
+        total = sum(np.array(r["confusion_matrix"]) for r in runs if r["method"] == method)
+        normalised = total / total.sum(1, keepdims=True)
+        sns.heatmap(normalised, annot=True, fmt=".2f", cmap="Blues", xticklabels=classes, yticklabels=classes,
+                    cbar=False, ax=axis, annot_kws={"size": 7})
+        axis.set_title(f"{method}: true (rows) vs predicted")
+    return _save(figure, out, "fig11_confusion")
+
+
+def recall_vs_accuracy(runs, out):
+    """Not in the paper: minority recall against accuracy for every method, mean ± sd over seeds."""
+    frame = pd.DataFrame([{"method": r["method"], "accuracy": r["accuracy"], "minority_recall": r["minority_recall"]}
+                          for r in runs])
+    stats = frame.groupby("method", sort=False).agg(["mean", "std"])
+    figure, axis = plt.subplots(figsize=(6, 5))
+    palette = sns.color_palette("tab20", len(stats))
+    for colour, (method, row) in zip(palette, stats.iterrows()):
+        axis.errorbar(row[("accuracy", "mean")], row[("minority_recall", "mean")], xerr=row[("accuracy", "std")],
+                      yerr=row[("minority_recall", "std")], fmt="o", color=colour, label=method, capsize=3)
+    axis.set_xlabel("test accuracy")
+    axis.set_ylabel("minority recall")
+    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    axis.set_title("Minority recall vs accuracy (mean ± sd over seeds)")
+    return _save(figure, out, "recall_vs_accuracy")
+
+
+def gan_training(results, out):
+    """The paper's Fig 9: G and D loss and D's accuracy on real and fake images per epoch, per generator."""
+    frames = []
+    for path in sorted(Path(results).glob("gan/**/history.json")):
+        record = json.loads(path.read_text())
+        frames.append(pd.DataFrame(record["history"]).assign(generator=record["label"]))
+    if not frames:
+        return None
+    frame = pd.concat(frames)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+    losses = frame.melt(id_vars=["generator", "epoch"], value_vars=["d_loss", "g_loss"], var_name="loss")
+    sns.lineplot(losses, x="epoch", y="value", hue="generator", style="loss", ax=axes[0], legend=False)
+    axes[0].set_title("D and G loss (solid: D, dashed: G)")
+    accuracy = frame.melt(id_vars=["generator", "epoch"], value_vars=["d_real_accuracy", "d_fake_accuracy"],
+                          var_name="images")
+    sns.lineplot(accuracy, x="epoch", y="value", hue="generator", style="images", ax=axes[1])
+    axes[1].axhline(0.5, color="grey", linewidth=0.8)
+    axes[1].set_title("D accuracy on real and fake images")
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    return _save(figure, out, "fig9_gan_training")
+
+
+def image_grid(images, out, name, title):
+    """The paper's Figs 7 and 12: an 8 x 8 grid of uint8 NHWC images."""
+    images = images[:64]
+    if len(images) == 0:
+        return None
+    side = int(np.ceil(np.sqrt(len(images))))
+    figure, axes = plt.subplots(side, side, figsize=(side, side))
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, image in zip(axes.flat, images):
+        axis.imshow(image)
+    figure.suptitle(title)
+    return _save(figure, out, name)
+
+
+def draw_runs(runs, out):
+    """The figures drawn from one classifier regime's runs; returns the names drawn."""
+    drawn = [accuracy_per_epoch(runs, out), minority_per_epoch(runs, out), confusion_matrices(runs, out),
+             recall_vs_accuracy(runs, out)]
+    return [name for name in drawn if name]
+
+
+def draw_generators(results, out):
+    """The GAN figures: training curves, augmented and generated minority images; returns the names drawn."""
+    drawn = [gan_training(results, out)]
+    augmented = sorted(Path(results).glob("gan/smate/generators/*/augmented.npy"))
+    if augmented:
+        drawn.append(image_grid(np.load(augmented[0]), out, "fig7_augmented_minority", "Augmented minority images"))
+    synthetic = Path(results) / "gan" / "smate" / "synthetic.npz"
+    if synthetic.is_file():
+        with np.load(synthetic) as arrays:
+            drawn.append(image_grid(arrays["images"], out, "fig12_generated_minority", "SMate's generated minority images"))
+    return [name for name in drawn if name]
