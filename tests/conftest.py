@@ -5,17 +5,22 @@ from pathlib import Path
 
 import pytest
 
-from smate.config import build_config
-
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "cifar10-mini"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-@pytest.fixture
-def tiny_config():
-    """The tiny preset on the committed fixture, independent of the working directory."""
-    return build_config(preset="tiny", overrides=[f"data.root={FIXTURE}"])
+TINY = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--quiet"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """`smate-bench run --preset tiny` on the fixture, once per test session."""
+    from smate.cli import main
+
+    out = tmp_path_factory.mktemp("tiny")
+    assert main(["run", *TINY, "--out", str(out)]) == 0
+    return out
 
 
 @pytest.fixture(scope="session")
