@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from . import atomic, gan_stages, pipeline, report, stages
-from .config import build_config, dump, preset_names
+from .classify import CLASSIFIERS
+from .config import apply_override, build_config, dump, preset_names
 from .errors import SmateError
 
 
@@ -39,6 +40,7 @@ def build_parser():
         "train": "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
         "summarize": "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
         "report": "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
+        "regimes": "run everything with each classifier (fast, keras_cnn) into OUT/<classifier>/, then one report",
         "params": "print the merged parameters, or write them with --write",
         "repro": "write the merged parameters to params.yaml and run `dvc repro`",
         "methods": "list the registered rebalancing methods",
@@ -46,17 +48,19 @@ def build_parser():
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
     stage_commands = ("run", "prepare", "split", "pretrain-gan", "transfer-gan", "synthesize", "feature-net",
                       "gan-quality", "train", "summarize")
-    for name in stage_commands + ("params", "repro"):
+    for name in stage_commands + ("params", "repro", "regimes"):
         _config_options(sub[name])
-    for name in stage_commands:
+    for name in stage_commands + ("regimes",):
         _out_option(sub[name])
     for name in ("transfer-gan", "synthesize", "gan-quality"):
         sub[name].add_argument("--variant", required=True, help="smate, smate_noaug or gan_minority")
     sub["train"].add_argument("--method", required=True)
     sub["train"].add_argument("--seed", type=int, required=True)
     sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")
-    sub["report"].add_argument("--results", default="results", help="folder holding runs/ (default: results/)")
-    sub["report"].add_argument("--reference", default="paper/reference.yaml", help="the paper's numbers and claims")
+    sub["report"].add_argument("--results", nargs="+", default=["results"],
+                               help="folders holding runs/ (default: results/); runs of several are reported together")
+    for name in ("report", "regimes"):
+        sub[name].add_argument("--reference", default="paper/reference.yaml", help="the paper's numbers and claims")
     sub["report"].add_argument("--out", help="where to write (default: RESULTS/report/)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
     return parser
@@ -102,6 +106,12 @@ def _dispatch(args):
         return _repro(config, args.dvc_args)
     elif args.command == "run":
         pipeline.run_all(config, args.out, progress)
+    elif args.command == "regimes":
+        folders = []
+        for model in CLASSIFIERS:
+            folders.append(Path(args.out) / model)
+            pipeline.run_all(apply_override(config, f"classify.model={model}"), folders[-1], progress)
+        report.build_report(folders, args.reference, Path(args.out) / "report")
     elif args.command == "prepare":
         stages.prepare(config, args.out, progress)
     elif args.command == "split":

@@ -121,10 +121,12 @@ def _environment_line(runs):
 
 
 def build_report(results, reference_path, out=None):
-    """Write the report for every classifier regime found in `results` to `out` (default RESULTS/report)."""
-    runs = load_runs(results)
+    """Write the report for every classifier regime found in the results folders (one path or a list)
+    to `out` (default: the first folder's report/)."""
+    folders = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
+    runs = [run for folder in folders for run in load_runs(folder)]
     reference = load_reference(reference_path)
-    out = Path(out) if out else Path(results) / "report"
+    out = Path(out) if out else folders[0] / "report"
     regimes = sorted({run["classifier"] for run in runs})
     sections, claims_csv = [], []
     for regime in regimes:
@@ -155,7 +157,8 @@ def build_report(results, reference_path, out=None):
             "### Figures",
             "\n".join(f"![{name}](figures/{regime}/{name}.png)" for name in drawn),
         ]))
-    generator_figures = figures.draw_generators(results, out / "figures")
+    with_gans = [folder for folder in folders if (folder / "gan").is_dir()]
+    generator_figures = figures.draw_generators(with_gans[0], out / "figures") if with_gans else []
     if generator_figures:
         sections.append("## Generators\n\n" + "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures))
     markdown = "# smate-bench report\n\n" + "\n\n".join(sections) + "\n"

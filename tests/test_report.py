@@ -8,7 +8,7 @@ import pytest
 from smate import report
 from smate.cli import main
 
-from conftest import REPO
+from conftest import FIXTURE, REPO
 
 METHODS = ["full", "imbalanced", "smote", "smate"]
 
@@ -94,3 +94,16 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
 def test_report_without_runs_says_what_to_run(tmp_path, capsys):
     assert main(["report", "--results", str(tmp_path)]) == 2
     assert "smate-bench run" in capsys.readouterr().err
+
+
+def test_regimes_runs_both_classifiers_and_reports_them_side_by_side(tmp_path):
+    args = ["regimes", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "methods=imbalanced,smote",
+            "--set", "gan_methods=", "--set", "seeds=0", "--set", "classify.fast.epochs=1",
+            "--set", "classify.keras_cnn.epochs=1", "--reference", str(REPO / "paper" / "reference.yaml"),
+            "--quiet", "--out", str(tmp_path)]
+    assert main(args) == 0
+    for model in ("fast", "keras_cnn"):
+        record = json.loads((tmp_path / model / "runs" / "smote-0" / "metrics.json").read_text())
+        assert record["classifier"] == model
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "## Classifier: fast" in text and "## Classifier: keras_cnn" in text
