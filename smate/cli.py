@@ -62,6 +62,8 @@ def build_parser():
     for name in ("report", "regimes"):
         sub[name].add_argument("--reference", default="paper/reference.yaml", help="the paper's numbers and claims")
     sub["report"].add_argument("--out", help="where to write (default: RESULTS/report/)")
+    sub["report"].add_argument("--reproduction", metavar="FILE",
+                               help="also write what of the paper holds to FILE (paper/REPRODUCTION.md)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
     return parser
 
@@ -93,7 +95,7 @@ def _dispatch(args):
             print(f"{name:14s} {(cls.__doc__ or '').strip().splitlines()[0]}")
         return 0
     if args.command == "report":
-        report.build_report(args.results, args.reference, args.out)
+        report.build_report(args.results, args.reference, args.out, args.reproduction)
         return 0
     config = _config(args)
     progress = not getattr(args, "quiet", False)

@@ -91,6 +91,20 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+def test_reproduction_file_states_what_holds_per_classifier(tmp_path):
+    recall = {"smate": lambda s: 0.7 + 0.02 * s, "smote": lambda s: 0.5 + 0.01 * s}
+    runs = [fake_run(m, s, 0.8, recall.get(m, lambda s: 0.6)(s)) for m in METHODS for s in range(3)]
+    write_runs(tmp_path, runs)
+    target = tmp_path / "REPRODUCTION.md"
+    main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml"),
+          "--reproduction", str(target)])
+    text = target.read_text()
+    assert text.startswith("# Reproducing SMate: what holds") and "## Classifier: fast" in text
+    assert "device x86_64 (cpu)" in text and "seeds [0, 1, 2]" in text
+    assert re.search(r"SMate beats SMOTE on truck recall +\| 3 +\| \+21\.00 .*\| holds", text)
+    assert "claims hold with this classifier" in text and "![" not in text
+
+
 def test_report_without_runs_says_what_to_run(tmp_path, capsys):
     assert main(["report", "--results", str(tmp_path)]) == 2
     assert "smate-bench run" in capsys.readouterr().err
