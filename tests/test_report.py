@@ -121,3 +121,16 @@ def test_regimes_runs_both_classifiers_and_reports_them_side_by_side(tmp_path):
         assert record["classifier"] == model
     text = (tmp_path / "report" / "report.md").read_text()
     assert "## Classifier: fast" in text and "## Classifier: keras_cnn" in text
+
+
+def test_committed_results_regenerate_their_report_byte_for_byte(tmp_path):
+    results = REPO / "results"
+    if not list(results.glob("runs/*/metrics.json")) or not (results / "report").is_dir():
+        pytest.skip("no committed results/ with a report yet (they come from a GPU run)")
+    main(["report", "--results", str(results), "--reference", str(REPO / "paper" / "reference.yaml"),
+          "--out", str(tmp_path / "report"), "--reproduction", str(tmp_path / "REPRODUCTION.md")])
+    for committed in (results / "report").rglob("*"):
+        if committed.is_file():
+            assert (tmp_path / "report" / committed.relative_to(results / "report")).read_bytes() == committed.read_bytes()
+    assert (tmp_path / "REPRODUCTION.md").read_text().split("\n", 3)[3] == \
+        (REPO / "paper" / "REPRODUCTION.md").read_text().split("\n", 3)[3]
