@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from . import atomic, gan_stages, pipeline, report, stages
-from .classify import CLASSIFIERS
-from .config import apply_override, build_config, dump, preset_names
+from .config import build_config, dump, preset_names
 from .errors import SmateError
 
 
@@ -109,11 +108,7 @@ def _dispatch(args):
     elif args.command == "run":
         pipeline.run_all(config, args.out, progress)
     elif args.command == "regimes":
-        folders = []
-        for model in CLASSIFIERS:
-            folders.append(Path(args.out) / model)
-            pipeline.run_all(apply_override(config, f"classify.model={model}"), folders[-1], progress)
-        report.build_report(folders, args.reference, Path(args.out) / "report")
+        pipeline.run_regimes(config, args.out, args.reference, progress)
     elif args.command == "prepare":
         stages.prepare(config, args.out, progress)
     elif args.command == "split":

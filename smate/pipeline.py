@@ -1,12 +1,13 @@
-"""Every stage in order, without DVC: what `smate-bench run` does."""
+"""Every stage in order, without DVC: what `smate-bench run` and `smate-bench regimes` do."""
 
 import time
 from pathlib import Path
 
 from tqdm import tqdm
 
-from . import gan_stages, stages
-from .config import all_methods
+from . import gan_stages, report, stages
+from .classify import CLASSIFIERS
+from .config import all_methods, apply_override
 from .rebalance import REBALANCERS
 
 
@@ -30,3 +31,12 @@ def run_all(config, out, progress=True):
     table = stages.summarize(config, out)
     print(f"run: {len(jobs)} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")
     return table
+
+
+def run_regimes(config, out, reference, progress=True):
+    """run_all once per classifier into OUT/<classifier>/, then one report of both in OUT/report/."""
+    folders = []
+    for model in CLASSIFIERS:
+        folders.append(Path(out) / model)
+        run_all(apply_override(config, f"classify.model={model}"), folders[-1], progress)
+    return report.build_report(folders, reference, Path(out) / "report")
