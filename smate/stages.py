@@ -11,8 +11,6 @@ OUT/runs/<method>-<seed>/                train: metrics.json, history.csv, predi
 OUT/summary.csv, summary.md              summarize: one row per method over its seeds
 """
 
-import csv
-import io
 import json
 import time
 from pathlib import Path
@@ -27,7 +25,7 @@ from .errors import SmateError
 from .metrics import classification_metrics
 from .rebalance import make_rebalancer
 from .runinfo import environment
-from .summary import summarize_runs, write_summary
+from .summary import records_csv, summarize_runs, write_summary
 
 DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class")
 SPLIT_KEYS = ("minority", "ratio", "seed")
@@ -172,8 +170,8 @@ def train(config, out, method, seed, progress=True):
     with atomic.atomic_dir(run_dir(out, method, seed)) as tmp:
         atomic.write_json(tmp / "metrics.json", record)
         # Flat copies of the history and the predictions, in the shape `dvc plots` reads.
-        atomic.write_text(tmp / "history.csv", _csv(result.history))
-        atomic.write_text(tmp / "predictions.csv", _csv(
+        atomic.write_text(tmp / "history.csv", records_csv(result.history))
+        atomic.write_text(tmp / "predictions.csv", records_csv(
             {"actual": dataset.classes[a], "predicted": dataset.classes[b]}
             for a, b in zip(dataset.test_labels, result.predictions)))
     print(f"train {method}-{seed}: accuracy {metrics['accuracy']:.4f}, minority recall {metrics['minority_recall']:.4f}, "
@@ -192,15 +190,6 @@ def summarize(config, out):
                for variant in config["gan_methods"]]
     write_summary(table, runs, out, reports)
     return table
-
-
-def _csv(records):
-    records = list(records)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    return buffer.getvalue()
 
 
 def _read_json(path, fix):

@@ -29,16 +29,22 @@ def summarize_runs(runs, methods):
 
 
 def to_csv(rows):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _csv_value(row[key]) for key in COLUMNS})
-    return buffer.getvalue()
+    return records_csv([{key: csv_value(row[key]) for key in COLUMNS} for row in rows], COLUMNS)
 
 
-def _csv_value(value):
+def csv_value(value):
     return f"{value:.6f}" if isinstance(value, float) else value
+
+
+def records_csv(records, fieldnames=None):
+    """CSV text of dicts, columns in the first record's order unless given; empty for no records."""
+    records = list(records)
+    buffer = io.StringIO()
+    if records:
+        writer = csv.DictWriter(buffer, fieldnames=fieldnames or list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return buffer.getvalue()
 
 
 def generators_markdown(reports):
