@@ -11,6 +11,8 @@ from . import atomic, gan_stages, pipeline, report, stages
 from .config import build_config, dump, preset_names
 from .errors import SmateError
 
+REFERENCE = "paper/reference.yaml"
+
 
 def _config_options(parser):
     parser.add_argument("--preset", help=f"a packaged preset ({', '.join(preset_names())}) or a YAML file of overrides")
@@ -28,7 +30,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="smate-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     helps = {
-        "run": "every stage without DVC: prepare, split, train each method x seed, summarize",
+        "run": "every stage without DVC: prepare, split, the GANs, train each method x seed, summarize, report",
         "prepare": "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
         "split": "cut the minority classes to data.ratio (OUT/prepared/split.json)",
         "pretrain-gan": "train the GAN on the majority classes of the imbalanced set (OUT/gan/pretrained/)",
@@ -59,9 +61,11 @@ def build_parser():
     sub["report"].add_argument("--results", nargs="+", default=["results"],
                                help="folders holding runs/ (default: results/); runs of several are reported together")
     for name in ("report", "regimes"):
-        sub[name].add_argument("--reference", default="paper/reference.yaml", help="the paper's numbers and claims")
+        sub[name].add_argument("--reference", default=REFERENCE, help="the paper's numbers and claims")
+    sub["run"].add_argument("--reference", help=f"the paper's numbers and claims for OUT/report/ (default: {REFERENCE} when it exists)")
     sub["report"].add_argument("--out", help="where to write (default: RESULTS/report/)")
-    sub["report"].add_argument("--reproduction", metavar="FILE",
+    for name in ("run", "report"):
+        sub[name].add_argument("--reproduction", metavar="FILE",
                                help="also write what of the paper holds to FILE (paper/REPRODUCTION.md)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
     return parser
@@ -106,7 +110,7 @@ def _dispatch(args):
     elif args.command == "repro":
         return _repro(config, args.dvc_args)
     elif args.command == "run":
-        pipeline.run_all(config, args.out, progress)
+        pipeline.run_all(config, args.out, progress, _run_reference(args), args.reproduction)
     elif args.command == "regimes":
         pipeline.run_regimes(config, args.out, args.reference, progress)
     elif args.command == "prepare":
@@ -128,6 +132,15 @@ def _dispatch(args):
     elif args.command == "summarize":
         stages.summarize(config, args.out)
     return 0
+
+
+def _run_reference(args):
+    if args.reference is not None or Path(REFERENCE).is_file():
+        return args.reference or REFERENCE
+    if args.reproduction:
+        raise SmateError(f"--reproduction needs the paper's numbers: pass --reference FILE (no {REFERENCE} here)")
+    print(f"run: no report, since there is no {REFERENCE} here; pass --reference FILE for one")
+    return None
 
 
 def _repro(config, dvc_args):

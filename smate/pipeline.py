@@ -11,7 +11,8 @@ from .config import all_methods, apply_override
 from .rebalance import REBALANCERS
 
 
-def run_all(config, out, progress=True):
+def run_all(config, out, progress=True, reference=None, reproduction=None):
+    """Every stage in order; with `reference` (the paper's numbers) also the report in OUT/report/."""
     start = time.perf_counter()
     stages.prepare(config, out, progress)
     stages.split(config, out)
@@ -29,6 +30,8 @@ def run_all(config, out, progress=True):
     for method, seed in tqdm(jobs, desc="runs", unit="run", disable=not progress):
         stages.train(config, out, method, seed, progress)
     table = stages.summarize(config, out)
+    if reference is not None:
+        report.build_report([out], reference, Path(out) / "report", reproduction)
     print(f"run: {len(jobs)} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")
     return table
 

@@ -37,11 +37,12 @@ def describe_device(device=None):
 
 
 def git_commit():
-    """HEAD of the repository we run in, with '+dirty' when tracked files changed; None outside git."""
+    """HEAD of the repository we run in, with '+dirty' when tracked files changed; outside git, the
+    commit the container was built from (SMATE_GIT_COMMIT), else None."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
                                text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
+        return os.environ.get("SMATE_GIT_COMMIT")
     return head + ("+dirty" if dirty else "")

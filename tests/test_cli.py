@@ -28,6 +28,19 @@ def test_run_writes_one_summary_row_per_method(tiny_run):
     assert "| method" in (tiny_run / "summary.md").read_text()
 
 
+def test_run_ends_with_the_report_of_its_runs(tiny_run):
+    report = (tiny_run / "report" / "report.md").read_text()
+    assert "fast" in report and "smote" in report
+    assert (tiny_run / "report" / "paper_table_fast.csv").is_file()
+
+
+def test_run_without_the_papers_numbers_says_why_there_is_no_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", *TINY, "--set", "methods=imbalanced", "--set", "gan_methods=", "--set", "seeds=0", "--out", "out"]) == 0
+    assert "no report" in capsys.readouterr().out
+    assert (tmp_path / "out" / "summary.csv").is_file() and not (tmp_path / "out" / "report").exists()
+
+
 @pytest.mark.parametrize("method", sorted(REBALANCERS))
 def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
     record = json.loads((tiny_run / "runs" / f"{method}-1" / "metrics.json").read_text())
