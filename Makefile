@@ -1,8 +1,8 @@
-# The two commands of the README: `make install`, then `make test`.
+# The README's commands: `make install`, `make test`, and `make bench` (the performance check CI runs).
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: install test
+.PHONY: install test bench bench-baseline
 install:
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --progress-bar off -r requirements.lock
@@ -10,3 +10,16 @@ install:
 
 test:
 	$(PYTHON) -m pytest
+
+BENCH := $(PYTHON) -m pytest benchmark -p no:cacheprovider --benchmark-min-rounds=10
+
+bench:
+	mkdir -p .benchmarks
+	$(BENCH) --benchmark-json=.benchmarks/latest.json
+	$(PYTHON) -m benchmark.compare .benchmarks/latest.json
+
+# Three runs, and their medians as the new benchmark/baseline.json: after a change that moves times on purpose.
+bench-baseline:
+	mkdir -p .benchmarks
+	for run in 1 2 3; do $(BENCH) -q --benchmark-json=.benchmarks/baseline-$$run.json || exit 1; done
+	$(PYTHON) -m benchmark.compare .benchmarks/baseline-*.json --write-baseline

@@ -1,39 +1,62 @@
 """Every stage in order, without DVC: what `smate-bench run` and `smate-bench regimes` do."""
 
 import time
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
 from . import gan_stages, report, stages
 from .classify import CLASSIFIERS
-from .config import all_methods, apply_override
+from .config import apply_override
 from .rebalance import REBALANCERS
+
+
+@dataclass
+class Step:
+    name: str  # the DVC stage it matches, e.g. "train@smote-0"
+    run: Callable[[], object]
+
+    @property
+    def kind(self):
+        """The stage without its variant: "train", "train_gan", "transfer_gan", ..."""
+        return self.name.partition("@")[0]
+
+
+def steps(config, out, progress=True, reference=None, reproduction=None):
+    """Every stage of a run, in dvc.yaml's order, as named calls (the GPU timing run times each)."""
+    variants = config["gan_methods"]
+    plan = [Step("prepare", partial(stages.prepare, config, out, progress)),
+            Step("split", partial(stages.split, config, out))]
+    if any(REBALANCERS[variant].pretrained for variant in variants):
+        plan.append(Step("pretrain_gan", partial(gan_stages.pretrain_gan, config, out, progress)))
+    for variant in variants:
+        plan.append(Step(f"transfer_gan@{variant}", partial(gan_stages.transfer_gan, config, out, variant, progress)))
+        plan.append(Step(f"synthesize@{variant}", partial(gan_stages.synthesize, config, out, variant)))
+    if variants:
+        plan.append(Step("feature_net", partial(gan_stages.feature_net, config, out, progress)))
+    for variant in variants:
+        plan.append(Step(f"gan_quality@{variant}", partial(gan_stages.gan_quality, config, out, variant)))
+    for stage, methods in (("train", config["methods"]), ("train_gan", variants)):
+        for method in methods:
+            for seed in config["seeds"]:
+                plan.append(Step(f"{stage}@{method}-{seed}", partial(stages.train, config, out, method, seed, progress)))
+    plan.append(Step("summarize", partial(stages.summarize, config, out)))
+    if reference is not None:
+        plan.append(Step("report", partial(report.build_report, [out], reference, Path(out) / "report", reproduction)))
+    return plan
 
 
 def run_all(config, out, progress=True, reference=None, reproduction=None):
     """Every stage in order; with `reference` (the paper's numbers) also the report in OUT/report/."""
     start = time.perf_counter()
-    stages.prepare(config, out, progress)
-    stages.split(config, out)
-    variants = config["gan_methods"]
-    if any(REBALANCERS[variant].pretrained for variant in variants):
-        gan_stages.pretrain_gan(config, out, progress)
-    for variant in variants:
-        gan_stages.transfer_gan(config, out, variant, progress)
-        gan_stages.synthesize(config, out, variant)
-    if variants:
-        gan_stages.feature_net(config, out, progress)
-    for variant in variants:
-        gan_stages.gan_quality(config, out, variant)
-    jobs = [(method, seed) for method in all_methods(config) for seed in config["seeds"]]
-    for method, seed in tqdm(jobs, desc="runs", unit="run", disable=not progress):
-        stages.train(config, out, method, seed, progress)
-    table = stages.summarize(config, out)
-    if reference is not None:
-        report.build_report([out], reference, Path(out) / "report", reproduction)
-    print(f"run: {len(jobs)} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")
-    return table
+    plan = steps(config, out, progress, reference, reproduction)
+    for step in tqdm(plan, desc="stages", unit="stage", disable=not progress):
+        step.run()
+    runs = sum(step.kind in ("train", "train_gan") for step in plan)
+    print(f"run: {runs} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")
 
 
 def run_regimes(config, out, reference, progress=True):

@@ -7,11 +7,13 @@ import torch
 from smate.data import load_dataset
 from smate.gan import ARCHITECTURES, LOSSES, build_gan, freeze_first, sample, train_gan
 from smate.gan.models import BrownleeDiscriminator, BrownleeGenerator
+from smate.gan.step import GANStepper, gan_step
+from smate.gan.train import make_optimizer, to_unit_range
 
 from conftest import FIXTURE
 
 PARAMS = dict(architecture="brownlee", loss="gan", optimizer="adam", lr=2e-4, beta1=0.5, batch_size=16,
-              bf16=False, sample_every=1, checkpoint_every=1)
+              bf16=False, cuda_graphs=False, sample_every=1, checkpoint_every=1)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +109,39 @@ def test_the_generator_learns_towards_the_data(tmp_path):
     generator, history = train_gan(reds, {**PARAMS, "batch_size": 32}, 6, tmp_path, seed=0)
     red, green, blue = sample(generator, 64, seed=0).reshape(-1, 3).mean(0)
     assert red > green + 40 and red > blue + 40
+
+
+def _gan_parts(graphs=False, device="cpu"):
+    torch.manual_seed(0)
+    generator, discriminator = build_gan(PARAMS)
+    generator.to(device)
+    discriminator.to(device)
+    opt_g = make_optimizer(PARAMS, generator.parameters(), capturable=graphs)
+    opt_d = make_optimizer(PARAMS, discriminator.parameters(), capturable=graphs)
+    return generator, discriminator, opt_g, opt_d, LOSSES["gan"]()
+
+
+def test_the_stepper_without_graphs_is_the_eager_step(trucks):
+    real = to_unit_range(trucks, "cpu")
+    stepper_parts, eager_parts = _gan_parts(), _gan_parts()
+    stepper = GANStepper(*stepper_parts)
+    for _ in range(3):
+        torch.manual_seed(1)
+        stepped = stepper(real)
+        torch.manual_seed(1)
+        eager = gan_step(*eager_parts, real)
+        assert torch.equal(stepped, eager)
+    assert stepper.graph is None
+    assert all(torch.equal(a, b) for a, b in zip(stepper_parts[0].parameters(), eager_parts[0].parameters()))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_graph_replays_train_like_eager_steps(trucks):
+    real = to_unit_range(np.concatenate([trucks] * 8), "cuda")
+    parts = _gan_parts(graphs=True, device="cuda")
+    before = [p.detach().clone() for p in parts[0].parameters()]
+    stepper = GANStepper(*parts, graphs=True)
+    stats = [stepper(batch).clone() for batch in real.split(16)] + [stepper(real[:5]).clone()]
+    assert stepper.graph is not None
+    assert all(torch.isfinite(s).all() for s in stats)
+    assert all(not torch.equal(a, b) for a, b in zip(before, parts[0].parameters()))

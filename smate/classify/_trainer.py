@@ -90,15 +90,7 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
             if step >= total_steps:
                 break
             labels = y_train[index]
-            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                logits = model(x_epoch[index])
-            losses = F.cross_entropy(logits.float(), labels, reduction="none", label_smoothing=params.get("label_smoothing", 0.0))
-            if weights is not None:
-                losses = losses * weights[labels]
-            loss = losses.sum() if recipe.sum_loss else losses.mean()
-            recipe.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            recipe.optimizer.step()
+            losses, logits = train_step(model, recipe, x_epoch[index], labels, weights, autocast_dtype)
             recipe.after_step(step)
             loss_sum += losses.detach().sum()
             correct += (logits.detach().argmax(1) == labels).sum()
@@ -125,6 +117,20 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     _synchronize(device)
     return TrainResult(predictions, history, train_seconds, epoch_eval_seconds, time.perf_counter() - start,
                        model=model, normalization=(mean, std))
+
+
+def train_step(model, recipe, x, labels, weights=None, autocast_dtype=None):
+    """One optimizer step of `recipe` on a batch; returns the per-example losses and the logits."""
+    with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        logits = model(x)
+    losses = F.cross_entropy(logits.float(), labels, reduction="none", label_smoothing=recipe.params.get("label_smoothing", 0.0))
+    if weights is not None:
+        losses = losses * weights[labels]
+    loss = losses.sum() if recipe.sum_loss else losses.mean()
+    recipe.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    recipe.optimizer.step()
+    return losses, logits
 
 
 @torch.no_grad()

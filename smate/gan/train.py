@@ -15,6 +15,7 @@ from tqdm import tqdm
 from .. import atomic
 from .losses import LOSSES
 from .models import ARCHITECTURES, freeze_first
+from .step import GANStepper
 
 GRID_SIZE = 64
 
@@ -24,11 +25,12 @@ def build_gan(params, channels=3, image_size=32):
     return make_generator(channels=channels), make_discriminator(channels=channels, image_size=image_size)
 
 
-def _optimizer(params, parameters):
+def make_optimizer(params, parameters, capturable=False):
+    """`capturable` keeps the optimizer's step counts on the device, as a CUDA graph needs."""
     trainable = [p for p in parameters if p.requires_grad]
     if params["optimizer"] == "adam":
-        return torch.optim.Adam(trainable, lr=params["lr"], betas=(params["beta1"], 0.999))
-    return torch.optim.RMSprop(trainable, lr=params["lr"])
+        return torch.optim.Adam(trainable, lr=params["lr"], betas=(params["beta1"], 0.999), capturable=capturable)
+    return torch.optim.RMSprop(trainable, lr=params["lr"], capturable=capturable)
 
 
 def to_unit_range(images, device):
@@ -55,12 +57,13 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     freeze_first(generator, freeze)
     generator.to(device, memory_format=torch.channels_last)
     discriminator.to(device, memory_format=torch.channels_last)
-    opt_g = _optimizer(params, generator.parameters())
-    opt_d = _optimizer(params, discriminator.parameters())
-    loss = LOSSES[params["loss"]]()
+    graphs = device.type == "cuda" and params["cuda_graphs"]
+    opt_g = make_optimizer(params, generator.parameters(), capturable=graphs)
+    opt_d = make_optimizer(params, discriminator.parameters(), capturable=graphs)
     real_all = to_unit_range(images, device)
     fixed_noise = torch.randn(GRID_SIZE, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
     autocast = torch.bfloat16 if device.type == "cuda" and params["bf16"] else None
+    step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs)
 
     fingerprint = _fingerprint(params, images, seed, freeze, init)
     history, start_epoch = [], 0
@@ -91,28 +94,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
         start = time.perf_counter()
         steps = 0
         for index in torch.randperm(n, device=device).split(batch_size):
-            real = real_all[index]
-            noise = torch.randn(len(index), generator.latent_dim, device=device)
-            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                fake = generator(noise)
-                real_scores = discriminator(real).float()
-                fake_scores = discriminator(fake.detach()).float()
-            d_loss = loss.discriminator_loss(real_scores, fake_scores, discriminator, real, fake)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            # The generator step reuses this batch's fakes against the just-updated discriminator.
-            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                g_scores = discriminator(fake).float()
-            g_loss = loss.generator_loss(g_scores)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            sums += torch.stack([
-                d_loss.detach(), g_loss.detach(),
-                (real_scores.detach() > loss.threshold).float().mean(),
-                (fake_scores.detach() <= loss.threshold).float().mean(),
-            ])
+            sums += step(real_all[index])
             steps += 1
         sums = (sums / steps).tolist()
         seconds = time.perf_counter() - start

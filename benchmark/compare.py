@@ -1,0 +1,116 @@
+"""Compare a run of the benchmark suite with the committed baseline.
+
+    python -m benchmark.compare .benchmarks/latest.json                   # the table; exit 1 on a slowdown
+    python -m benchmark.compare .benchmarks/run*.json --write-baseline    # accept these times (medians)
+
+Each benchmark's fastest round is divided by the reference kernel's fastest time just before and
+after it (benchmark/conftest.py). A shared machine that is busy, or simply slower, moves both
+alike; a slowdown in our code moves only the ratio.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from smate import atomic
+
+BASELINE = Path(__file__).with_name("baseline.json")
+# Five runs on our shared 2-core machine moved a ratio by at most 1.26x, so 1.6x holds off the noise and still catches 2x.
+THRESHOLD = 1.6
+# Below 5 ms a benchmark is a memory copy or less, whose time follows the neighbours' memory traffic
+# more than our code: such times are shown, not gated.
+FLOOR_SECONDS = 5e-3
+
+
+def fastest_rounds(run):
+    """{benchmark: (its fastest round, the reference kernel's fastest time beside it)} in seconds,
+    from the contents of a pytest-benchmark JSON file."""
+    times = {}
+    for bench in run["benchmarks"]:
+        reference = bench.get("extra_info", {}).get("reference_seconds")
+        if reference is None:
+            raise SystemExit(f"compare: {bench['name']} has no reference time; run the suite with its conftest (make bench)")
+        times[bench["name"]] = (bench["stats"]["min"], reference)
+    return times
+
+
+def relative(times):
+    return {name: seconds / reference for name, (seconds, reference) in times.items()}
+
+
+def compare(run, baseline, threshold=THRESHOLD):
+    """Rows for the table, and the names of the benchmarks that fail (slower, new or missing)."""
+    now, before = relative(fastest_rounds(run)), baseline["relative"]
+    rows, failed = [], []
+    for name in sorted(set(now) | set(before)):
+        if name not in now:
+            rows.append([name, before[name], None, None, "missing from this run: remove it with --write-baseline"])
+            failed.append(name)
+            continue
+        if name not in before:
+            rows.append([name, None, now[name], None, "not in the baseline: add it with --write-baseline"])
+            failed.append(name)
+            continue
+        change = now[name] / before[name]
+        if baseline["seconds"][name] < FLOOR_SECONDS:
+            verdict = "under 5 ms: not gated"
+        elif change > threshold:
+            verdict = f"SLOWER (over {threshold}x)"
+            failed.append(name)
+        else:
+            verdict = "ok"
+        rows.append([name, before[name], now[name], change, verdict])
+    return rows, failed
+
+
+def make_baseline(runs):
+    """The baseline from one or more runs: per benchmark, the median over runs, so one lucky run sets no bar."""
+    times = [fastest_rounds(run) for run in runs]
+    names = sorted(set.intersection(*(set(t) for t in times)))
+    machine = runs[0].get("machine_info", {})
+    return {
+        "machine": {"cpu": machine.get("cpu", {}).get("brand_raw"), "cores": machine.get("cpu", {}).get("count"),
+                    "python": machine.get("python_version")},
+        "commits": sorted({run.get("commit_info", {}).get("id") or "unknown" for run in runs}),
+        "runs": len(runs),
+        "seconds": {name: statistics.median(t[name][0] for t in times) for name in names},
+        "relative": {name: statistics.median(relative(t)[name] for t in times) for name in names},
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmark.compare", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help="the JSON file that pytest --benchmark-json wrote "
+                        "(several with --write-baseline: the baseline takes their medians)")
+    parser.add_argument("--baseline", default=str(BASELINE))
+    parser.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fail above this change (default {THRESHOLD})")
+    parser.add_argument("--write-baseline", action="store_true", help="make this run the baseline")
+    args = parser.parse_args(argv)
+    runs = [json.loads(Path(path).read_text()) for path in args.runs]
+    if args.write_baseline:
+        atomic.write_json(args.baseline, make_baseline(runs))
+        print(f"compare: wrote {args.baseline}")
+        return 0
+    baseline_path = Path(args.baseline)
+    if not baseline_path.is_file():
+        raise SystemExit(f"compare: no baseline at {baseline_path}; make one with --write-baseline")
+    if len(runs) > 1:
+        raise SystemExit("compare: compare one run at a time; several runs make a baseline (--write-baseline)")
+    rows, failed = compare(runs[0], json.loads(baseline_path.read_text()), args.threshold)
+    print("Each time is relative to the reference kernel timed beside it; change = now / baseline.")
+    print(tabulate(rows, headers=["benchmark", "baseline (x ref)", "now (x ref)", "change", "verdict"],
+                   floatfmt=".4g", missingval="-"))
+    if failed:
+        print(f"compare: {len(failed)} benchmark(s) failed: {', '.join(failed)}")
+        return 1
+    print(f"compare: no benchmark slowed by more than {args.threshold}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One prepared device session (see README, Performance checks): the anchors' checks, then the timing run.
+# Through the device tool, from the repository root, carrying .whl (kornia, kornia_rs, imbalanced-learn,
+# sklearn-compat wheels for Python 3.12) and .device-data (cifar10-jpeg.npz, unpack_cifar10.py):
+#   bash benchmark/gpu_session.sh            # the paper preset, as params.yaml has it
+#   SMATE_SET="gan.train.batch_size=512 gan.train.bf16=true" bash benchmark/gpu_session.sh
+# Everything it measures lands in $OUT as soon as it is measured.
+set -uo pipefail
+OUT=${OUT:-/tmp/smate-out}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/nvidia-smi.csv"
+python3 .device-data/unpack_cifar10.py /tmp/cifar10 > /dev/null || exit 1
+
+timeout "${CHECKS_SECONDS:-150}" python3 -m benchmark.gpu_checks --data /tmp/cifar10 --out "$OUT/checks.json" 2>&1 | tee "$OUT/checks.log"
+
+overrides=(--set data.root=/tmp/cifar10)
+for pair in ${SMATE_SET:-}; do overrides+=(--set "$pair"); done
+timeout "${RUN_SECONDS:-400}" python3 -m benchmark.gpu "${overrides[@]}" --out /tmp/paper --quiet 2>&1 | tee "$OUT/timing.log"
+cp /tmp/paper/timing.json /tmp/paper/timing.md "$OUT/" 2>/dev/null
+# Runs, summaries, report and GAN histories; not the checkpoints, weights or synthetic arrays.
+tar -czf "$OUT/results.tar.gz" -C /tmp paper --exclude='*.pt' --exclude='*.npz' --exclude=prepared

@@ -1,0 +1,86 @@
+"""One GAN training step, eager or replayed as a CUDA graph.
+
+At the paper's batch of 128 the DCGAN's step is a few hundred small kernels, so a GPU waits on
+Python to launch them (anchors.md: bf16 did not help at batch 128). One graph replay launches them
+all at once.
+"""
+
+import torch
+
+def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True):
+    """One step on a batch of real images: D on them and as many fresh fakes, then G. Returns
+    (D loss, G loss, share of real caught, share of fake caught) as one tensor on the device.
+    `cache=False` turns off autocast's weight cache, which a CUDA graph capture must not use."""
+    device_type = real.device.type
+    noise = torch.randn(len(real), generator.latent_dim, device=real.device)
+    with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
+        fake = generator(noise)
+        real_scores = discriminator(real).float()
+        fake_scores = discriminator(fake.detach()).float()
+    d_loss = loss.discriminator_loss(real_scores, fake_scores, discriminator, real, fake)
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    # The generator step reuses this batch's fakes against the just-updated discriminator.
+    with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
+        g_scores = discriminator(fake).float()
+    g_loss = loss.generator_loss(g_scores)
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    return torch.stack([
+        d_loss.detach(), g_loss.detach(),
+        (real_scores.detach() > loss.threshold).float().mean(),
+        (fake_scores.detach() <= loss.threshold).float().mean(),
+    ])
+
+
+# Eager steps before the capture: they allocate the optimizers' state and let cuDNN pick its kernels.
+WARMUP_STEPS = 3
+
+
+class GANStepper:
+    """Call with each batch of real images; returns gan_step's statistics. With `graphs` (CUDA only),
+    the first WARMUP_STEPS full batches run eagerly on a side stream, the next one is captured, and
+    every later full batch replays it; a smaller last batch runs eagerly. Without, every step is eager."""
+
+    def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False):
+        self.models = (generator, discriminator, opt_g, opt_d, loss)
+        self.autocast = autocast
+        self.graphs = graphs
+        self.steps = 0
+        self.graph = self.static_real = self.static_stats = None
+        self.batch_size = None
+
+    def __call__(self, real):
+        if not self.graphs:
+            return gan_step(*self.models, real, self.autocast)
+        if self.batch_size is None:
+            self.batch_size = len(real)
+        if len(real) != self.batch_size:
+            return gan_step(*self.models, real, self.autocast, cache=False)
+        self.steps += 1
+        if self.steps <= WARMUP_STEPS:
+            return self._on_side_stream(real)
+        if self.graph is None:
+            return self._capture(real)
+        self.static_real.copy_(real)
+        self.graph.replay()
+        return self.static_stats
+
+    def _on_side_stream(self, real):
+        side = torch.cuda.Stream(real.device)
+        side.wait_stream(torch.cuda.current_stream(real.device))
+        with torch.cuda.stream(side):
+            stats = gan_step(*self.models, real, self.autocast, cache=False)
+        torch.cuda.current_stream(real.device).wait_stream(side)
+        return stats
+
+    def _capture(self, real):
+        self.static_real = real.clone()
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.static_stats = gan_step(*self.models, self.static_real, self.autocast, cache=False)
+        # Capturing records the step without running it; replay runs this batch's step.
+        self.graph.replay()
+        return self.static_stats

@@ -1,0 +1,63 @@
+"""The timing run (`python -m benchmark.gpu`) on the CPU: every stage timed, counted and tabled."""
+
+import json
+
+import pytest
+import torch
+
+from benchmark import gpu, gpu_checks
+from conftest import FIXTURE, TINY
+from smate.config import build_config
+from smate.data import load_dataset
+
+ARGS = [*TINY, "--set", "methods=imbalanced,smote", "--set", "gan_methods=smate", "--set", "seeds=0"]
+
+
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("timed") / "run"
+    assert gpu.main([*ARGS, "--out", str(out)]) == 0
+    return out, json.loads((out / "timing.json").read_text())
+
+
+def test_every_stage_is_timed_in_run_order(timed):
+    out, timing = timed
+    assert [stage["stage"] for stage in timing["stages"]] == [
+        "prepare", "split", "pretrain_gan", "transfer_gan@smate", "synthesize@smate", "feature_net", "gan_quality@smate",
+        "train@imbalanced-0", "train@smote-0", "train_gan@smate-0", "summarize", "report"]
+    assert all(stage["seconds"] > 0 for stage in timing["stages"])
+    assert timing["total_seconds"] >= sum(stage["seconds"] for stage in timing["stages"])
+    assert (out / "report" / "report.md").is_file() and (out / "summary.csv").is_file()
+
+
+def test_images_are_counted_per_epoch_and_memory_is_left_empty_on_the_cpu(timed):
+    out, timing = timed
+    stages = {stage["stage"]: stage for stage in timing["stages"]}
+    assert stages["prepare"]["images"] == 300
+    run = json.loads((out / "runs" / "smote-0" / "metrics.json").read_text())
+    assert stages["train@smote-0"]["images"] == sum(run["train_counts"].values()) * run["params"]["classify"]["fast"]["epochs"]
+    assert stages["pretrain_gan"]["training_images_per_second"] > 0
+    assert stages["split"]["images"] is None and stages["split"]["images_per_second"] is None
+    assert all(stage["peak_gpu_memory_bytes"] is None for stage in stages.values())
+    assert timing["environment"]["device"]["type"] == "cpu"
+
+
+def test_the_table_groups_stages_by_kind(timed):
+    out, _ = timed
+    table = (out / "timing.md").read_text()
+    assert "| train " in table and "| pretrain_gan " in table and "python -m benchmark.gpu" in table
+
+
+def test_a_used_folder_is_refused(timed, capsys):
+    out, _ = timed
+    assert gpu.main([*ARGS, "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_gpu_checks_run_their_measurements_on_the_cpu():
+    cpu = torch.device("cpu")
+    assert gpu_checks.gan_throughput(cpu, batch_size=8, bf16=False, steps=2, warmup=1) > 0
+    dataset = load_dataset("imagefolder", FIXTURE)
+    params = build_config(None, "tiny", [])["classify"]["fast"]
+    (run,) = gpu_checks.classifier_runs(dataset, cpu, seeds=(0,), params=params)
+    assert run["seed"] == 0 and run["train_seconds"] > 0 and 0 <= run["accuracy"] <= 1
