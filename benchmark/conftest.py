@@ -27,16 +27,21 @@ def _reference_inputs():
     generator = torch.Generator().manual_seed(0)
     images = torch.randn(8, 32, 32, 32, generator=generator)
     weight = torch.randn(64, 32, 3, 3, generator=generator, requires_grad=True)
-    pixels = np.random.default_rng(0).random((500, 3072), dtype=np.float32)
-    return images, weight, pixels
+    rng = np.random.default_rng(0)
+    pixels = rng.random((500, 3072), dtype=np.float32)
+    stream = rng.random(8_000_000)  # 64 MB, more than the caches hold
+    return images, weight, pixels, stream, np.empty_like(stream)
 
 
 REFERENCE_INPUTS = _reference_inputs()
 
 
-def reference_kernel(images=REFERENCE_INPUTS[0], weight=REFERENCE_INPUTS[1], pixels=REFERENCE_INPUTS[2]):
-    """Fixed torch and numpy work (a conv forward and backward, a Gram matrix): the machine's speed right now."""
+def reference_kernel(inputs=REFERENCE_INPUTS):
+    """Fixed work in three equal parts on our CPU: a conv forward and backward (torch), a Gram matrix
+    (BLAS) and a 64 MB copy (memory bandwidth, which the neighbours share too)."""
+    images, weight, pixels, stream, target = inputs
     F.conv2d(images, weight, padding=1).square().sum().backward()
+    np.copyto(target, stream)
     return pixels @ pixels.T
 
 

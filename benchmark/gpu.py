@@ -152,23 +152,26 @@ def _timed_run(args):
     device = resolve_device(config["classify"]["device"])
     cuda = device.type == "cuda"
     reference = args.reference if Path(args.reference).is_file() else None
-    stages, start = [], time.perf_counter()
-    for step in pipeline.steps(config, out, not args.quiet, reference):
-        seconds, peak, result = time_step(step, cuda)
-        images, training_rate = images_processed(step, result, config, out)
-        stages.append({"stage": step.name, "seconds": seconds, "peak_gpu_memory_bytes": peak, "images": images,
-                       "images_per_second": images / seconds if images else None,
-                       "training_images_per_second": training_rate})
-        print(f"timing: {step.name} {seconds:.2f} s" + (f", {images / seconds:,.0f} images/s" if images else ""), flush=True)
     env = environment(device)
     env["device"]["driver"] = gpu_driver() if cuda else None
     timing = {"preset": args.preset, "command": shlex.join(["python", "-m", "benchmark.gpu", *args.argv]),
-              "total_seconds": time.perf_counter() - start, "environment": env, "stages": stages}
+              "complete": False, "total_seconds": 0.0, "environment": env, "stages": []}
+    start = time.perf_counter()
+    for step in pipeline.steps(config, out, not args.quiet, reference):
+        seconds, peak, result = time_step(step, cuda)
+        images, training_rate = images_processed(step, result, config, out)
+        timing["stages"].append({"stage": step.name, "seconds": seconds, "peak_gpu_memory_bytes": peak, "images": images,
+                                 "images_per_second": images / seconds if images else None,
+                                 "training_images_per_second": training_rate})
+        timing["total_seconds"] = time.perf_counter() - start
+        # Written after every stage, so a run that is cut short still says how far it got and how fast.
+        atomic.write_json(out / "timing.json", timing)
+        print(f"timing: {step.name} {seconds:.2f} s" + (f", {images / seconds:,.0f} images/s" if images else ""), flush=True)
+    timing["complete"] = True
     atomic.write_json(out / "timing.json", timing)
     atomic.write_text(out / "timing.md", markdown(timing))
     print(f"timing: {timing['total_seconds']:.1f} s in all; {out / 'timing.json'}, {out / 'timing.md'}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,11 +1,12 @@
 """One GAN training step, eager or replayed as a CUDA graph.
 
-At the paper's batch of 128 the DCGAN's step is a few hundred small kernels, so a GPU waits on
-Python to launch them (anchors.md: bf16 did not help at batch 128). One graph replay launches them
-all at once.
+At the paper's batch of 128 the DCGAN's step is many small kernels, so a GPU waits on Python to
+launch them (anchors.md: at batch 128 bf16 was slower than fp32, launch-bound). One graph replay
+launches them all at once.
 """
 
 import torch
+
 
 def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True):
     """One step on a batch of real images: D on them and as many fresh fakes, then G. Returns
