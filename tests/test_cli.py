@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import yaml
 
-from smate import atomic
+from smate import atomic, stages
 from smate.cli import main
-from smate.config import defaults
+from smate.config import build_config, defaults
 from smate.rebalance import REBALANCERS
 
-from conftest import TINY, cli_env
+from conftest import FIXTURE, TINY, cli_env
 
 SUMMARY_COLUMNS = {"method", "n_seeds", "accuracy_mean", "accuracy_std", "minority_recall_mean",
                    "minority_recall_std", "balanced_accuracy_mean", "gmean_mean"}
@@ -157,3 +157,12 @@ def test_a_failed_write_leaves_the_old_folder_and_no_partial_one(tmp_path):
             raise RuntimeError("killed")
     assert (target / "metrics.json").read_text() == "old"
     assert [p.name for p in target.parent.iterdir()] == ["smote-0"]
+
+
+def test_a_rewritten_prepared_dataset_is_read_again(tmp_path):
+    for per_class in (3, 5):
+        overrides = [f"data.root={FIXTURE}", f"data.max_train_per_class={per_class}"]
+        assert main(["prepare", "--preset", "tiny", *sum((["--set", o] for o in overrides), []), "--quiet",
+                     "--out", str(tmp_path)]) == 0
+        dataset = stages.load_prepared(build_config(None, "tiny", overrides), tmp_path)
+        assert len(dataset.train_labels) == 10 * per_class
