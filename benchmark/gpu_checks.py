@@ -11,8 +11,10 @@ Each result is written as soon as it is measured, so a run cut short keeps what 
 """
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -84,14 +86,29 @@ def classifier_runs(dataset, device, seeds=(0, 1, 2), params=None, minority="tru
     return [run(seed) for seed in seeds]
 
 
+def advice(report):
+    """The --set overrides the checks support for the paper preset: CUDA graphs where they beat eager steps at
+    the paper's batch of 128 in fp32, else none."""
+    rates = {(run["batch_size"], run["bf16"], run["cuda_graphs"]): run["images_per_second"] for run in report["gan"]}
+    eager, graphed = rates.get((128, False, False)), rates.get((128, False, True))
+    return "gan.train.cuda_graphs=true" if eager and graphed and graphed > eager else ""
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmark.gpu_checks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="CIFAR-10 as an ImageFolder (train/, test/) or torchvision's folder")
+    parser.add_argument("--advise", metavar="CHECKS_JSON",
+                        help="print the overrides an earlier run's results support for the paper preset, and stop")
+    parser.add_argument("--data", help="CIFAR-10 as an ImageFolder (train/, test/) or torchvision's folder")
     parser.add_argument("--out", default="checks.json")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, default=50, help="timed GAN steps per setting")
     args = parser.parse_args(argv)
+    if args.advise:
+        print(advice(json.loads(Path(args.advise).read_text())))
+        return 0
+    if not args.data:
+        parser.error("--data is required (or --advise CHECKS_JSON)")
     device = resolve_device(args.device)
     report = {"environment": environment(device), "gan": [], "fast_classifier": None, "airbench94": AIRBENCH94}
     dataset = load_dataset("auto", args.data)
