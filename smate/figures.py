@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+import torch
+from torchvision.utils import make_grid
 
 from . import atomic
 
@@ -117,17 +119,16 @@ def gan_training(results, out):
 
 
 def image_grid(images, out, name, title):
-    """The paper's Figs 7 and 12: an 8 x 8 grid of uint8 NHWC images."""
+    """The paper's Figs 7 and 12: up to 64 uint8 NHWC images tiled 8 to a row, drawn as one image
+    (64 axes of their own took 1.5 s a figure)."""
     images = images[:64]
     if len(images) == 0:
         return None
-    side = int(np.ceil(np.sqrt(len(images))))
-    figure, axes = plt.subplots(side, side, figsize=(side, side))
-    for axis in axes.flat:
-        axis.axis("off")
-    for axis, image in zip(axes.flat, images):
-        axis.imshow(image)
-    figure.suptitle(title)
+    tiles = make_grid(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2), nrow=8, padding=2, pad_value=255)
+    figure, axis = plt.subplots(figsize=(6, 6 * tiles.shape[1] / tiles.shape[2]))
+    axis.imshow(tiles.permute(1, 2, 0).numpy(), interpolation="nearest")
+    axis.axis("off")
+    axis.set_title(title)
     return _save(figure, out, name)
 
 
