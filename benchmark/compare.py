@@ -102,7 +102,14 @@ def main(argv=None):
         raise SystemExit(f"compare: no baseline at {baseline_path}; make one with --write-baseline")
     if len(runs) > 1:
         raise SystemExit("compare: compare one run at a time; several runs make a baseline (--write-baseline)")
-    rows, failed = compare(runs[0], json.loads(baseline_path.read_text()), args.threshold)
+    baseline = json.loads(baseline_path.read_text())
+    rows, failed = compare(runs[0], baseline, args.threshold)
+    now = make_baseline(runs[:1])["machine"]
+    print(f"baseline: {baseline['machine']['cpu']}, {baseline['machine']['cores']} cores; "
+          f"this run: {now['cpu']}, {now['cores']} cores")
+    if now["cpu"] != baseline["machine"]["cpu"]:
+        print("compare: warning: another CPU than the baseline's; ratios can differ between CPUs, so for a local "
+              "check make a baseline on this machine first (make bench-baseline) and do not commit it")
     print("Each time is relative to the reference kernel timed beside it; change = now / baseline.")
     print(tabulate(rows, headers=["benchmark", "baseline (x ref)", "now (x ref)", "change", "verdict"],
                    floatfmt=".4g", missingval="-"))

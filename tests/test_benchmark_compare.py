@@ -73,3 +73,14 @@ def test_a_baseline_of_several_runs_takes_each_benchmarks_median():
     runs = [_run({**NAMES, "test_gan_train_step": seconds}) for seconds in (1.0, 3.0, 1.8)]
     baseline = compare.make_baseline(runs)
     assert baseline["runs"] == 3 and baseline["relative"]["test_gan_train_step"] == pytest.approx(18.0)
+
+
+def test_a_run_on_another_cpu_is_warned_about(tmp_path, capsys):
+    run, path = tmp_path / "run.json", tmp_path / "baseline.json"
+    run.write_text(json.dumps(_run(NAMES)))
+    assert compare.main([str(run), "--baseline", str(path), "--write-baseline"]) == 0
+    other = _run(NAMES)
+    other["machine_info"]["cpu"]["brand_raw"] = "another cpu"
+    run.write_text(json.dumps(other))
+    assert compare.main([str(run), "--baseline", str(path)]) == 0
+    assert "another CPU than the baseline's" in capsys.readouterr().out
