@@ -145,3 +145,12 @@ def test_graph_replays_train_like_eager_steps(trucks):
     assert stepper.graph is not None
     assert all(torch.isfinite(s).all() for s in stats)
     assert all(not torch.equal(a, b) for a, b in zip(before, parts[0].parameters()))
+
+
+def test_the_bf16_step_gpus_can_take_runs_on_the_cpu_too(trucks):
+    parts = _gan_parts()
+    generator = parts[0]
+    before = [p.detach().clone() for p in generator.parameters()]
+    stats = gan_step(*parts, to_unit_range(trucks, "cpu"), torch.bfloat16)
+    assert stats.dtype == torch.float32 and torch.isfinite(stats).all()
+    assert all(not torch.equal(a, b) for a, b in zip(before, generator.parameters()))

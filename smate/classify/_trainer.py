@@ -50,14 +50,16 @@ def _synchronize(device):
 
 
 def train_classifier(recipe, train_images, train_labels, test_images, test_labels, *, class_weight=None,
-                     minority_ids=(), seed=0, device="cpu", eval_batch_size=2000, progress=False):
-    """Train `recipe`'s model on the train set and predict the test set; returns predictions and history."""
+                     minority_ids=(), seed=0, device="cpu", eval_batch_size=2000, progress=False, bf16=None):
+    """Train `recipe`'s model on the train set and predict the test set; returns predictions and history.
+    `bf16` (default: on GPUs only) stores the images in bf16 and trains under bf16 autocast."""
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(seed)
     params = recipe.params
-    # bf16 autocast on GPUs; full fp32 on the CPU, where bf16 is slow and seeded runs should repeat exactly.
-    autocast_dtype = torch.bfloat16 if device.type == "cuda" else None
-    storage_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    # fp32 on the CPU by default, where bf16 is slow and seeded runs should repeat exactly.
+    bf16 = device.type == "cuda" if bf16 is None else bf16
+    autocast_dtype = torch.bfloat16 if bf16 else None
+    storage_dtype = torch.bfloat16 if bf16 else torch.float32
     _synchronize(device)
     start = time.perf_counter()
 
