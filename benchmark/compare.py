@@ -83,6 +83,15 @@ def make_baseline(runs):
     }
 
 
+def _read(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise SystemExit(f"compare: {path} does not exist; make bench writes .benchmarks/latest.json") from None
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"compare: {path} is not JSON ({err}); was the benchmark run cut short?") from None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmark.compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -92,7 +101,7 @@ def main(argv=None):
     parser.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fail above this change (default {THRESHOLD})")
     parser.add_argument("--write-baseline", action="store_true", help="make this run the baseline")
     args = parser.parse_args(argv)
-    runs = [json.loads(Path(path).read_text()) for path in args.runs]
+    runs = [_read(path) for path in args.runs]
     if args.write_baseline:
         atomic.write_json(args.baseline, make_baseline(runs))
         print(f"compare: wrote {args.baseline}")
@@ -102,7 +111,7 @@ def main(argv=None):
         raise SystemExit(f"compare: no baseline at {baseline_path}; make one with --write-baseline")
     if len(runs) > 1:
         raise SystemExit("compare: compare one run at a time; several runs make a baseline (--write-baseline)")
-    baseline = json.loads(baseline_path.read_text())
+    baseline = _read(baseline_path)
     rows, failed = compare(runs[0], baseline, args.threshold)
     now = make_baseline(runs[:1])["machine"]
     print(f"baseline: {baseline['machine']['cpu']}, {baseline['machine']['cores']} cores; "

@@ -84,3 +84,11 @@ def test_a_run_on_another_cpu_is_warned_about(tmp_path, capsys):
     run.write_text(json.dumps(other))
     assert compare.main([str(run), "--baseline", str(path)]) == 0
     assert "another CPU than the baseline's" in capsys.readouterr().out
+
+
+def test_a_missing_or_broken_run_file_is_one_line(tmp_path):
+    with pytest.raises(SystemExit, match="does not exist"):
+        compare.main([str(tmp_path / "missing.json")])
+    (tmp_path / "cut.json").write_text('{"benchmarks": [')
+    with pytest.raises(SystemExit, match="is not JSON"):
+        compare.main([str(tmp_path / "cut.json")])
