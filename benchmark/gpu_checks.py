@@ -23,6 +23,7 @@ from smate import atomic
 from smate.classify import CLASSIFIERS, resolve_device, train_classifier
 from smate.config import defaults
 from smate.data import load_dataset
+from smate.errors import SmateError
 from smate.gan import LOSSES, build_gan
 from smate.gan.step import GANStepper
 from smate.gan.train import make_optimizer, to_unit_range
@@ -89,7 +90,7 @@ def classifier_runs(dataset, device, seeds=(0, 1, 2), params=None, minority="tru
 def advice(report):
     """The --set overrides the checks support for the paper preset: CUDA graphs where they beat eager steps at
     the paper's batch of 128 in fp32, else none."""
-    rates = {(run["batch_size"], run["bf16"], run["cuda_graphs"]): run["images_per_second"] for run in report["gan"]}
+    rates = {(run["batch_size"], run["bf16"], run["cuda_graphs"]): run.get("images_per_second") for run in report["gan"]}
     eager, graphed = rates.get((128, False, False)), rates.get((128, False, True))
     return "gan.train.cuda_graphs=true" if eager and graphed and graphed > eager else ""
 
@@ -109,15 +110,24 @@ def main(argv=None):
         return 0
     if not args.data:
         parser.error("--data is required (or --advise CHECKS_JSON)")
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+        dataset = load_dataset("auto", args.data)
+    except SmateError as err:
+        print(f"benchmark.gpu_checks: error: {err}", file=sys.stderr)
+        return 2
     report = {"environment": environment(device), "gan": [], "fast_classifier": None, "airbench94": AIRBENCH94}
-    dataset = load_dataset("auto", args.data)
     for batch_size, bf16, graphs, anchor in GAN_SETTINGS:
-        rate = gan_throughput(device, batch_size, bf16, graphs, steps=args.steps, images=dataset.train_images)
-        report["gan"].append({"batch_size": batch_size, "bf16": bf16, "cuda_graphs": graphs, "images_per_second": rate,
-                              "anchor_images_per_second": anchor})
+        setting = {"batch_size": batch_size, "bf16": bf16, "cuda_graphs": graphs, "anchor_images_per_second": anchor}
+        try:
+            setting["images_per_second"] = gan_throughput(device, batch_size, bf16, graphs, steps=args.steps,
+                                                          images=dataset.train_images)
+        except RuntimeError as err:  # one failed setting (a graph that will not capture, say) must not cost the rest
+            setting["error"] = str(err)
+        report["gan"].append(setting)
         atomic.write_json(args.out, report)
-        print(f"gan: batch {batch_size}, bf16 {bf16}, graphs {graphs}: {rate:,.0f} images/s (eager anchor {anchor})", flush=True)
+        print(f"gan: batch {batch_size}, bf16 {bf16}, graphs {graphs}: "
+              f"{setting.get('images_per_second', 0):,.0f} images/s (eager anchor {anchor}) {setting.get('error', '')}", flush=True)
     report["fast_classifier"] = classifier_runs(dataset, device)
     atomic.write_json(args.out, report)
     for run in report["fast_classifier"]:

@@ -63,12 +63,19 @@ def test_gpu_checks_run_their_measurements_on_the_cpu():
     assert run["seed"] == 0 and run["train_seconds"] > 0 and 0 <= run["accuracy"] <= 1
 
 
-@pytest.mark.parametrize("graphed, advised", [(40_000, "gan.train.cuda_graphs=true"), (9_000, ""), (None, "")])
+@pytest.mark.parametrize("graphed, advised", [(40_000, "gan.train.cuda_graphs=true"), (9_000, ""), (None, ""), ("error", "")])
 def test_the_session_turns_on_cuda_graphs_only_where_the_checks_saw_them_win(graphed, advised, tmp_path, capsys):
     runs = [{"batch_size": 128, "bf16": False, "cuda_graphs": False, "images_per_second": 15_000}]
-    if graphed is not None:
+    if graphed == "error":
+        runs.append({"batch_size": 128, "bf16": False, "cuda_graphs": True, "error": "capture failed"})
+    elif graphed is not None:
         runs.append({"batch_size": 128, "bf16": False, "cuda_graphs": True, "images_per_second": graphed})
     checks = tmp_path / "checks.json"
     checks.write_text(json.dumps({"gan": runs}))
     assert gpu_checks.main(["--advise", str(checks)]) == 0
     assert capsys.readouterr().out.strip() == advised
+
+
+def test_gpu_checks_without_the_data_stop_with_one_line(tmp_path, capsys):
+    assert gpu_checks.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "checks.json")]) == 2
+    assert "benchmark.gpu_checks: error:" in capsys.readouterr().err
