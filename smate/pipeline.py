@@ -18,6 +18,7 @@ from .rebalance import REBALANCERS
 class Step:
     name: str  # the DVC stage it matches, e.g. "train@smote-0"
     run: Callable[[], object]
+    done: Callable[[], bool] = None  # whether its outputs are already there, made with the same inputs
 
     @property
     def kind(self):
@@ -42,7 +43,8 @@ def steps(config, out, progress=True, reference=None, reproduction=None):
     for stage, methods in (("train", config["methods"]), ("train_gan", variants)):
         for method in methods:
             for seed in config["seeds"]:
-                plan.append(Step(f"{stage}@{method}-{seed}", partial(stages.train, config, out, method, seed, progress)))
+                plan.append(Step(f"{stage}@{method}-{seed}", partial(stages.train, config, out, method, seed, progress),
+                                 partial(stages.finished_run, config, out, method, seed)))
     plan.append(Step("summarize", partial(stages.summarize, config, out)))
     if reference is not None:
         plan.append(Step("report", partial(report.build_report, [out], reference, Path(out) / "report", reproduction)))
@@ -50,10 +52,14 @@ def steps(config, out, progress=True, reference=None, reproduction=None):
 
 
 def run_all(config, out, progress=True, reference=None, reproduction=None):
-    """Every stage in order; with `reference` (the paper's numbers) also the report in OUT/report/."""
+    """Every stage in order; with `reference` (the paper's numbers) also the report in OUT/report/.
+    Runs already finished with the same parameters, data and commit are kept, so a killed run resumes."""
     start = time.perf_counter()
     plan = steps(config, out, progress, reference, reproduction)
     for step in tqdm(plan, desc="stages", unit="stage", disable=not progress):
+        if step.done is not None and step.done():
+            print(f"{step.name}: kept, made before with these parameters, data and commit")
+            continue
         step.run()
     runs = sum(step.kind in ("train", "train_gan") for step in plan)
     print(f"run: {runs} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")

@@ -166,3 +166,29 @@ def test_a_rewritten_prepared_dataset_is_read_again(tmp_path):
                      "--out", str(tmp_path)]) == 0
         dataset = stages.load_prepared(build_config(None, "tiny", overrides), tmp_path)
         assert len(dataset.train_labels) == 10 * per_class
+
+
+def test_a_rerun_keeps_runs_made_with_the_same_inputs_and_commit(tmp_path, monkeypatch, capsys):
+    from smate import runinfo
+
+    def at_commit(commit):
+        for module in (runinfo, stages):
+            monkeypatch.setattr(module, "git_commit", lambda: commit)
+
+    args = ["run", *TINY, "--set", "methods=imbalanced,smote", "--set", "gan_methods=", "--set", "seeds=0",
+            "--out", str(tmp_path)]
+    metrics = tmp_path / "runs" / "smote-0" / "metrics.json"
+    at_commit("abc123")
+    assert main(args) == 0
+    first = metrics.read_text()
+    capsys.readouterr()
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "train@smote-0: kept" in printed and "train@imbalanced-0: kept" in printed
+    assert metrics.read_text() == first
+    for changed in (["--set", "rebalance.smote.k_neighbors=3"], []):
+        assert main(args + changed) == 0
+        assert "kept" not in capsys.readouterr().out
+    at_commit("abc123+dirty")
+    assert main(args) == 0
+    assert "kept" not in capsys.readouterr().out
