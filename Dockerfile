@@ -16,7 +16,8 @@ RUN python -m pip install --no-cache-dir -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY smate ./smate
-RUN python -m pip install --no-cache-dir --no-deps .
+# setuptools comes from the lock too, so the build needs no isolated environment of its own.
+RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation .
 
 COPY params.yaml dvc.yaml ./
 COPY paper ./paper
