@@ -24,9 +24,9 @@ from smate.classify import CLASSIFIERS, resolve_device, train_classifier
 from smate.config import defaults
 from smate.data import load_dataset
 from smate.errors import SmateError
-from smate.gan import LOSSES, build_gan
+from smate.gan import LOSSES
 from smate.gan.step import GANStepper
-from smate.gan.train import make_optimizer, to_unit_range
+from smate.gan.train import make_gan, to_unit_range
 from smate.runinfo import environment
 
 # (batch size, bf16, CUDA graphs, the eager images/s anchors.md measured on an H200, if any).
@@ -46,16 +46,12 @@ def gan_throughput(device, batch_size, bf16, graphs=False, steps=50, warmup=10, 
     params = {**defaults()["gan"]["train"], "batch_size": batch_size, "bf16": bf16}
     graphs = graphs and device.type == "cuda"
     torch.manual_seed(0)
-    generator, discriminator = build_gan(params)
-    generator.to(device, memory_format=torch.channels_last)
-    discriminator.to(device, memory_format=torch.channels_last)
-    opt_g = make_optimizer(params, generator.parameters(), capturable=graphs)
-    opt_d = make_optimizer(params, discriminator.parameters(), capturable=graphs)
+    parts = make_gan(params, device, capturable=graphs)
     if images is None:
         images = np.random.default_rng(0).integers(0, 256, (batch_size, 32, 32, 3), dtype=np.uint8)
     real = to_unit_range(images[:batch_size], device)
     autocast = torch.bfloat16 if bf16 and device.type == "cuda" else None
-    step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs)
+    step = GANStepper(*parts, LOSSES[params["loss"]](), autocast, graphs)
     for _ in range(warmup):
         stats = step(real)
     _synchronize(device)

@@ -14,9 +14,9 @@ from smate.classify import CLASSIFIERS, train_step
 from smate.classify._trainer import to_device
 from smate.config import defaults
 from smate.data import load_dataset
-from smate.gan import LOSSES, build_gan
+from smate.gan import LOSSES
 from smate.gan.step import gan_step
-from smate.gan.train import make_optimizer, to_unit_range
+from smate.gan.train import make_gan, to_unit_range
 from smate.rebalance import REBALANCERS
 from smate.rebalance._base import make_rebalancer
 from smate.report import build_report
@@ -79,10 +79,7 @@ def _repeatable(step, parts, modules):
 def test_gan_train_step(benchmark, imbalanced_set):
     params = defaults()["gan"]["train"]
     torch.manual_seed(0)
-    generator, discriminator = build_gan(params)
-    generator.to(memory_format=torch.channels_last)
-    discriminator.to(memory_format=torch.channels_last)
-    opt_g, opt_d = make_optimizer(params, generator.parameters()), make_optimizer(params, discriminator.parameters())
+    generator, discriminator, opt_g, opt_d = make_gan(params)
     parts = (generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), to_unit_range(imbalanced_set[0][:GAN_BATCH], "cpu"))
     setup = _repeatable(gan_step, parts, [generator, discriminator, opt_g, opt_d])
     stats = benchmark.pedantic(gan_step, setup=setup, rounds=STEP_ROUNDS)

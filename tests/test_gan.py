@@ -8,7 +8,7 @@ from smate.data import load_dataset
 from smate.gan import ARCHITECTURES, LOSSES, build_gan, freeze_first, sample, train_gan
 from smate.gan.models import BrownleeDiscriminator, BrownleeGenerator
 from smate.gan.step import GANStepper, gan_step
-from smate.gan.train import make_optimizer, to_unit_range
+from smate.gan.train import make_gan, to_unit_range
 
 from conftest import FIXTURE
 
@@ -113,12 +113,7 @@ def test_the_generator_learns_towards_the_data(tmp_path):
 
 def _gan_parts(graphs=False, device="cpu"):
     torch.manual_seed(0)
-    generator, discriminator = build_gan(PARAMS)
-    generator.to(device)
-    discriminator.to(device)
-    opt_g = make_optimizer(PARAMS, generator.parameters(), capturable=graphs)
-    opt_d = make_optimizer(PARAMS, discriminator.parameters(), capturable=graphs)
-    return generator, discriminator, opt_g, opt_d, LOSSES["gan"]()
+    return (*make_gan(PARAMS, device, capturable=graphs), LOSSES["gan"]())
 
 
 def test_the_stepper_without_graphs_is_the_eager_step(trucks):

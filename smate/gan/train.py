@@ -25,6 +25,20 @@ def build_gan(params, channels=3, image_size=32):
     return make_generator(channels=channels), make_discriminator(channels=channels, image_size=image_size)
 
 
+def make_gan(params, device="cpu", channels=3, image_size=32, init=None, freeze=0, capturable=False):
+    """G and D on the device (channels_last), started from `init`'s state dicts if given, G's first
+    `freeze` modules frozen, and an optimizer for each: (generator, discriminator, opt_g, opt_d)."""
+    generator, discriminator = build_gan(params, channels, image_size)
+    if init is not None:
+        generator.load_state_dict(init["generator"])
+        discriminator.load_state_dict(init["discriminator"])
+    freeze_first(generator, freeze)
+    generator.to(device, memory_format=torch.channels_last)
+    discriminator.to(device, memory_format=torch.channels_last)
+    return (generator, discriminator, make_optimizer(params, generator.parameters(), capturable),
+            make_optimizer(params, discriminator.parameters(), capturable))
+
+
 def make_optimizer(params, parameters, capturable=False):
     """`capturable` keeps the optimizer's step counts on the device, as a CUDA graph needs."""
     trainable = [p for p in parameters if p.requires_grad]
@@ -50,16 +64,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     out_dir = Path(out_dir)
     device = torch.device(device)
     torch.manual_seed(seed)
-    generator, discriminator = build_gan(params, images.shape[-1], images.shape[1])
-    if init is not None:
-        generator.load_state_dict(init["generator"])
-        discriminator.load_state_dict(init["discriminator"])
-    freeze_first(generator, freeze)
-    generator.to(device, memory_format=torch.channels_last)
-    discriminator.to(device, memory_format=torch.channels_last)
     graphs = device.type == "cuda" and params["cuda_graphs"]
-    opt_g = make_optimizer(params, generator.parameters(), capturable=graphs)
-    opt_d = make_optimizer(params, discriminator.parameters(), capturable=graphs)
+    generator, discriminator, opt_g, opt_d = make_gan(params, device, images.shape[-1], images.shape[1], init, freeze, graphs)
     real_all = to_unit_range(images, device)
     fixed_noise = torch.randn(GRID_SIZE, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
     autocast = torch.bfloat16 if device.type == "cuda" and params["bf16"] else None
