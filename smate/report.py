@@ -160,10 +160,8 @@ def _regime(regime, runs, reference, out):
     claims = [test_claim(claim, grouped) for claim in reference["claims"]]
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
     held = sum(claim["verdict"] == "holds" for claim in claims)
-    findings = "\n\n".join([
-        f"## Classifier: {regime}",
-        _environment_line(runs),
-        f"{held} of the paper's {len(claims)} claims hold with this classifier.",
+    head = [f"## Classifier: {regime}", _environment_line(runs), f"{held} of the paper's {len(claims)} claims hold with this classifier."]
+    comparison = [
         "### Paper vs reproduced",
         f"The paper ran each method once with a Keras CNN ({reference['table']['source']}); ours are means over seeds.",
         tabulate(paper_vs_reproduced(rows, reference), tablefmt="github", disable_numparse=True, headers=[
@@ -173,14 +171,13 @@ def _regime(regime, runs, reference, out):
         tabulate([[c["claim"], c["n"], "" if c["mean_difference"] is None else f"{100 * c['mean_difference']:+.2f}",
                    "" if c["p_value"] is None else f"{c['p_value']:.4f}", c["verdict"]] for c in claims],
                  headers=["claim", "n", "difference (points)", "p-value", "verdict"], tablefmt="github", disable_numparse=True),
-    ])
-    table = "\n\n".join([
-        "Cells: mean ± sample std [95% t-interval] over seeds, in percent; n = seeds.",
-        tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True),
-    ])
+    ]
+    table = ["Cells: mean ± sample std [95% t-interval] over seeds, in percent; n = seeds.",
+             tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True)]
     figure_links = "### Figures\n\n" + "\n".join(f"![{name}](figures/{regime}/{name}.png)" for name in drawn)
-    head, rest = findings.split("\n\n### Paper vs reproduced", 1)
-    section = "\n\n".join([head, table, "### Paper vs reproduced" + rest, figure_links])
+    # REPRODUCTION.md gets the findings; the report puts the full table between the head and the comparison.
+    findings = "\n\n".join(head + comparison)
+    section = "\n\n".join(head + table + comparison + [figure_links])
     return section, findings, claims
 
 

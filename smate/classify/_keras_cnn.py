@@ -23,7 +23,6 @@ class KerasCNN(nn.Sequential):
             nn.Flatten(), nn.Linear(flat, 512), nn.ReLU(), drop(0.5), nn.Linear(512, num_classes),
         )
 
-
     def features(self, x):
         """The 512 activations before the classification layer."""
         return self[:-1](x)
