@@ -25,7 +25,10 @@ class KerasCNN(nn.Sequential):
 
     def features(self, x):
         """The 512 activations before the classification layer."""
-        return self[:-1](x)
+        # Not self[:-1]: slicing a Sequential subclass calls this class's __init__ with the modules.
+        for layer in list(self)[:-1]:
+            x = layer(x)
+        return x
 
 
 class KerasCNNRecipe(Recipe):
