@@ -1,8 +1,6 @@
 """Oversampling with augmented copies: SMate's augmentation without its GAN, an ablation."""
 
 import numpy as np
-
-from ..augment import augment_to
 from ._base import Rebalancer, register
 
 
@@ -12,6 +10,8 @@ class AugmentOversample(Rebalancer):
     (the paper's imgaug list: flip, crop, blur, contrast, noise, multiply, affine)."""
 
     def _fit_resample(self, X, y):
+        from ..augment import augment_to
+
         counts = np.bincount(y)
         target = counts.max()
         images, labels = [X], [y]

@@ -1,7 +1,6 @@
 """SMOTE and ADASYN from imbalanced-learn, on the flattened pixels as in the paper."""
 
 import numpy as np
-from imblearn.over_sampling import ADASYN, SMOTE
 
 from ..errors import SmateError
 from ._base import Rebalancer, register
@@ -42,6 +41,8 @@ class Smote(_PixelOversampler):
         self.k_neighbors = k_neighbors
 
     def _make_sampler(self):
+        from imblearn.over_sampling import SMOTE
+
         return SMOTE(k_neighbors=self.k_neighbors, random_state=self.seed)
 
 
@@ -56,4 +57,6 @@ class Adasyn(_PixelOversampler):
         self.n_neighbors = n_neighbors
 
     def _make_sampler(self):
+        from imblearn.over_sampling import ADASYN
+
         return ADASYN(n_neighbors=self.n_neighbors, random_state=self.seed)
