@@ -94,9 +94,17 @@ def _parse_value(raw, listy):
     return yaml.safe_load(raw) if raw.strip() else None
 
 
+# Parameters that take true, false or "auto".
+TRISTATE = ("classify.bf16", "gan.train.bf16")
+
+
 def _coerce(dotted, default, value):
     """Check `value` against the default's type; a scalar where a list is expected becomes a list."""
     if dotted == "data.minority" or default is None:
+        return value
+    if dotted in TRISTATE:
+        if value != "auto" and not isinstance(value, bool):
+            raise SmateError(f"parameter '{dotted}' must be auto, true or false, got {value!r}")
         return value
     if isinstance(default, list) and not isinstance(value, list):
         value = [value]
@@ -155,6 +163,11 @@ def validate(config):
     for key, known in (("architecture", ARCHITECTURES), ("loss", LOSSES), ("optimizer", ("adam", "rmsprop"))):
         if gan[key] not in known:
             raise SmateError(f"unknown gan.train.{key} {gan[key]!r}; choose one of: {', '.join(known)}")
+    classify = config["classify"]
+    if classify["budget"] not in ("epochs", "steps"):
+        raise SmateError(f"classify.budget must be epochs or steps, got {classify['budget']!r}")
+    if not isinstance(classify["eval_every"], int) or isinstance(classify["eval_every"], bool) or classify["eval_every"] < 1:
+        raise SmateError(f"classify.eval_every must be a positive number of epochs, got {classify['eval_every']!r}")
     if config["classify"]["model"] not in CLASSIFIERS:
         raise SmateError(f"unknown classify.model {config['classify']['model']!r}; choose one of: {', '.join(CLASSIFIERS)}")
 

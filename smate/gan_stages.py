@@ -1,6 +1,7 @@
 """The GAN stages: pretrain on the majority, transfer to each minority class, synthesize images,
 and score the generators on features of the suite's own classifier."""
 
+import pickle
 import time
 
 import numpy as np
@@ -72,13 +73,14 @@ def transfer_gan(config, out, variant, progress=True):
 
 
 def synthesize(config, out, variant):
-    """As many images of each minority class as balancing the imbalanced train set needs."""
+    """For each run seed, as many images of each minority class as balancing the imbalanced train
+    set needs, from noise seeded by the run seed: each seed's run adds its own draw."""
     _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
     counts = np.bincount(labels, minlength=len(dataset.classes))
-    made, made_labels = [], []
+    made, made_labels, made_seeds = [], [], []
     for class_id in minority_ids:
         path = gan_dir(out, variant) / "generators" / dataset.classes[class_id] / "generator.pt"
         if not path.is_file():
@@ -86,16 +88,23 @@ def synthesize(config, out, variant):
         generator, _ = build_gan(gan["train"], images.shape[-1], images.shape[1])
         generator.load_state_dict(torch.load(path, map_location=device, weights_only=True))
         needed = int(counts.max() - counts[class_id])
-        made.append(sample(generator.to(device), needed, seed=gan["seed"] + class_id, device=device))
-        made_labels.append(np.full(needed, class_id, dtype=np.int64))
-    made, made_labels = np.concatenate(made), np.concatenate(made_labels)
+        for seed in config["seeds"]:
+            made.append(sample(generator.to(device), needed, seed=synthesis_seed(seed, class_id), device=device))
+            made_labels.append(np.full(needed, class_id, dtype=np.int64))
+            made_seeds.append(np.full(needed, seed, dtype=np.int64))
+    made, made_labels, made_seeds = np.concatenate(made), np.concatenate(made_labels), np.concatenate(made_seeds)
     with atomic.atomic_path(synthetic_path(out, variant)) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, images=made, labels=made_labels)
+            np.savez(handle, images=made, labels=made_labels, seeds=made_seeds)
     with atomic.atomic_path(synthetic_path(out, variant).with_suffix(".png")) as tmp:
         save_image(torch.from_numpy(made[:64]).permute(0, 3, 1, 2).float() / 255, tmp, nrow=8, format="png")
-    print(f"synthesize {variant}: {len(made)} images " + ", ".join(
+    print(f"synthesize {variant}: {len(made)} images for seeds {config['seeds']}: " + ", ".join(
         f"{dataset.classes[c]} {int((made_labels == c).sum())}" for c in minority_ids))
+
+
+def synthesis_seed(run_seed, class_id):
+    """The noise seed of one run seed's images of one class."""
+    return run_seed * 1000 + class_id
 
 
 def _variant(variant):
@@ -131,13 +140,29 @@ def feature_net(config, out, progress=True):
     dataset = load_prepared(config, out)
     recipe = CLASSIFIERS[classify["model"]](classify[classify["model"]], len(dataset.classes))
     result = train_classifier(recipe, dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels,
-                              seed=config["gan"]["seed"], device=resolve_device(classify["device"]), progress=progress)
+                              seed=config["gan"]["seed"], device=resolve_device(classify["device"]), progress=progress,
+                              bf16=classify["bf16"], eval_every=classify["eval_every"])
     accuracy = float((result.predictions == dataset.test_labels).mean())
     with atomic.atomic_path(feature_net_path(out)) as tmp:
-        torch.save({"model": result.model.cpu(), "normalization": [t.cpu() for t in result.normalization],
-                    "accuracy": accuracy, "classifier": classify["model"]}, tmp)
+        torch.save({"state": result.model.cpu().state_dict(), "normalization": [t.cpu() for t in result.normalization],
+                    "accuracy": accuracy, "classifier": classify["model"], "params": classify[classify["model"]],
+                    "num_classes": len(dataset.classes), "image_shape": list(dataset.train_images.shape[1:])}, tmp)
     print(f"feature_net: {classify['model']} on the full train set, test accuracy {accuracy:.4f}, "
           f"trained in {result.train_seconds:.1f} s")
+
+
+def load_feature_net(path, device):
+    """(the saved record, the model on `device`), rebuilt from plain state: nothing is unpickled."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise SmateError(f"'{path}' holds pickled objects, not plain tensors, and is refused; "
+                         "remake it with `smate-bench feature-net`") from None
+    height, width, channels = saved["image_shape"]
+    recipe = CLASSIFIERS[saved["classifier"]](saved["params"], saved["num_classes"])
+    model = recipe.build(torch.zeros(1, channels, height, width))
+    model.load_state_dict(saved["state"])
+    return saved, model.to(device).eval()
 
 
 def gan_quality(config, out, variant):
@@ -145,8 +170,7 @@ def gan_quality(config, out, variant):
     path = feature_net_path(out)
     if not path.is_file():
         raise SmateError(f"'{path}' is missing; make it with `smate-bench feature-net`")
-    saved = torch.load(path, weights_only=False)
-    model = saved["model"].to(resolve_device(config["classify"]["device"]))
+    saved, model = load_feature_net(path, resolve_device(config["classify"]["device"]))
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
     synthetic, synthetic_labels = load_synthetic(out, variant)
     report = {"variant": variant, "feature_net": {"classifier": saved["classifier"], "test_accuracy": saved["accuracy"]},

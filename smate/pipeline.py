@@ -1,24 +1,39 @@
-"""Every stage in order, without DVC: what `smate-bench run` and `smate-bench regimes` do."""
+"""Every stage in order, without DVC: what `smate-bench run` and `smate-bench regimes` do.
 
+A stage that finishes leaves OUT/keys/<stage>.json with its content key (smate/keys.py) and its
+wall time; a later run keeps the stage while its key is unchanged, whatever else a commit changed.
+"""
+
+import hashlib
+import json
+import os
 import time
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
 from tqdm import tqdm
 
-from . import gan_stages, report, stages
+from . import atomic, gan_stages, report, stages
 from .classify import CLASSIFIERS
 from .config import apply_override
+from .keys import stage_key
 from .rebalance import REBALANCERS
+
+# Stages that read every run and always rerun: they take seconds.
+ALWAYS_RUN = ("prepare", "split", "summarize", "report")
 
 
 @dataclass
 class Step:
     name: str  # the DVC stage it matches, e.g. "train@smote-0"
     run: Callable[[], object]
-    done: Callable[[], bool] = None  # whether its outputs are already there, made with the same inputs
+    after: tuple = ()  # the steps whose outputs it reads
+    output: Path = None  # the file or folder whose presence shows it finished
+    extra: dict = field(default_factory=dict)  # what its key adds to its params: the variant, method and seed
 
     @property
     def kind(self):
@@ -28,47 +43,202 @@ class Step:
 
 def steps(config, out, progress=True, reference=None, reproduction=None):
     """Every stage of a run, in dvc.yaml's order, as named calls (the GPU timing run times each)."""
+    out = Path(out)
     variants = config["gan_methods"]
+    pretrains = any(REBALANCERS[variant].pretrained for variant in variants)
     plan = [Step("prepare", partial(stages.prepare, config, out, progress)),
-            Step("split", partial(stages.split, config, out))]
-    if any(REBALANCERS[variant].pretrained for variant in variants):
-        plan.append(Step("pretrain_gan", partial(gan_stages.pretrain_gan, config, out, progress)))
+            Step("split", partial(stages.split, config, out), ("prepare",))]
+    if pretrains:
+        plan.append(Step("pretrain_gan", partial(gan_stages.pretrain_gan, config, out, progress), ("split",),
+                         stages.gan_dir(out, "pretrained") / "generator.pt"))
     for variant in variants:
-        plan.append(Step(f"transfer_gan@{variant}", partial(gan_stages.transfer_gan, config, out, variant, progress)))
-        plan.append(Step(f"synthesize@{variant}", partial(gan_stages.synthesize, config, out, variant)))
+        source = "pretrain_gan" if REBALANCERS[variant].pretrained else "split"
+        plan.append(Step(f"transfer_gan@{variant}", partial(gan_stages.transfer_gan, config, out, variant, progress),
+                         (source,), stages.gan_dir(out, variant) / "generators", {"variant": variant}))
+        plan.append(Step(f"synthesize@{variant}", partial(gan_stages.synthesize, config, out, variant),
+                         (f"transfer_gan@{variant}",), stages.synthetic_path(out, variant), {"variant": variant}))
     if variants:
-        plan.append(Step("feature_net", partial(gan_stages.feature_net, config, out, progress)))
+        plan.append(Step("feature_net", partial(gan_stages.feature_net, config, out, progress), ("prepare",),
+                         stages.feature_net_path(out)))
     for variant in variants:
-        plan.append(Step(f"gan_quality@{variant}", partial(gan_stages.gan_quality, config, out, variant)))
-    for stage, methods in (("train", config["methods"]), ("train_gan", variants)):
-        for method in methods:
-            for seed in config["seeds"]:
+        plan.append(Step(f"gan_quality@{variant}", partial(gan_stages.gan_quality, config, out, variant),
+                         ("feature_net", f"synthesize@{variant}"), stages.gan_dir(out, variant) / "quality.json",
+                         {"variant": variant}))
+    # Seed by seed, so that a run cut short has every method's first seeds.
+    for seed in config["seeds"]:
+        for stage, methods in (("train", config["methods"]), ("train_gan", variants)):
+            for method in methods:
+                source = f"synthesize@{method}" if stage == "train_gan" else "split"
                 plan.append(Step(f"{stage}@{method}-{seed}", partial(stages.train, config, out, method, seed, progress),
-                                 partial(stages.finished_run, config, out, method, seed)))
-    plan.append(Step("summarize", partial(stages.summarize, config, out)))
+                                 (source,), stages.run_dir(out, method, seed) / "metrics.json",
+                                 {"method": method, "seed": seed}))
+    finished = tuple(step.name for step in plan if step.kind in ("train", "train_gan", "gan_quality"))
+    plan.append(Step("summarize", partial(stages.summarize, config, out), finished))
     if reference is not None:
-        plan.append(Step("report", partial(report.build_report, [out], reference, Path(out) / "report", reproduction)))
+        plan.append(Step("report", partial(report.build_report, [out], reference, out / "report", reproduction),
+                         ("summarize",)))
     return plan
 
 
-def run_all(config, out, progress=True, reference=None, reproduction=None):
-    """Every stage in order; with `reference` (the paper's numbers) also the report in OUT/report/.
-    Runs already finished with the same parameters, data and commit are kept, so a killed run resumes."""
+class Keys:
+    """Each step's content key, from its params, code, the split it reads and its upstream steps' keys.
+    Computed once the split exists, since every keyed step reads it."""
+
+    def __init__(self, config, out, plan):
+        self.config, self.out = config, Path(out)
+        self.by_name = {step.name: step for step in plan}
+        self.cache = {}
+
+    def __call__(self, name):
+        if name not in self.cache:
+            step = self.by_name[name]
+            upstream = [self(before) for before in step.after if before not in ALWAYS_RUN]
+            fields = {"method": step.extra.get("method", "")}
+            self.cache[name] = stage_key(self.config, step.kind, self._data(), upstream, fields, step.extra)
+        return self.cache[name]
+
+    def _data(self):
+        if "data" not in self.cache:
+            split = json.loads((stages.prepared_dir(self.out) / "split.json").read_text())
+            kept = hashlib.sha256(json.dumps(split["kept_indices"]).encode()).hexdigest()
+            self.cache["data"] = {"source_sha256": split["source_sha256"], "kept_sha256": kept}
+        return self.cache["data"]
+
+
+def key_path(out, name):
+    return Path(out) / "keys" / f"{name}.json"
+
+
+def finished(out, step, key):
+    """Whether `step` finished before with this content key and its output is still there."""
+    try:
+        record = json.loads(key_path(out, step.name).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    return record.get("key") == key and step.output is not None and step.output.exists()
+
+
+def default_workers():
+    """2 on a CPU of 2 or more cores: two one-thread processes got through the run grid's training
+    steps 1.16-1.43x sooner than one two-thread process on our 2-core CPU (python -m benchmark.workers).
+    1 with a GPU, which one process keeps busy."""
+    import torch
+
+    return 1 if torch.cuda.is_available() else min(2, os.cpu_count() or 1)
+
+
+def run_all(config, out, progress=True, reference=None, reproduction=None, workers=1):
+    """Every stage; with `reference` (the paper's numbers) also the report in OUT/report/. A stage
+    finished before with the same content key (params, code, data, upstream stages) is kept, so a
+    killed run resumes. With `workers` > 1, independent stages run at once in that many one-thread
+    processes. OUT/stages.json records each stage's wall time as it goes."""
+    out = Path(out)
     start = time.perf_counter()
-    plan = steps(config, out, progress, reference, reproduction)
-    for step in tqdm(plan, desc="stages", unit="stage", disable=not progress):
-        if step.done is not None and step.done():
-            print(f"{step.name}: kept, made before with these parameters, data and commit")
-            continue
-        step.run()
+    plan = steps(config, out, progress and workers == 1, reference, reproduction)
+    log = {"workers": workers, "stages": {}}
+    for step in plan[:2]:  # prepare and split: every key needs the split
+        _record(out, log, step.name, "ran", _timed(step.run))
+    keys = Keys(config, out, plan)
+    pending = []
+    for step in plan[2:]:
+        if step.kind not in ALWAYS_RUN and finished(out, step, keys(step.name)):
+            seconds = json.loads(key_path(out, step.name).read_text()).get("seconds")
+            _record(out, log, step.name, "kept", seconds)
+        else:
+            pending.append(step)
+    kept = len(plan) - 2 - len(pending)
+    if kept:
+        print(f"run: {kept} stages kept, finished before with the same params, code and data")
+    bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
+    try:
+        if workers > 1:
+            _run_parallel(out, pending, keys, log, workers, bar)
+        else:
+            for step in pending:
+                _finish(out, log, step, keys, _timed(step.run), bar)
+    finally:
+        bar.close()
     runs = sum(step.kind in ("train", "train_gan") for step in plan)
-    print(f"run: {runs} runs in {time.perf_counter() - start:.1f} s; summary in {Path(out) / 'summary.md'}")
+    seconds = time.perf_counter() - start
+    log["wall_seconds"] = seconds
+    atomic.write_json(out / "stages.json", log)
+    print(f"run: {runs} runs ({kept} stages kept) in {seconds:.1f} s; summary in {out / 'summary.md'}")
 
 
-def run_regimes(config, out, reference, progress=True):
-    """run_all once per classifier into OUT/<classifier>/, then one report of both in OUT/report/."""
-    folders = []
-    for model in CLASSIFIERS:
-        folders.append(Path(out) / model)
-        run_all(apply_override(config, f"classify.model={model}"), folders[-1], progress)
-    return report.build_report(folders, reference, Path(out) / "report")
+def run_step(config, out, name, progress=True):
+    """One stage by its dvc.yaml name (what the CLI's stage commands and so `dvc repro` run), leaving
+    its key so that `smate-bench run` keeps it."""
+    plan = {step.name: step for step in steps(config, out, progress)}
+    if name not in plan:  # DVC runs every stage it defines; these two skip themselves when no method needs them
+        {"pretrain_gan": gan_stages.pretrain_gan, "feature_net": gan_stages.feature_net}[name](config, out, progress)
+        return
+    step = plan[name]
+    seconds = _timed(step.run)
+    if step.kind not in ALWAYS_RUN:
+        _write_key(out, name, Keys(config, out, plan.values())(name), seconds)
+
+
+def _timed(run):
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def _finish(out, log, step, keys, seconds, bar):
+    if step.kind not in ALWAYS_RUN:
+        _write_key(out, step.name, keys(step.name), seconds)
+    _record(out, log, step.name, "ran", seconds)
+    bar.update()
+
+
+def _write_key(out, name, key, seconds):
+    atomic.write_json(key_path(out, name), {"key": key, "seconds": round(seconds, 2)})
+
+
+def _record(out, log, name, status, seconds):
+    log["stages"][name] = {"status": status, "seconds": None if seconds is None else round(seconds, 2)}
+    atomic.write_json(Path(out) / "stages.json", log)
+
+
+def _one_thread():
+    """Each worker computes on one thread: two such processes beat one two-thread process here."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+
+
+def _run_parallel(out, pending, keys, log, workers, bar):
+    """Start each step once the steps it reads have finished, in plan order, on `workers` processes.
+    A failing step stops new starts; the running ones finish and keep their outputs, then its error is raised."""
+    waiting = list(pending)
+    names = {step.name for step in pending}
+    done = set()
+    running = {}
+    error = None
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_one_thread) as pool:
+        try:
+            while waiting or running:
+                if error is None:
+                    for step in [s for s in waiting if all(a in done or a not in names for a in s.after)]:
+                        if len(running) >= workers:
+                            break
+                        waiting.remove(step)
+                        running[pool.submit(_timed, step.run)] = step
+                if not running:
+                    break
+                finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished_now:
+                    step = running.pop(future)
+                    if future.exception() is not None:
+                        print(f"{step.name}: failed")
+                        error = error or future.exception()
+                        continue
+                    done.add(step.name)
+                    _finish(out, log, step, keys, future.result(), bar)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    if error is not None:
+        raise error

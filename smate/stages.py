@@ -13,6 +13,7 @@ OUT/summary.csv, summary.md              summarize: one row per method over its 
 
 import functools
 import json
+import math
 import time
 from pathlib import Path
 
@@ -52,12 +53,18 @@ def synthetic_path(out, variant):
     return gan_dir(out, variant) / "synthetic.npz"
 
 
-def load_synthetic(out, variant):
+def load_synthetic(out, variant, seed=None):
+    """The images a GAN method adds in the run of `seed` (default: the first seed they were drawn for)."""
     path = synthetic_path(out, variant)
     if not path.is_file():
         raise SmateError(f"'{path}' is missing; make it with `smate-bench synthesize --variant {variant}`")
     with np.load(path) as arrays:
-        return arrays["images"], arrays["labels"]
+        images, labels, seeds = arrays["images"], arrays["labels"], arrays["seeds"]
+    seed = int(seeds[0]) if seed is None else seed
+    if not (seeds == seed).any():
+        raise SmateError(f"'{path}' holds no images for seed {seed} (it has seeds {sorted(set(seeds.tolist()))}); "
+                         f"rerun `smate-bench synthesize --variant {variant}` with this seed in `seeds`")
+    return images[seeds == seed], labels[seeds == seed]
 
 
 def prepare(config, out, progress=True):
@@ -140,7 +147,7 @@ def train(config, out, method, seed, progress=True):
     minority_ids = split_info["minority_ids"]
     rebalancer = make_rebalancer(method, config["rebalance"].get(method), seed)
     if rebalancer.needs_synthetic:
-        rebalancer.use(*load_synthetic(out, method))
+        rebalancer.use(*load_synthetic(out, method, seed))
     kept = np.asarray(split_info["kept_indices"], dtype=np.int64)
     if rebalancer.uses_full_train:
         kept = np.arange(len(dataset.train_labels))
@@ -152,10 +159,11 @@ def train(config, out, method, seed, progress=True):
     model = classify["model"]
     device = resolve_device(classify["device"])
     recipe = CLASSIFIERS[model](classify[model], len(dataset.classes))
+    total_steps = budget_steps(classify, dataset.train_labels[kept], len(dataset.classes))
     result = train_classifier(
         recipe, images, labels, dataset.test_images, dataset.test_labels, class_weight=rebalancer.class_weight_,
         minority_ids=minority_ids, seed=seed, device=device, eval_batch_size=classify["eval_batch_size"],
-        progress=progress,
+        progress=progress, bf16=classify["bf16"], eval_every=classify["eval_every"], total_steps=total_steps,
     )
     metrics = classification_metrics(dataset.test_labels, result.predictions, dataset.classes, minority_ids)
     record = {
@@ -166,6 +174,7 @@ def train(config, out, method, seed, progress=True):
         "minority": [dataset.classes[i] for i in minority_ids],
         "train_counts": class_counts(labels, dataset.classes),
         "class_weight": None if rebalancer.class_weight_ is None else [float(w) for w in rebalancer.class_weight_],
+        "budget": {"kind": classify["budget"], "epochs": result.history[-1]["epoch"], "optimizer_steps": result.history[-1]["step"]},
         "seconds": {
             "rebalance": rebalance_seconds,
             "train": result.train_seconds,
@@ -187,6 +196,16 @@ def train(config, out, method, seed, progress=True):
     print(f"train {method}-{seed}: accuracy {metrics['accuracy']:.4f}, minority recall {metrics['minority_recall']:.4f}, "
           f"rebalance {rebalance_seconds:.1f} s, train {result.train_seconds:.1f} s on {device}")
     return record
+
+
+def budget_steps(classify, imbalanced_labels, num_classes):
+    """Under `classify.budget: steps`, every method's optimizer steps: the recipe's epochs over a balanced
+    set of the largest class's size, whatever size the method's train set has. None under `epochs`."""
+    if classify["budget"] == "epochs":
+        return None
+    params = classify[classify["model"]]
+    balanced = int(np.bincount(imbalanced_labels).max()) * num_classes
+    return math.ceil(params["epochs"] * math.ceil(balanced / params["batch_size"]))
 
 
 def summarize(config, out):

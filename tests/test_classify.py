@@ -30,7 +30,7 @@ def task():
     return colour_task(60, seed=0) + colour_task(20, seed=1)
 
 
-def train(name, task, seed=0, class_weight=None, bf16=None, **overrides):
+def train(name, task, seed=0, class_weight=None, bf16=False, **overrides):
     train_x, train_y, test_x, test_y = task
     return train_classifier(recipe(name, **overrides), train_x, train_y, test_x, test_y,
                             class_weight=class_weight, minority_ids=[3], seed=seed, device="cpu", bf16=bf16)

@@ -1,17 +1,18 @@
 import csv
 import json
+import shutil
 import subprocess
 
 import numpy as np
 import pytest
 import yaml
 
-from smate import atomic, stages
+from smate import atomic, keys, stages
 from smate.cli import main
 from smate.config import build_config, defaults
 from smate.rebalance import REBALANCERS
 
-from conftest import FIXTURE, TINY, cli_env
+from conftest import FIXTURE, REPO, TINY, cli_env
 
 SUMMARY_COLUMNS = {"method", "n_seeds", "accuracy_mean", "accuracy_std", "minority_recall_mean",
                    "minority_recall_std", "balanced_accuracy_mean", "gmean_mean"}
@@ -82,7 +83,11 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
         last_grid = "epoch_0010.png" if variant == "smate_noaug" else "epoch_0001.png"
         assert sorted(p.name for p in (folder / "generators" / "truck" / "samples").iterdir()) == [last_grid]
         with np.load(folder / "synthetic.npz") as synthetic:
-            assert synthetic["images"].shape == (16, 32, 32, 3) and set(synthetic["labels"]) == {9}
+            # Each run seed draws its own 16 trucks.
+            assert synthetic["images"].shape == (32, 32, 32, 3) and set(synthetic["labels"]) == {9}
+            assert np.bincount(synthetic["seeds"]).tolist() == [16, 16]
+            by_seed = [synthetic["images"][synthetic["seeds"] == seed] for seed in (0, 1)]
+            assert not np.array_equal(*by_seed)
         assert (folder / "synthetic.png").is_file()
         scores = json.loads((folder / "quality.json").read_text())["classes"]["truck"]
         assert scores["n_synthetic"] == 16 and scores["n_heldout"] == 10
@@ -96,13 +101,29 @@ def test_split_is_saved_and_printed(tiny_run):
     assert split["data"] == {"minority": "truck", "ratio": 0.2, "seed": 0}
 
 
-def test_stages_one_at_a_time_match_run(tiny_run, tmp_path):
+def test_stages_one_at_a_time_match_run(tmp_path):
+    """The stage commands, as DVC runs them, give a one-worker run's numbers exactly."""
+    grid = ["--set", "methods=smote", "--set", "gan_methods=", "--set", "seeds=0"]
+    assert main(["run", *TINY, *grid, "--workers", "1", "--out", str(tmp_path / "run")]) == 0
     for command in (["prepare"], ["split"], ["train", "--method", "smote", "--seed", "0"]):
-        assert main([*command, *TINY, "--out", str(tmp_path)]) == 0
-    again = json.loads((tmp_path / "runs" / "smote-0" / "metrics.json").read_text())
-    before = json.loads((tiny_run / "runs" / "smote-0" / "metrics.json").read_text())
+        assert main([*command, *TINY, *grid, "--out", str(tmp_path / "stages")]) == 0
+    again = json.loads((tmp_path / "stages" / "runs" / "smote-0" / "metrics.json").read_text())
+    before = json.loads((tmp_path / "run" / "runs" / "smote-0" / "metrics.json").read_text())
     assert again["confusion_matrix"] == before["confusion_matrix"]
     assert again["history"] == before["history"]
+
+
+def test_two_workers_give_one_workers_numbers_up_to_thread_rounding(tiny_run, tmp_path):
+    """Two one-thread workers (run's default on a CPU) against one process: one thread or two only
+    changes the order of float sums, so losses agree to rounding and the predictions agree."""
+    assert main(["run", *TINY, "--set", "methods=smote,class_weight", "--set", "gan_methods=", "--workers", "1",
+                 "--out", str(tmp_path)]) == 0
+    for run in ("smote-0", "class_weight-1"):
+        one = json.loads((tmp_path / "runs" / run / "metrics.json").read_text())
+        two = json.loads((tiny_run / "runs" / run / "metrics.json").read_text())
+        assert one["confusion_matrix"] == two["confusion_matrix"]
+        for a, b in zip(one["history"], two["history"]):
+            assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
 
 
 @pytest.mark.parametrize("override, message", [
@@ -168,27 +189,37 @@ def test_a_rewritten_prepared_dataset_is_read_again(tmp_path):
         assert len(dataset.train_labels) == 10 * per_class
 
 
-def test_a_rerun_keeps_runs_made_with_the_same_inputs_and_commit(tmp_path, monkeypatch, capsys):
-    from smate import runinfo
-
-    def at_commit(commit):
-        for module in (runinfo, stages):
-            monkeypatch.setattr(module, "git_commit", lambda: commit)
-
+def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_path, monkeypatch):
+    """Stages are keyed on content, not on the commit: a commit that edits other files keeps them."""
+    source = tmp_path / "src"
+    shutil.copytree(REPO / "smate", source / "smate", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(keys, "PACKAGE", source / "smate")  # the keys read this copy, which the test edits
+    keys.code_digest.cache_clear()
     args = ["run", *TINY, "--set", "methods=imbalanced,smote", "--set", "gan_methods=", "--set", "seeds=0",
-            "--out", str(tmp_path)]
-    metrics = tmp_path / "runs" / "smote-0" / "metrics.json"
-    at_commit("abc123")
-    assert main(args) == 0
-    first = metrics.read_text()
-    capsys.readouterr()
-    assert main(args) == 0
-    printed = capsys.readouterr().out
-    assert "train@smote-0: kept" in printed and "train@imbalanced-0: kept" in printed
-    assert metrics.read_text() == first
-    for changed in (["--set", "rebalance.smote.k_neighbors=3"], []):
-        assert main(args + changed) == 0
-        assert "kept" not in capsys.readouterr().out
-    at_commit("abc123+dirty")
-    assert main(args) == 0
-    assert "kept" not in capsys.readouterr().out
+            "--workers", "1", "--out", str(tmp_path / "out")]
+
+    def rerun(*extra):
+        keys.code_digest.cache_clear()
+        assert main(args + list(extra)) == 0
+        stages_run = json.loads((tmp_path / "out" / "stages.json").read_text())["stages"]
+        return {name: entry["status"] for name, entry in stages_run.items() if name.startswith("train")}
+
+    assert rerun() == {"train@imbalanced-0": "ran", "train@smote-0": "ran"}
+    first = (tmp_path / "out" / "runs" / "smote-0" / "metrics.json").read_text()
+    assert rerun() == {"train@imbalanced-0": "kept", "train@smote-0": "kept"}
+    assert (tmp_path / "out" / "runs" / "smote-0" / "metrics.json").read_text() == first
+    # A documentation-only commit, or one that edits the report or the stage glue: every run is kept.
+    for glue in ("report.py", "stages.py", "cli.py"):
+        with open(source / "smate" / glue, "a") as handle:
+            handle.write("# an edit elsewhere\n")
+    assert rerun() == {"train@imbalanced-0": "kept", "train@smote-0": "kept"}
+    # An edit of SMOTE's module reruns SMOTE's runs only.
+    with open(source / "smate" / "rebalance" / "synthetic.py", "a") as handle:
+        handle.write("# an edit of smote and adasyn\n")
+    assert rerun() == {"train@imbalanced-0": "kept", "train@smote-0": "ran"}
+    # A changed parameter reruns only the runs that read it.
+    assert rerun("--set", "rebalance.smote.k_neighbors=3") == {"train@imbalanced-0": "kept", "train@smote-0": "ran"}
+    # An edit of the classifier code reruns every run.
+    with open(source / "smate" / "classify" / "_trainer.py", "a") as handle:
+        handle.write("# an edit of the training loop\n")
+    assert rerun() == {"train@imbalanced-0": "ran", "train@smote-0": "ran"}

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from ..augment import ClassifierAugment, augment_in_chunks
 from ..errors import SmateError
+from ..precision import resolve_bf16
 
 
 @dataclass
@@ -50,14 +51,16 @@ def _synchronize(device):
 
 
 def train_classifier(recipe, train_images, train_labels, test_images, test_labels, *, class_weight=None,
-                     minority_ids=(), seed=0, device="cpu", eval_batch_size=2000, progress=False, bf16=None):
+                     minority_ids=(), seed=0, device="cpu", eval_batch_size=2000, progress=False, bf16="auto",
+                     eval_every=1, total_steps=None):
     """Train `recipe`'s model on the train set and predict the test set; returns predictions and history.
-    `bf16` (default: on GPUs only) stores the images in bf16 and trains under bf16 autocast."""
+    `bf16` (true, false or auto: where the device computes bf16 natively) stores the images in bf16
+    and trains under bf16 autocast. The test set is scored every `eval_every` epochs and after the
+    last. `total_steps` (default: the recipe's epochs over this train set) fixes the optimizer steps."""
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(seed)
     params = recipe.params
-    # fp32 on the CPU by default, where bf16 is slow and seeded runs should repeat exactly.
-    bf16 = device.type == "cuda" if bf16 is None else bf16
+    bf16 = resolve_bf16(bf16, device)
     autocast_dtype = torch.bfloat16 if bf16 else None
     storage_dtype = torch.bfloat16 if bf16 else torch.float32
     _synchronize(device)
@@ -76,7 +79,7 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     model = recipe.build(x_train).to(device, memory_format=torch.channels_last)
     n, batch_size = len(x_train), min(params["batch_size"], len(x_train))
     steps_per_epoch = math.ceil(n / batch_size)
-    total_steps = max(1, math.ceil(params["epochs"] * steps_per_epoch))
+    total_steps = max(1, total_steps or math.ceil(params["epochs"] * steps_per_epoch))
     recipe.configure(model, total_steps, steps_per_epoch)
     augment = ClassifierAugment(params["flip"], params["translate"]).to(device)
 
@@ -98,11 +101,15 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
             correct += (logits.detach().argmax(1) == labels).sum()
             seen += len(index)
             step += 1
+        last = step >= total_steps
+        if not last and (epoch + 1) % eval_every:
+            continue
         _synchronize(device)
         eval_start = time.perf_counter()
         predictions = _predict(model, model, x_test, eval_batch_size, autocast_dtype)
         history.append({
             "epoch": epoch + 1,
+            "step": step,
             "train_loss": loss_sum.item() / seen,
             "train_accuracy": correct.item() / seen,
             "test_accuracy": float((predictions == y_test).mean()),

@@ -3,6 +3,7 @@ sample grids and checkpoints that let a killed run resume where it stopped."""
 
 import hashlib
 import json
+import pickle
 import shutil
 import time
 from pathlib import Path
@@ -13,6 +14,9 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from .. import atomic
+from ..errors import SmateError
+from ..keys import code_digest
+from ..precision import resolve_bf16
 from .losses import LOSSES
 from .models import ARCHITECTURES, freeze_first
 from .step import GANStepper
@@ -68,24 +72,25 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     generator, discriminator, opt_g, opt_d = make_gan(params, device, images.shape[-1], images.shape[1], init, freeze, graphs)
     real_all = to_unit_range(images, device)
     fixed_noise = torch.randn(GRID_SIZE, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
-    autocast = torch.bfloat16 if device.type == "cuda" and params["bf16"] else None
+    autocast = torch.bfloat16 if resolve_bf16(params["bf16"], device) else None
     step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs)
 
     fingerprint = _fingerprint(params, images, seed, freeze, init)
     history, start_epoch = [], 0
     checkpoint_path = out_dir / "checkpoint.pt"
-    if checkpoint_path.is_file():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if state["fingerprint"] == fingerprint:
-            generator.load_state_dict(state["generator"])
-            discriminator.load_state_dict(state["discriminator"])
-            opt_g.load_state_dict(state["opt_g"])
-            opt_d.load_state_dict(state["opt_d"])
-            torch.set_rng_state(state["rng_cpu"])
-            if device.type == "cuda" and state["rng_cuda"] is not None:
-                torch.cuda.set_rng_state(state["rng_cuda"], device)
-            history, start_epoch = state["history"], state["epoch"]
-            print(f"{label}: resuming from epoch {start_epoch} ({checkpoint_path})")
+    state = _load_checkpoint(checkpoint_path, device)
+    if state is not None and state["fingerprint"] == fingerprint and state["epoch"] > epochs:
+        print(f"{label}: {checkpoint_path} is at epoch {state['epoch']}, past the {epochs} asked for; starting afresh")
+    elif state is not None and state["fingerprint"] == fingerprint:
+        generator.load_state_dict(state["generator"])
+        discriminator.load_state_dict(state["discriminator"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        torch.set_rng_state(state["rng_cpu"])
+        if device.type == "cuda" and state["rng_cuda"] is not None:
+            torch.cuda.set_rng_state(state["rng_cuda"], device)
+        history, start_epoch = state["history"], state["epoch"]
+        print(f"{label}: resuming from epoch {start_epoch} ({checkpoint_path})")
     if start_epoch == 0 and (out_dir / "samples").is_dir():
         shutil.rmtree(out_dir / "samples")  # grids of an earlier, different run would mislead
 
@@ -140,6 +145,18 @@ def _save_grid(generator, noise, path):
         save_image(images, tmp, nrow=8, format="png")
 
 
+def _load_checkpoint(path, device):
+    """The checkpoint's plain state (tensors, numbers, strings), or None when there is none.
+    Never unpickles objects: a checkpoint shared with results could otherwise run code."""
+    if not path.is_file():
+        return None
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        raise SmateError(f"'{path}' holds pickled objects, not plain tensors, and is refused; "
+                         "delete it to train afresh") from None
+
+
 def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, opt_g, opt_d, history, device):
     state = {
         "fingerprint": fingerprint, "epoch": epoch, "history": history,
@@ -153,8 +170,10 @@ def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, opt_g, 
 
 
 def _fingerprint(params, images, seed, freeze, init):
-    """What a checkpoint must share with this run to be resumed: everything but the epoch count."""
+    """What a checkpoint must share with this run to be resumed: everything but the epoch count,
+    which may grow (a checkpoint past it is not resumed), and the GAN code that made it."""
     digest = hashlib.sha256(json.dumps({k: v for k, v in params.items() if k != "epochs"}, sort_keys=True, default=str).encode())
+    digest.update(code_digest(("smate/gan", "smate/precision.py")).encode())
     digest.update(np.ascontiguousarray(images).tobytes())
     digest.update(f"{seed}/{freeze}".encode())
     if init is not None:
