@@ -164,7 +164,10 @@ def _repro(config, dvc_args):
         raise SmateError("dvc is not installed; `pip install dvc`, or run the same stages with `smate-bench run`")
     atomic.write_text("params.yaml", dump(config))
     print("repro: wrote params.yaml; running dvc repro", flush=True)
-    return subprocess.run([dvc, "repro", *dvc_args]).returncode
+    # DVC runs each stage's `smate-bench ...` through the shell: put this interpreter's scripts first
+    # on its PATH, so that a venv works without being activated.
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    return subprocess.run([dvc, "repro", *dvc_args], env=env).returncode
 
 
 if __name__ == "__main__":

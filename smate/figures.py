@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from PIL import Image
 from torchvision.utils import make_grid
 
 from . import atomic
@@ -119,14 +120,19 @@ def gan_training(results, out):
 
 
 def image_grid(images, out, name, title):
-    """The paper's Figs 7 and 12: up to 64 uint8 NHWC images tiled 8 to a row, drawn as one image
+    """The paper's Fig 7: up to 64 uint8 NHWC images tiled 8 to a row, drawn as one image
     (64 axes of their own took 1.5 s a figure)."""
     images = images[:64]
     if len(images) == 0:
         return None
     tiles = make_grid(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2), nrow=8, padding=2, pad_value=255)
-    figure, axis = plt.subplots(figsize=(6, 6 * tiles.shape[1] / tiles.shape[2]))
-    axis.imshow(tiles.permute(1, 2, 0).numpy(), interpolation="nearest")
+    return tiled_figure(tiles.permute(1, 2, 0).numpy(), out, name, title)
+
+
+def tiled_figure(tiles, out, name, title):
+    """One already-tiled HWC uint8 image as a titled figure."""
+    figure, axis = plt.subplots(figsize=(6, 6 * tiles.shape[0] / tiles.shape[1]))
+    axis.imshow(tiles, interpolation="nearest")
     axis.axis("off")
     axis.set_title(title)
     return _save(figure, out, name)
@@ -145,8 +151,10 @@ def draw_generators(results, out):
     augmented = sorted(Path(results).glob("gan/smate/generators/*/augmented.npy"))
     if augmented:
         drawn.append(image_grid(np.load(augmented[0]), out, "fig7_augmented_minority", "Augmented minority images"))
-    synthetic = Path(results) / "gan" / "smate" / "synthetic.npz"
-    if synthetic.is_file():
-        with np.load(synthetic) as arrays:
-            drawn.append(image_grid(arrays["images"], out, "fig12_generated_minority", "SMate's generated minority images"))
+    # The synthesize stage's 64-image preview: the images array itself is too large to commit with results.
+    preview = Path(results) / "gan" / "smate" / "synthetic.png"
+    if preview.is_file():
+        with Image.open(preview) as image:
+            tiles = np.asarray(image.convert("RGB"))
+        drawn.append(tiled_figure(tiles, out, "fig12_generated_minority", "SMate's generated minority images"))
     return [name for name in drawn if name]

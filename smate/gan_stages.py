@@ -1,6 +1,8 @@
 """The GAN stages: pretrain on the majority, transfer to each minority class, synthesize images,
 and score the generators on features of the suite's own classifier."""
 
+import json
+import math
 import pickle
 import time
 
@@ -182,6 +184,8 @@ def gan_quality(config, out, variant):
         fake_features = extract_features(model, made, saved["normalization"])
         real_features = extract_features(model, heldout, saved["normalization"])
         precision, recall = quality.precision_recall(real_features, fake_features)
+        recognised = {"synthetic": _share_classified_as(model, made, saved["normalization"], class_id),
+                      "heldout": _share_classified_as(model, heldout, saved["normalization"], class_id)}
         kid_mean, kid_std = quality.kernel_distance(real_features, fake_features)
         report["classes"][dataset.classes[class_id]] = {
             "n_synthetic": len(made), "n_heldout": len(heldout),
@@ -189,9 +193,46 @@ def gan_quality(config, out, variant):
             "kernel_distance": kid_mean, "kernel_distance_std": kid_std,
             "precision": precision, "recall": recall,
             "memorization": quality.memorization(made, images[labels == class_id], heldout),
+            "classified_as_class": recognised,
         }
+    report["generators"] = _generator_records(out, variant, dataset.classes, minority_ids, config["gan"]["train"]["batch_size"])
     atomic.write_json(gan_dir(out, variant) / "quality.json", report)
     for name, scores in report["classes"].items():
         print(f"gan_quality {variant} {name}: FD {scores['frechet_distance']:.2f}, KD {scores['kernel_distance']:.4f}, "
               f"precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, "
-              f"memorization ratio {scores['memorization']['ratio']:.3f}")
+              f"memorization ratio {scores['memorization']['ratio']:.3f}, classified as {name}: "
+              f"{scores['classified_as_class']['synthetic']:.3f} (held-out real: {scores['classified_as_class']['heldout']:.3f})")
+
+
+@torch.no_grad()
+def _share_classified_as(model, images, normalization, class_id, batch_size=2000):
+    """The share of `images` the feature net calls `class_id`: whether a generator draws what a
+    classifier trained on real data recognises, with the held-out real images as the yardstick."""
+    device = next(model.parameters()).device
+    mean, std = (t.to(device) for t in normalization)
+    model.eval()
+    hits = 0
+    for start in range(0, len(images), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(device)
+        hits += int((model((x.permute(0, 3, 1, 2).float() - mean) / std).argmax(1) == class_id).sum())
+    return hits / max(1, len(images))
+
+
+def _generator_records(out, variant, classes, minority_ids, batch_size):
+    """Per generator a GAN method's images come from: images, epochs and optimizer steps of each of
+    its trainings (pretraining first, where it has one) and its last sample grid."""
+    trainings = [gan_dir(out, "pretrained")] if REBALANCERS[variant].pretrained else []
+    records = {}
+    for class_id in minority_ids:
+        folder = gan_dir(out, variant) / "generators" / classes[class_id]
+        stages_of_class = []
+        for path in trainings + [folder]:
+            history = json.loads((path / "history.json").read_text())
+            grids = sorted((path / "samples").glob("epoch_*.png"))
+            stages_of_class.append({
+                "label": history["label"], "images": history["n_images"], "epochs": len(history["history"]),
+                "steps": len(history["history"]) * math.ceil(history["n_images"] / min(batch_size, history["n_images"])),
+                "last_grid": grids[-1].relative_to(out).as_posix() if grids else None,
+            })
+        records[classes[class_id]] = stages_of_class
+    return records

@@ -23,8 +23,8 @@ from .config import apply_override
 from .keys import stage_key
 from .rebalance import REBALANCERS
 
-# Stages that read every run and always rerun: they take seconds.
-ALWAYS_RUN = ("prepare", "split", "summarize", "report")
+# Stages that always rerun: they take seconds, and their glue code (not keyed) shapes what they write.
+ALWAYS_RUN = ("prepare", "split", "gan_quality", "summarize", "report")
 
 
 @dataclass
@@ -92,7 +92,11 @@ class Keys:
     def __call__(self, name):
         if name not in self.cache:
             step = self.by_name[name]
-            upstream = [self(before) for before in step.after if before not in ALWAYS_RUN]
+            upstream = [before for before in step.after if before not in ALWAYS_RUN]
+            if step.kind == "train_gan":
+                # A seed's draw depends on the generator and the seed, not on the other seeds drawn with it.
+                upstream = [self.by_name[before].after[0] for before in upstream]
+            upstream = [self(before) for before in upstream]
             fields = {"method": step.extra.get("method", "")}
             self.cache[name] = stage_key(self.config, step.kind, self._data(), upstream, fields, step.extra)
         return self.cache[name]

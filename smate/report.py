@@ -135,8 +135,12 @@ def build_report(results, reference_path, out=None, reproduction=None):
         claims_csv += [{"classifier": regime, **claim} for claim in claims]
     with_gans = [folder for folder in folders if (folder / "gan").is_dir()]
     generator_figures = figures.draw_generators(with_gans[0], out / "figures") if with_gans else []
-    if generator_figures:
-        sections.append("## Generators\n\n" + "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures))
+    qualities = _qualities(with_gans[0]) if with_gans else []
+    if generator_figures or qualities:
+        links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
+        sections.append("\n\n".join(["## Generators", *_generator_tables(qualities, out, with_gans[0]), links]))
+    if qualities:
+        findings.append(_generator_finding(qualities))
     markdown = "# smate-bench report\n\n" + "\n\n".join(sections) + "\n"
     atomic.write_text(out / "report.md", markdown)
     atomic.write_text(out / "claims.csv", records_csv(claims_csv))
@@ -146,6 +150,94 @@ def build_report(results, reference_path, out=None, reproduction=None):
                           f"{sources}; do not edit by hand.\n\n" + "\n\n".join(findings) + "\n")
     print(markdown)
     return markdown
+
+
+def _qualities(folder):
+    """Each GAN method's quality.json (scores and the trainings its generators had), in name order."""
+    return [json.loads(path.read_text()) for path in sorted(Path(folder).glob("gan/*/quality.json"))]
+
+
+def _generator_tables(qualities, out, folder):
+    """How long each generator trained, what it scores, and its last sample grid."""
+    trainings, scores, grids = [], [], []
+    for quality in qualities:
+        for name, stages_of_class in quality.get("generators", {}).items():
+            for stage in stages_of_class:
+                trainings.append([quality["variant"], name, stage["label"], stage["images"], stage["epochs"], stage["steps"]])
+            last = stages_of_class[-1]["last_grid"]
+            if last:
+                link = Path("..") / Path(folder).relative_to(Path(out).parent) / last if _inside(folder, out) else Path(folder) / last
+                grids.append(f"![{quality['variant']} {name}, last epoch]({link.as_posix()})")
+        for name, score in quality["classes"].items():
+            recognised = score.get("classified_as_class", {})
+            scores.append([quality["variant"], name, f"{score['frechet_distance']:.1f}", f"{score['precision']:.3f}",
+                           f"{score['recall']:.3f}", f"{score['memorization']['ratio']:.3f}",
+                           _percent(recognised.get("synthetic")), _percent(recognised.get("heldout"))])
+    net = qualities[0]["feature_net"]
+    return [
+        "Trainings behind each GAN method's images (a step is one D and one G update on a batch):",
+        tabulate(trainings, headers=["method", "class", "training", "images", "epochs", "steps"], tablefmt="github"),
+        f"Scores on the penultimate features of a {net['classifier']} classifier trained on the full train set "
+        f"(test accuracy {100 * net['test_accuracy']:.2f}%), against the held-out test images of the class. FD is the "
+        "FID formula on these features, not comparable with Inception FID. \"called the class\": the share of images "
+        "that classifier assigns to the class, for the generated images and, as the yardstick, held-out real ones.",
+        tabulate(scores, headers=["method", "class", "FD", "precision", "recall", "memorization ratio",
+                                  "generated called the class", "real called the class"], tablefmt="github"),
+        "\n".join(grids),
+    ]
+
+
+def _inside(folder, out):
+    return Path(out).resolve().parent == Path(folder).resolve() or Path(folder).resolve() in Path(out).resolve().parents
+
+
+def _percent(value):
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def _generator_finding(qualities):
+    """What the generators' scores say about the SMate verdicts, for REPRODUCTION.md."""
+    lines = ["## The generators behind the GAN rows"]
+    weak = []
+    for quality in qualities:
+        for name, score in quality["classes"].items():
+            recognised = score.get("classified_as_class")
+            if not recognised:
+                continue
+            steps = sum(stage["steps"] for stage in quality.get("generators", {}).get(name, []))
+            lines.append(f"- {quality['variant']} ({name}): {steps:,} GAN steps in all; a classifier trained on real "
+                         f"data calls {_percent(recognised['synthetic'])} of its images {name}s, against "
+                         f"{_percent(recognised['heldout'])} of real held-out {name}s.")
+            if recognised["synthetic"] < recognised["heldout"] / 2:
+                weak.append(quality["variant"])
+    if weak:
+        lines.append(f"The generators of {', '.join(weak)} do not draw images that a classifier recognises as the class "
+                     "(under half the rate of real images): the verdicts on these methods are about under-trained "
+                     "generators, not about what the method can do with a generator trained to convergence.")
+    return "\n".join(lines)
+
+
+def _replication_lines(grouped):
+    """How each run's spread and budget should be read: what the seeds vary, and the optimizer steps."""
+    first = next(iter(next(iter(grouped.values())).values()))
+    gan_methods = [m for m in grouped if m in first["params"].get("gan_methods", [])]
+    lines = []
+    if gan_methods:
+        lines.append(f"GAN rows ({', '.join(gan_methods)}) are conditional on one generator per method, trained once; "
+                     "each seed draws its own images from it and trains its own classifier, so their spread leaves "
+                     "out the generator's training randomness.")
+    budgets = []
+    for method, seeds in grouped.items():
+        run = next(iter(seeds.values()))
+        budget = run.get("budget")
+        if budget:
+            budgets.append([method, sum(run["train_counts"].values()), budget["kind"], budget["epochs"], budget["optimizer_steps"]])
+    if budgets:
+        lines += ["Training budget of each method's runs (classify.budget: epochs gives each method its epochs over its "
+                  "own train set, as the paper did; steps holds the optimizer steps equal):",
+                  tabulate(budgets, headers=["method", "train images", "budget", "epochs", "optimizer steps"],
+                           tablefmt="github")]
+    return lines
 
 
 def _regime(regime, runs, reference, out):
@@ -173,7 +265,7 @@ def _regime(regime, runs, reference, out):
                  headers=["claim", "n", "difference (points)", "p-value", "verdict"], tablefmt="github", disable_numparse=True),
     ]
     table = ["Cells: mean ± sample std [95% t-interval] over seeds, in percent; n = seeds.",
-             tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True)]
+             tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True), *_replication_lines(grouped)]
     figure_links = "### Figures\n\n" + "\n".join(f"![{name}](figures/{regime}/{name}.png)" for name in drawn)
     # REPRODUCTION.md gets the findings; the report puts the full table between the head and the comparison.
     findings = "\n\n".join(head + comparison)

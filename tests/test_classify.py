@@ -97,3 +97,23 @@ def test_models_take_any_class_count_and_image_size(size):
 def test_keras_cnn_matches_the_keras_example_size():
     # keras/examples/cifar10_cnn.py reports 1,250,858 trainable parameters for 10 classes.
     assert sum(p.numel() for p in KerasCNN(10).parameters()) == 1_250_858
+
+
+def test_eval_every_scores_those_epochs_and_the_last(task):
+    train_x, train_y, test_x, test_y = task
+    result = train_classifier(recipe("keras_cnn", epochs=7), train_x, train_y, test_x, test_y, minority_ids=[3],
+                              device="cpu", bf16=False, eval_every=3)
+    assert [h["epoch"] for h in result.history] == [3, 6, 7]
+    every = train("keras_cnn", task, epochs=7)
+    assert result.history[-1]["train_loss"] == every.history[-1]["train_loss"]  # scoring leaves training alone
+    np.testing.assert_array_equal(result.predictions, every.predictions)
+
+
+def test_a_steps_budget_fixes_the_optimizer_steps_whatever_the_set_size(task):
+    train_x, train_y, test_x, test_y = task
+    small = train_classifier(recipe("keras_cnn", epochs=2, batch_size=32), train_x[::4], train_y[::4], test_x, test_y,
+                             device="cpu", bf16=False, total_steps=30)
+    large = train_classifier(recipe("keras_cnn", epochs=2, batch_size=32), train_x, train_y, test_x, test_y,
+                             device="cpu", bf16=False, total_steps=30)
+    assert small.history[-1]["step"] == large.history[-1]["step"] == 30
+    assert small.history[-1]["epoch"] == 15 and large.history[-1]["epoch"] == 4  # 60 and 240 images, batch 32

@@ -69,6 +69,10 @@ def test_layering_params_file_then_preset_then_set(tmp_path):
     ("gan.train.loss=wasserstein", "unknown gan.train.loss 'wasserstein'"),
     ("gan.train.architecture=stylegan", "unknown gan.train.architecture"),
     ("ratio", "has no '='"),
+    ("classify.bf16=sometimes", "'classify.bf16' must be auto, true or false"),
+    ("gan.train.bf16=1", "'gan.train.bf16' must be auto, true or false"),
+    ("classify.budget=minutes", "classify.budget must be epochs or steps"),
+    ("classify.eval_every=0", "classify.eval_every must be a positive number of epochs"),
 ])
 def test_bad_overrides_name_the_problem(override, message):
     with pytest.raises(SmateError, match=message.replace("(", r"\(").replace("]", r"\]")):

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from smate.data import load_dataset
+from smate.errors import SmateError
 from smate.gan import ARCHITECTURES, LOSSES, build_gan, freeze_first, sample, train_gan
 from smate.gan.models import BrownleeDiscriminator, BrownleeGenerator
 from smate.gan.step import GANStepper, gan_step
@@ -149,3 +150,36 @@ def test_the_bf16_step_gpus_can_take_runs_on_the_cpu_too(trucks):
     stats = gan_step(*parts, to_unit_range(trucks, "cpu"), torch.bfloat16)
     assert stats.dtype == torch.float32 and torch.isfinite(stats).all()
     assert all(not torch.equal(a, b) for a, b in zip(before, generator.parameters()))
+
+
+def test_a_checkpoint_past_the_asked_epochs_is_not_resumed(trucks, tmp_path, capsys):
+    """Lowering the epochs must not keep the longer-trained generator."""
+    train_gan(trucks, PARAMS, 2, tmp_path / "longer", seed=0)
+    shorter, history = train_gan(trucks, PARAMS, 1, tmp_path / "longer", seed=0)
+    assert "past the 1 asked for; starting afresh" in capsys.readouterr().out
+    fresh, _ = train_gan(trucks, PARAMS, 1, tmp_path / "fresh", seed=0)
+    assert [h["epoch"] for h in history] == [1]
+    for a, b in zip(shorter.state_dict().values(), fresh.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+class _Payload:
+    """Stands for code a shared checkpoint could smuggle in: unpickling it would call arbitrary code."""
+
+
+def test_a_checkpoint_holding_a_pickled_object_is_refused(trucks, tmp_path):
+    train_gan(trucks, PARAMS, 1, tmp_path, seed=0)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    torch.save({**state, "extra": _Payload()}, tmp_path / "checkpoint.pt")
+    with pytest.raises(SmateError, match="holds pickled objects, not plain tensors, and is refused"):
+        train_gan(trucks, PARAMS, 2, tmp_path, seed=0)
+
+
+def test_bf16_auto_follows_the_devices_native_support(monkeypatch):
+    from smate import precision
+
+    for native in (True, False):
+        monkeypatch.setattr(precision.torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+        monkeypatch.setattr(precision.torch.cpu, "_is_amx_tile_supported", lambda: False)
+        assert precision.resolve_bf16("auto", "cpu") is native
+        assert precision.resolve_bf16(not native, "cpu") is (not native)
