@@ -246,3 +246,12 @@ def _run_parallel(out, pending, keys, log, workers, bar):
             raise
     if error is not None:
         raise error
+
+
+def run_regimes(config, out, reference, progress=True, workers=1):
+    """run_all once per classifier into OUT/<classifier>/, then one report of both in OUT/report/."""
+    folders = []
+    for model in CLASSIFIERS:
+        folders.append(Path(out) / model)
+        run_all(apply_override(config, f"classify.model={model}"), folders[-1], progress, workers=workers)
+    return report.build_report(folders, reference, Path(out) / "report")
