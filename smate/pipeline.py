@@ -6,12 +6,13 @@ wall time; a later run keeps the stage while its key is unchanged, whatever else
 
 import hashlib
 import json
+import multiprocessing
 import os
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
@@ -131,26 +132,41 @@ def default_workers():
     return 1 if torch.cuda.is_available() else min(2, os.cpu_count() or 1)
 
 
-def run_all(config, out, progress=True, reference=None, reproduction=None, workers=1):
+# The stage groups dvc.yaml runs as one process each (`smate-bench run --only GROUP`): a DVC stage is
+# a new process, and 37 of them took 10x as long as one `run` on the tiny preset.
+GROUPS = {"gan": ("pretrain_gan", "transfer_gan", "synthesize", "feature_net", "gan_quality"),
+          "train": ("train", "train_gan")}
+
+
+def run_all(config, out, progress=True, reference=None, reproduction=None, workers=1, only=None):
     """Every stage; with `reference` (the paper's numbers) also the report in OUT/report/. A stage
     finished before with the same content key (params, code, data, upstream stages) is kept, so a
     killed run resumes. With `workers` > 1, independent stages run at once in that many one-thread
-    processes. OUT/stages.json records each stage's wall time as it goes."""
+    processes. `only` (a key of GROUPS) runs that group's stages alone, on a split made before.
+    OUT/stages.json records each stage's status and wall time as it goes."""
     out = Path(out)
     start = time.perf_counter()
     plan = steps(config, out, progress and workers == 1, reference, reproduction)
     log = {"workers": workers, "stages": {}}
-    for step in plan[:2]:  # prepare and split: every key needs the split
-        _record(out, log, step.name, "ran", _timed(step.run))
+    if only is None:
+        for step in plan[:2]:  # prepare and split: every key needs the split
+            _record(out, log, step.name, "ran", _timed(step.run))
+    else:
+        stages.load_split(config, out)  # one clear line when the split is missing or stale
+        if (out / "stages.json").is_file():
+            log["stages"] = json.loads((out / "stages.json").read_text())["stages"]
+    chosen = [step for step in plan[2:] if only is None or step.kind in GROUPS[only]]
+    if only == "gan":
+        (out / "gan").mkdir(parents=True, exist_ok=True)  # dvc.yaml's output, even with no GAN method to train
     keys = Keys(config, out, plan)
     pending = []
-    for step in plan[2:]:
+    for step in chosen:
         if step.kind not in ALWAYS_RUN and finished(out, step, keys(step.name)):
             seconds = json.loads(key_path(out, step.name).read_text()).get("seconds")
             _record(out, log, step.name, "kept", seconds)
         else:
             pending.append(step)
-    kept = len(plan) - 2 - len(pending)
+    kept = len(chosen) - len(pending)
     if kept:
         print(f"run: {kept} stages kept, finished before with the same params, code and data")
     bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
@@ -162,11 +178,12 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
                 _finish(out, log, step, keys, _timed(step.run), bar)
     finally:
         bar.close()
-    runs = sum(step.kind in ("train", "train_gan") for step in plan)
     seconds = time.perf_counter() - start
     log["wall_seconds"] = seconds
     atomic.write_json(out / "stages.json", log)
-    print(f"run: {runs} runs ({kept} stages kept) in {seconds:.1f} s; summary in {out / 'summary.md'}")
+    runs = sum(step.kind in ("train", "train_gan") for step in chosen)
+    where = "" if only else f"; summary in {out / 'summary.md'}"
+    print(f"run: {len(chosen)} stages, {runs} of them classifier runs, {kept} kept, in {seconds:.1f} s{where}")
 
 
 def run_step(config, out, name, progress=True):
@@ -221,7 +238,7 @@ def _run_parallel(out, pending, keys, log, workers, bar):
     done = set()
     running = {}
     error = None
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_one_thread) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
         try:
             while waiting or running:
                 if error is None:
@@ -242,6 +259,10 @@ def _run_parallel(out, pending, keys, log, workers, bar):
                     done.add(step.name)
                     _finish(out, log, step, keys, future.result(), bar)
         except KeyboardInterrupt:
+            # The workers may not have had the signal (a `kill -INT` of this process alone): pass it on,
+            # so that each stops where it is and removes its partial files.
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGINT)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     if error is not None:
