@@ -3,6 +3,9 @@ the reference kernel's, timed just before and after it, so a busy or slower mach
 alike and only a real slowdown moves the ratio."""
 
 import copy
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,13 +13,14 @@ import torch
 
 from benchmark.conftest import FIXTURE, REPO, reference_kernel
 from smate.augment import ClassifierAugment, paper_augmentation
-from smate.classify import CLASSIFIERS, train_step
+from smate.classify import CLASSIFIERS, train_classifier, train_step
 from smate.classify._trainer import to_device
 from smate.config import defaults
 from smate.data import load_dataset
 from smate.gan import LOSSES
 from smate.gan.step import gan_step
 from smate.gan.train import make_gan, to_unit_range
+from smate.precision import native_bf16
 from smate.rebalance import REBALANCERS
 from smate.rebalance._base import make_rebalancer
 from smate.report import build_report
@@ -76,28 +80,62 @@ def _repeatable(step, parts, modules):
     return restore
 
 
-def test_gan_train_step(benchmark, imbalanced_set):
+# bf16 autocast is a speedup only where the CPU computes bf16 natively (paper-cpu turns it on there):
+# its benchmarks catch that speedup being lost.
+PRECISIONS = ["fp32", pytest.param("bf16", marks=pytest.mark.skipif(
+    not native_bf16("cpu"), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)"))]
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_gan_train_step(benchmark, imbalanced_set, precision):
     params = defaults()["gan"]["train"]
     torch.manual_seed(0)
     generator, discriminator, opt_g, opt_d = make_gan(params)
-    parts = (generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), to_unit_range(imbalanced_set[0][:GAN_BATCH], "cpu"))
+    autocast = torch.bfloat16 if precision == "bf16" else None
+    parts = (generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), to_unit_range(imbalanced_set[0][:GAN_BATCH], "cpu"),
+             autocast)
     setup = _repeatable(gan_step, parts, [generator, discriminator, opt_g, opt_d])
     stats = benchmark.pedantic(gan_step, setup=setup, rounds=STEP_ROUNDS)
     assert torch.isfinite(stats).all()
 
 
+@pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("model", list(CLASSIFIERS))
-def test_classifier_train_step(benchmark, imbalanced_set, model):
+def test_classifier_train_step(benchmark, imbalanced_set, model, precision):
     images, labels, _ = imbalanced_set
     torch.manual_seed(0)
     recipe = CLASSIFIERS[model](defaults()["classify"][model], num_classes=10)
-    x = to_device(images, torch.tensor(120.0), torch.tensor(64.0), torch.device("cpu"), torch.float32)
-    net = recipe.build(x).to(memory_format=torch.channels_last)
+    dtype, autocast = (torch.bfloat16, torch.bfloat16) if precision == "bf16" else (torch.float32, None)
+    x = to_device(images, torch.tensor(120.0), torch.tensor(64.0), torch.device("cpu"), dtype)
+    net = recipe.build(x.float()).to(memory_format=torch.channels_last)
     recipe.configure(net, total_steps=1000, steps_per_epoch=100)
-    parts = (net, recipe, x[:CLASSIFIER_BATCH], torch.from_numpy(labels[:CLASSIFIER_BATCH]))
+    parts = (net, recipe, x[:CLASSIFIER_BATCH], torch.from_numpy(labels[:CLASSIFIER_BATCH]), None, autocast)
     setup = _repeatable(train_step, parts, [net, recipe.optimizer])
     losses, _ = benchmark.pedantic(train_step, setup=setup, rounds=STEP_ROUNDS)
     assert torch.isfinite(losses).all()
+
+
+def test_train_classifier_scoring_every_few_epochs(benchmark, imbalanced_set):
+    """A short keras_cnn training that scores 2,000 test images only at its last epoch (eval_every):
+    scoring them every epoch would cost about as much again."""
+    images, labels, _ = imbalanced_set
+    params = {**defaults()["classify"]["keras_cnn"], "epochs": 4, "batch_size": CLASSIFIER_BATCH}
+
+    def train():
+        recipe = CLASSIFIERS["keras_cnn"](params, num_classes=10)
+        return train_classifier(recipe, images[:256], labels[:256], images[:2000], labels[:2000], device="cpu",
+                                bf16=False, eval_every=4)
+
+    result = benchmark.pedantic(train, rounds=3, iterations=1)
+    assert [h["epoch"] for h in result.history] == [4]
+
+
+def test_cli_startup(benchmark):
+    """`smate-bench methods` as a new process: what every DVC stage pays before its work."""
+    def start():
+        return subprocess.run([sys.executable, "-m", "smate.cli", "methods"], capture_output=True, check=True)
+
+    assert b"smote" in benchmark.pedantic(start, rounds=5, iterations=1).stdout
 
 
 def test_build_report(benchmark, tiny_results, tmp_path):
@@ -106,3 +144,25 @@ def test_build_report(benchmark, tiny_results, tmp_path):
 
     benchmark.pedantic(build, rounds=8, iterations=1)
     assert (tmp_path / "report" / "report.md").is_file()
+
+
+def test_dvc_repro_tiny(benchmark, tmp_path_factory):
+    """A small grid of the tiny preset (two methods, SMate, one seed) through `dvc repro` in a fresh
+    copy of the pipeline: DVC's own work and a new process per stage, which grouping the stages cut."""
+    def fresh_copy():
+        root = tmp_path_factory.mktemp("pipeline")
+        for name in ("dvc.yaml", ".dvcignore"):
+            shutil.copy(REPO / name, root / name)
+        shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
+        shutil.copytree(REPO / "smate", root / "smate", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(REPO / "paper", root / "paper")
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+        return (root,), {}
+
+    def repro(root):
+        command = [sys.executable, "-m", "smate.cli", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}",
+                   "--set", "seeds=0", "--set", "methods=imbalanced,smote", "--set", "gan_methods=smate"]
+        return subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
+
+    done = benchmark.pedantic(repro, setup=fresh_copy, rounds=2, iterations=1)
+    assert "Running stage 'report'" in done.stdout

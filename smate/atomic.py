@@ -28,6 +28,11 @@ def write_text(path, text):
         tmp.write_text(text)
 
 
+def write_bytes(path, data):
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
 def write_json(path, obj):
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 

@@ -70,6 +70,8 @@ def build_parser():
     sub["run"].add_argument("--workers", type=int, default=None,
                             help="processes that run independent stages at once, one thread each "
                                  "(default: 2 on a CPU, where it measured faster; 1 with a GPU)")
+    sub["run"].add_argument("--only", choices=("gan", "train"),
+                            help="only the GAN stages or only the classifier runs, on a split made before (as dvc.yaml does)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
     return parser
 
@@ -122,7 +124,8 @@ def _dispatch(args):
         workers = pipeline.default_workers() if args.workers is None else args.workers
         if workers < 1:
             raise SmateError(f"--workers must be 1 or more, got {workers}")
-        pipeline.run_all(config, args.out, progress, _run_reference(args), args.reproduction, workers)
+        reference = None if args.only else _run_reference(args)
+        pipeline.run_all(config, args.out, progress, reference, args.reproduction, workers, args.only)
     elif args.command == "regimes":
         pipeline.run_regimes(config, args.out, args.reference, progress)
     else:

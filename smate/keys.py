@@ -1,8 +1,9 @@
 """Content keys: what a stage's output depends on (its params, its code, its input data and the keys
 of the stages it reads), hashed, so a finished stage is kept across commits that leave those alone.
 
-The code and params of each stage are the deps and params dvc.yaml lists for it (a test holds the
-two together), so `smate-bench run` and `dvc repro` agree on what is stale.
+dvc.yaml runs the stages in groups (smate-bench run --only gan|train) whose deps and params cover
+those of their stages here (a test holds the two together): DVC reruns a group when anything it
+reads changes, and inside the group these keys keep every stage that the change leaves alone.
 """
 
 import functools
@@ -12,9 +13,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 
-# Per stage kind: the package modules its output depends on, as dvc.yaml's deps name them.
-# The train stages also depend on their own method's modules (`method_code`); dvc.yaml, whose matrix
-# cannot name a module per method, lists the whole smate/rebalance package instead.
+# Per stage kind: the package modules its output depends on.
+# The train stages also depend on their own method's modules (`method_code`).
 _TRAIN_CODE = ("smate/classify", "smate/augment.py", "smate/metrics.py", "smate/precision.py")
 STAGE_CODE = {
     "prepare": ("smate/data.py",),
@@ -31,7 +31,7 @@ STAGE_CODE = {
 _TRAIN_PARAMS = ("rebalance.{method}", "classify.model", "classify.device", "classify.eval_batch_size",
                  "classify.bf16", "classify.eval_every", "classify.budget", "classify.{model}")
 
-# Per stage kind: the params it reads, as dvc.yaml's params name them ({item} fields filled in).
+# Per stage kind: the params it reads ({method} and {model} filled in per run).
 STAGE_PARAMS = {
     "pretrain_gan": ("gan_methods", "gan.train", "gan.seed", "gan.device", "gan.pretrain"),
     "transfer_gan": ("gan.train", "gan.seed", "gan.device", "gan.transfer"),

@@ -139,6 +139,7 @@ def build_report(results, reference_path, out=None, reproduction=None):
     if generator_figures or qualities:
         links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
         sections.append("\n\n".join(["## Generators", *_generator_tables(qualities, out, with_gans[0]), links]))
+    findings.insert(0, _scale_finding(runs, reference))
     if qualities:
         findings.append(_generator_finding(qualities))
     markdown = "# smate-bench report\n\n" + "\n\n".join(sections) + "\n"
@@ -158,7 +159,7 @@ def _qualities(folder):
 
 
 def _generator_tables(qualities, out, folder):
-    """How long each generator trained, what it scores, and its last sample grid."""
+    """How long each generator trained, what it scores, and its last sample grid (copied into OUT/figures)."""
     trainings, scores, grids = [], [], []
     for quality in qualities:
         for name, stages_of_class in quality.get("generators", {}).items():
@@ -166,8 +167,10 @@ def _generator_tables(qualities, out, folder):
                 trainings.append([quality["variant"], name, stage["label"], stage["images"], stage["epochs"], stage["steps"]])
             last = stages_of_class[-1]["last_grid"]
             if last:
-                link = Path("..") / Path(folder).relative_to(Path(out).parent) / last if _inside(folder, out) else Path(folder) / last
-                grids.append(f"![{quality['variant']} {name}, last epoch]({link.as_posix()})")
+                # A copy beside the report keeps it whole wherever it is written, and its bytes the same.
+                copy = Path("figures") / "generators" / f"{quality['variant']}_{name}.png"
+                atomic.write_bytes(Path(out) / copy, (Path(folder) / last).read_bytes())
+                grids.append(f"![{quality['variant']} {name}, last epoch]({copy.as_posix()})")
         for name, score in quality["classes"].items():
             recognised = score.get("classified_as_class", {})
             scores.append([quality["variant"], name, f"{score['frechet_distance']:.1f}", f"{score['precision']:.3f}",
@@ -187,12 +190,49 @@ def _generator_tables(qualities, out, folder):
     ]
 
 
-def _inside(folder, out):
-    return Path(out).resolve().parent == Path(folder).resolve() or Path(folder).resolve() in Path(out).resolve().parents
-
-
 def _percent(value):
     return "" if value is None else f"{100 * value:.1f}%"
+
+
+def _scale_finding(runs, reference):
+    """What these runs changed against the paper's setting, for REPRODUCTION.md."""
+    paper = {item["what"]: item["value"] for item in reference.get("other_numbers", [])}
+    params = runs[0]["params"]
+    data, gan = params["data"], params.get("gan")
+    per_class = data.get("max_train_per_class")
+    minority = ", ".join(runs[0]["minority"])
+    classifiers = sorted({run["classifier"] for run in runs})
+    lines = [
+        "## Scale of these runs against the paper",
+        f"- Train set: {_first(per_class)} images of each class (the paper: {paper.get('train images per class', '?'):,}), "
+        f"the {minority} class cut to ratio {data['ratio']}; test set: {_first(data.get('max_test_per_class'))} images of "
+        f"each class (the paper: {paper.get('test images per class', '?'):,}).",
+        f"- Classifiers: {', '.join(f'{c} ({_recipe_line(params, c)})' for c in classifiers)}; "
+        f"seeds {sorted({run['seed'] for run in runs})} (the paper: one run, no seed).",
+    ]
+    if params.get("gan_methods") and gan:
+        lines.append(
+            f"- Generators: {gan['train']['architecture']} with the {gan['train']['loss']} loss, batch "
+            f"{gan['train']['batch_size']}, {gan['pretrain']['epochs']} pretraining epochs on the majority classes, "
+            f"{gan['transfer']['epochs']} transfer epochs on the minority grown to {gan['transfer']['augment_to']:,} images "
+            f"(the paper: the Brownlee DCGAN, {paper.get('minority images after augmentation (converged)', '?'):,} "
+            f"augmented minority images), {gan['transfer']['freeze']} generator modules frozen.")
+    imbalanced = [run for run in runs if run["method"] == "imbalanced"]
+    if per_class is not None and imbalanced:
+        kept = sum(imbalanced[0]["train_counts"][name] for name in imbalanced[0]["minority"])
+        lines.append(f"- Fewer images per class make every classifier weaker than the paper's, and {kept} minority "
+                     "images make SMOTE's neighbourhoods and the GANs' data sparser: compare the methods with each "
+                     "other here, not these numbers with the paper's.")
+    return "\n".join(lines)
+
+
+def _first(count):
+    return "all" if count is None else f"the first {count:,}"
+
+
+def _recipe_line(params, classifier):
+    recipe = params["classify"][classifier]
+    return f"{recipe['epochs']} epochs, batch {recipe['batch_size']}"
 
 
 def _generator_finding(qualities):

@@ -93,6 +93,18 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
         assert scores["n_synthetic"] == 16 and scores["n_heldout"] == 10
         assert np.isfinite(scores["frechet_distance"]) and 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
         assert scores["memorization"]["ratio"] > 0
+        assert 0 <= scores["classified_as_class"]["synthetic"] <= 1 and 0 <= scores["classified_as_class"]["heldout"] <= 1
+        trainings = json.loads((folder / "quality.json").read_text())["generators"]["truck"]
+        assert [t["label"] for t in trainings] == (["pretrain_gan"] if variant != "gan_minority" else []) + [f"{variant} truck"]
+        assert trainings[-1]["steps"] == (10 if variant == "smate_noaug" else 2)  # batch 32: 10 epochs of 4, 1 of 40
+
+
+def test_the_report_states_budgets_replication_and_generators(tiny_run):
+    report = (tiny_run / "report" / "report.md").read_text()
+    assert "Training budget of each method's runs" in report and "| undersample " in report
+    assert "conditional on one generator per method" in report
+    assert "Trainings behind each GAN method's images" in report
+    assert (tiny_run / "report" / "figures" / "generators" / "smate_truck.png").is_file()
 
 
 def test_split_is_saved_and_printed(tiny_run):

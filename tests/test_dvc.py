@@ -37,11 +37,12 @@ def pipeline(tmp_path_factory):
 def test_repro_runs_every_stage_and_writes_the_table(pipeline):
     root, output = pipeline
     params = yaml.safe_load((root / "params.yaml").read_text())
-    for method in params["methods"]:
-        assert f"Running stage 'train@{method}-0'" in output
-    for stage in ("pretrain_gan", "transfer_gan@smate", "synthesize@smate", "feature_net", "gan_quality@smate",
-                  "train_gan@smate-0", "report"):
+    for stage in ("prepare", "split", "gan", "train", "summarize", "report"):
         assert f"Running stage '{stage}'" in output
+    for method in params["methods"] + params["gan_methods"]:
+        assert f"train {method}-0:" in output
+    for stage in ("pretrain_gan:", "transfer_gan smate truck:", "synthesize smate:", "feature_net:", "gan_quality smate truck:"):
+        assert stage in output
     with open(root / "results" / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["method"] for row in rows] == params["methods"] + params["gan_methods"]
@@ -51,43 +52,42 @@ def test_repro_runs_every_stage_and_writes_the_table(pipeline):
     assert (root / "results" / "report" / "figures" / "fig12_generated_minority.png").is_file()
 
 
-def stale_after_changing(root, change):
-    """The stages `dvc status` says a params change makes stale (the first wave of a rerun), params restored after."""
+def rerun_after(root, change):
+    """`dvc status`'s stale stages after a params change, then what `dvc repro` printed; params restored after."""
     path = root / "params.yaml"
     original = path.read_text()
     params = yaml.safe_load(original)
     change(params)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        return sorted(json.loads(sh(["dvc", "status", "--json"], root)))
+        stale = sorted(json.loads(sh(["dvc", "status", "--json"], root)))
+        output = sh(["dvc", "repro"], root)
     finally:
         path.write_text(original)
+    ran = sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
+    return stale, ran, output
 
 
-def test_changing_one_methods_param_reruns_only_that_method(pipeline):
+def test_changing_one_methods_param_reruns_only_that_methods_runs(pipeline):
     def smaller_k(params):
         params["rebalance"]["smote"]["k_neighbors"] = 1
 
-    assert stale_after_changing(pipeline[0], smaller_k) == ["train@smote-0"]
+    stale, ran, output = rerun_after(pipeline[0], smaller_k)
+    assert stale == ["train"] and ran == ["report", "summarize", "train"]
+    # Inside the train stage the content keys keep every run the change leaves alone.
+    assert "train smote-0:" in output and "train imbalanced-0:" not in output and "train smate-0:" not in output
 
 
-def test_changing_a_classifier_param_retrains_no_gan(pipeline):
+def test_changing_a_classifier_param_retrains_the_feature_net_and_no_generator(pipeline):
     def more_epochs(params):
         params["classify"]["fast"]["epochs"] = 3
 
-    # The network that scores generators is a classifier, so it goes stale; no generator does.
-    stale = stale_after_changing(pipeline[0], more_epochs)
-    assert stale == ["feature_net", "train@imbalanced-0", "train@smote-0", "train_gan@smate-0"]
-
-
-def test_a_rerun_after_a_change_runs_the_stale_stages_and_what_follows(pipeline):
-    root, _ = pipeline
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["rebalance"]["smote"]["k_neighbors"] = 1
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    output = sh(["dvc", "repro"], root)
-    ran = sorted(line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage"))
-    assert ran == ["report", "summarize", "train@smote-0"]
+    stale, ran, output = rerun_after(pipeline[0], more_epochs)
+    assert stale == ["gan", "train"]
+    assert "feature_net:" in output and "gan_quality smate truck:" in output
+    for generator in ("pretrain_gan:", "transfer_gan smate truck:", "synthesize smate:"):
+        assert generator not in output
+    assert all(f"train {method}-0:" in output for method in ("imbalanced", "smote", "smate"))
 
 
 def test_dvc_plots_render_from_the_runs(pipeline):
