@@ -3,7 +3,6 @@ the reference kernel's, timed just before and after it, so a busy or slower mach
 alike and only a real slowdown moves the ratio."""
 
 import copy
-import shutil
 import subprocess
 import sys
 
@@ -24,6 +23,7 @@ from smate.precision import native_bf16
 from smate.rebalance import REBALANCERS
 from smate.rebalance._base import make_rebalancer
 from smate.report import build_report
+from tests.conftest import copy_pipeline
 
 GAN_BATCH, CLASSIFIER_BATCH, AUGMENT_BATCH, PAPER_AUGMENT_BATCH = 32, 64, 1024, 256
 # Train steps start each round from the same state: a model trained on by earlier rounds drifted
@@ -150,14 +150,7 @@ def test_dvc_repro_tiny(benchmark, tmp_path_factory):
     """A small grid of the tiny preset (two methods, SMate, one seed) through `dvc repro` in a fresh
     copy of the pipeline: DVC's own work and a new process per stage, which grouping the stages cut."""
     def fresh_copy():
-        root = tmp_path_factory.mktemp("pipeline")
-        for name in ("dvc.yaml", ".dvcignore"):
-            shutil.copy(REPO / name, root / name)
-        shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
-        shutil.copytree(REPO / "smate", root / "smate", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(REPO / "paper", root / "paper")
-        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-        return (root,), {}
+        return (copy_pipeline(tmp_path_factory.mktemp("pipeline")),), {}
 
     def repro(root):
         command = [sys.executable, "-m", "smate.cli", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}",

@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,14 @@ def cli_env():
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
+
+
+def copy_pipeline(root):
+    """A fresh DVC pipeline in `root`: dvc.yaml, the package and the paper's numbers, in a new git repository."""
+    for name in ("dvc.yaml", ".dvcignore"):
+        shutil.copy(REPO / name, root / name)
+    shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
+    shutil.copytree(REPO / "smate", root / "smate", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "paper", root / "paper")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    return root

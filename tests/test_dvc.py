@@ -2,13 +2,12 @@
 
 import csv
 import json
-import shutil
 import subprocess
 
 import pytest
 import yaml
 
-from conftest import FIXTURE, REPO, cli_env
+from conftest import FIXTURE, cli_env, copy_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -21,13 +20,7 @@ def sh(args, cwd):
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline")
-    for name in ("dvc.yaml", ".dvcignore"):
-        shutil.copy(REPO / name, root / name)
-    shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
-    shutil.copytree(REPO / "smate", root / "smate", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "paper", root / "paper")
-    sh(["git", "init", "-q"], root)
+    root = copy_pipeline(tmp_path_factory.mktemp("pipeline"))
     output = sh(["smate-bench", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0",
                  "--set", "methods=imbalanced,smote", "--set", "gan_methods=smate",
                  "--set", "classify.fast.epochs=2"], root)
@@ -93,3 +86,17 @@ def test_changing_a_classifier_param_retrains_the_feature_net_and_no_generator(p
 def test_dvc_plots_render_from_the_runs(pipeline):
     root, _ = pipeline
     sh(["dvc", "plots", "show", "--json"], root)
+
+
+def test_dvc_repro_keeps_what_run_made(tmp_path):
+    """`dvc repro` after `smate-bench run` into the same folder retrains nothing: its stages find the
+    content keys run left, then dvc.lock records the outputs and DVC has nothing stale."""
+    root = copy_pipeline(tmp_path)
+    grid = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0", "--set", "methods=imbalanced",
+            "--set", "gan_methods=smate", "--set", "classify.fast.epochs=2"]
+    sh(["smate-bench", "run", *grid, "--quiet", "--out", "results"], root)
+    output = sh(["smate-bench", "repro", *grid], root)
+    assert "stages kept" in output
+    for trained in ("pretrain_gan:", "transfer_gan smate truck:", "feature_net:", "train imbalanced-0:", "train smate-0:"):
+        assert trained not in output
+    assert json.loads(sh(["dvc", "status", "--json"], root)) == {}
