@@ -4,11 +4,13 @@ A stage that finishes leaves OUT/keys/<stage>.json with its content key (smate/k
 wall time; a later run keeps the stage while its key is unchanged, whatever else a commit changed.
 """
 
+import ctypes
 import hashlib
 import json
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ from .classify import CLASSIFIERS
 from .config import apply_override
 from .keys import stage_key
 from .rebalance import REBALANCERS
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 # Stages that always rerun: they take seconds, and their glue code (not keyed) shapes what they write.
 ALWAYS_RUN = ("prepare", "split", "gan_quality", "summarize", "report")
@@ -221,13 +225,20 @@ def _record(out, log, name, status, seconds):
     atomic.write_json(Path(out) / "stages.json", log)
 
 
-def _one_thread():
-    """Each worker computes on one thread: two such processes beat one two-thread process here."""
+def _start_worker():
+    """Each worker computes on one thread (two such processes beat one two-thread process here), and
+    stops as if interrupted when the main process dies, instead of training on unseen."""
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
     threadpool_limits(1)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _run_parallel(out, pending, keys, log, workers, bar):
@@ -238,7 +249,9 @@ def _run_parallel(out, pending, keys, log, workers, bar):
     done = set()
     running = {}
     error = None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
+    # A `kill` (SIGTERM) of this process stops the run as Ctrl-C does, workers included.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker) as pool:
         try:
             while waiting or running:
                 if error is None:
@@ -265,6 +278,8 @@ def _run_parallel(out, pending, keys, log, workers, bar):
                 os.kill(child.pid, signal.SIGINT)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     if error is not None:
         raise error
 

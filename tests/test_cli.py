@@ -1,7 +1,9 @@
 import csv
 import json
 import shutil
+import signal
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -235,3 +237,21 @@ def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_p
     with open(source / "smate" / "classify" / "_trainer.py", "a") as handle:
         handle.write("# an edit of the training loop\n")
     assert rerun() == {"train@imbalanced-0": "ran", "train@smote-0": "ran"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_killing_a_parallel_run_stops_its_workers_and_leaves_no_partial_files(tmp_path, sig):
+    """A worker outliving a killed run would go on training and writing into the results."""
+    psutil = pytest.importorskip("psutil")
+    run = subprocess.Popen(["smate-bench", "run", *TINY, "--workers", "2", "--out", str(tmp_path)],
+                           env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "gan" / "pretrained").is_dir() and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the workers are training
+    workers = psutil.Process(run.pid).children(recursive=True)
+    assert workers, "the run started no workers"
+    run.send_signal(sig)
+    assert run.wait(timeout=60) != 0
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
+    assert not list(tmp_path.rglob("*.partial"))
