@@ -7,6 +7,8 @@ from importlib import metadata
 
 import torch
 
+from .precision import native_bf16
+
 PACKAGES = ("smate-bench", "torch", "torchvision", "kornia", "imbalanced-learn", "scikit-learn", "numpy", "pillow")
 
 
@@ -32,8 +34,14 @@ def describe_device(device=None):
         index = device.index if device.index is not None else torch.cuda.current_device()
         return {"type": "cuda", "name": torch.cuda.get_device_name(index), "cuda": torch.version.cuda,
                 "compute_capability": ".".join(map(str, torch.cuda.get_device_capability(index)))}
-    return {"type": "cpu", "name": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads()}
+    return {"type": "cpu", "name": _cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "native_bf16": native_bf16("cpu")}
+
+
+def _cpu_name():
+    """The CPU's model name (e.g. "AMD EPYC"), where torch can read it, else the machine type."""
+    capabilities = getattr(torch.cpu, "get_capabilities", dict)()
+    return capabilities.get("cpu_name") or platform.processor() or platform.machine()
 
 
 def git_commit():
