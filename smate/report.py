@@ -235,8 +235,12 @@ def _recipe_line(params, classifier):
     return f"{recipe['epochs']} epochs, batch {recipe['batch_size']}"
 
 
+# Below this recall the generated images cover almost none of the real class's feature manifold.
+MIN_GENERATOR_RECALL = 0.1
+
+
 def _generator_finding(qualities):
-    """What the generators' scores say about the SMate verdicts, for REPRODUCTION.md."""
+    """What the generators' scores say about the verdicts on the GAN methods, for REPRODUCTION.md."""
     lines = ["## The generators behind the GAN rows"]
     weak = []
     for quality in qualities:
@@ -245,15 +249,17 @@ def _generator_finding(qualities):
             if not recognised:
                 continue
             steps = sum(stage["steps"] for stage in quality.get("generators", {}).get(name, []))
-            lines.append(f"- {quality['variant']} ({name}): {steps:,} GAN steps in all; a classifier trained on real "
-                         f"data calls {_percent(recognised['synthetic'])} of its images {name}s, against "
+            lines.append(f"- {quality['variant']} ({name}): {steps:,} GAN steps in all; its images cover "
+                         f"{_percent(score['recall'])} of the real {name}s' feature manifold (recall) and a classifier "
+                         f"trained on real data calls {_percent(recognised['synthetic'])} of them {name}s, against "
                          f"{_percent(recognised['heldout'])} of real held-out {name}s.")
-            if recognised["synthetic"] < recognised["heldout"] / 2:
+            if score["recall"] < MIN_GENERATOR_RECALL or recognised["synthetic"] < recognised["heldout"] / 2:
                 weak.append(quality["variant"])
     if weak:
-        lines.append(f"The generators of {', '.join(weak)} do not draw images that a classifier recognises as the class "
-                     "(under half the rate of real images): the verdicts on these methods are about under-trained "
-                     "generators, not about what the method can do with a generator trained to convergence.")
+        lines.append(f"The generators of {', '.join(weak)} are under-trained: their images cover under "
+                     f"{MIN_GENERATOR_RECALL:.0%} of the real class (or a classifier recognises under half as many of "
+                     "them as of real images). The verdicts on these methods are about under-trained generators, not "
+                     "about what the method can do with a generator trained to convergence.")
     return "\n".join(lines)
 
 
