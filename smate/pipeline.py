@@ -233,8 +233,10 @@ def _start_worker():
 
     torch.set_num_threads(1)
     threadpool_limits(1)
+    # SIGTERM, not SIGINT: a run started in the background (nohup, &) inherits SIGINT ignored.
+    signal.signal(signal.SIGTERM, _interrupt)
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _interrupt(signum, frame):
@@ -272,10 +274,10 @@ def _run_parallel(out, pending, keys, log, workers, bar):
                     done.add(step.name)
                     _finish(out, log, step, keys, future.result(), bar)
         except KeyboardInterrupt:
-            # The workers may not have had the signal (a `kill -INT` of this process alone): pass it on,
+            # The workers may not have had the signal (a `kill` of this process alone): pass it on,
             # so that each stops where it is and removes its partial files.
             for child in multiprocessing.active_children():
-                os.kill(child.pid, signal.SIGINT)
+                os.kill(child.pid, signal.SIGTERM)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         finally:

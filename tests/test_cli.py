@@ -243,8 +243,10 @@ def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_p
 def test_killing_a_parallel_run_stops_its_workers_and_leaves_no_partial_files(tmp_path, sig):
     """A worker outliving a killed run would go on training and writing into the results."""
     psutil = pytest.importorskip("psutil")
+    # SIGINT as a terminal's Ctrl-C gives it, even where this test itself runs with SIGINT ignored.
     run = subprocess.Popen(["smate-bench", "run", *TINY, "--workers", "2", "--out", str(tmp_path)],
-                           env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not (tmp_path / "gan" / "pretrained").is_dir() and time.monotonic() < deadline:
         time.sleep(0.2)  # until the workers are training
