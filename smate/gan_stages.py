@@ -13,6 +13,7 @@ from torchvision.utils import save_image
 from . import atomic
 from .augment import augment_to
 from .classify import CLASSIFIERS, extract_features, resolve_device, train_classifier
+from .classify._trainer import to_device
 from .errors import SmateError
 from .gan import build_gan, quality, sample, train_gan
 from .rebalance import REBALANCERS
@@ -211,10 +212,8 @@ def _share_classified_as(model, images, normalization, class_id, batch_size=2000
     device = next(model.parameters()).device
     mean, std = (t.to(device) for t in normalization)
     model.eval()
-    hits = 0
-    for start in range(0, len(images), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(device)
-        hits += int((model((x.permute(0, 3, 1, 2).float() - mean) / std).argmax(1) == class_id).sum())
+    x = to_device(images, mean, std, device, torch.float32)
+    hits = sum(int((model(batch).argmax(1) == class_id).sum()) for batch in x.split(batch_size))
     return hits / max(1, len(images))
 
 

@@ -77,8 +77,8 @@ def steps(config, out, progress=True, reference=None, reproduction=None):
                 plan.append(Step(f"{stage}@{method}-{seed}", partial(stages.train, config, out, method, seed, progress),
                                  (source,), stages.run_dir(out, method, seed) / "metrics.json",
                                  {"method": method, "seed": seed}))
-    finished = tuple(step.name for step in plan if step.kind in ("train", "train_gan", "gan_quality"))
-    plan.append(Step("summarize", partial(stages.summarize, config, out), finished))
+    scored = tuple(step.name for step in plan if step.kind in ("train", "train_gan", "gan_quality"))
+    plan.append(Step("summarize", partial(stages.summarize, config, out), scored))
     if reference is not None:
         plan.append(Step("report", partial(report.build_report, [out], reference, out / "report", reproduction),
                          ("summarize",)))

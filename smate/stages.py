@@ -26,7 +26,7 @@ from .data import Dataset, class_counts, class_ids, load_dataset, make_imbalance
 from .errors import SmateError
 from .metrics import classification_metrics
 from .rebalance import make_rebalancer
-from .runinfo import environment, git_commit
+from .runinfo import environment
 from .summary import records_csv, summarize_runs, write_summary
 
 DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class")
@@ -219,21 +219,6 @@ def summarize(config, out):
                for variant in config["gan_methods"]]
     write_summary(table, runs, out, reports)
     return table
-
-
-def finished_run(config, out, method, seed):
-    """Whether OUT/runs/METHOD-SEED holds a run made with these parameters, this dataset and this
-    commit, so that a rerun of `smate-bench run` can skip it. Uncommitted code is never trusted."""
-    commit = git_commit()
-    if commit is None or commit.endswith("+dirty"):
-        return False
-    try:
-        record = json.loads((run_dir(out, method, seed) / "metrics.json").read_text())
-        source = json.loads((prepared_dir(out) / "dataset.json").read_text())["source"]
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
-    return (record["params"] == json.loads(json.dumps(config)) and record["dataset"]["sha256"] == source["sha256"]
-            and record["environment"]["git_commit"] == commit)
 
 
 def _read_json(path, fix):
