@@ -2,7 +2,9 @@
 #   docker build -t smate-bench --build-arg SMATE_GIT_COMMIT="$(git rev-parse HEAD)" .
 #   docker run --gpus all -v /path/to/cifar10:/data -v "$PWD/results:/app/results" smate-bench
 # The base ships the torch that requirements.lock pins (2.14.1 built for CUDA 13.0), so pip keeps it.
-FROM pytorch/pytorch:2.14.1-cuda13.0-cudnn9-runtime
+# Any base with that torch and `python` on PATH will do: `make image-check` builds one from Debian, offline.
+ARG BASE_IMAGE=pytorch/pytorch:2.14.1-cuda13.0-cudnn9-runtime
+FROM ${BASE_IMAGE}
 
 ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -10,9 +12,9 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 
-# The lock CI installs from comes first, so that a code change reuses this layer.
+# The lock CI installs from comes first, so that a code change reuses this layer; a lock change reuses the cache.
 COPY requirements.lock ./
-RUN python -m pip install --no-cache-dir -r requirements.lock
+RUN --mount=type=cache,target=/root/.cache/pip python -m pip install -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY smate ./smate

@@ -1,8 +1,9 @@
 # The README's commands: `make install`, `make test`, and `make bench` (the performance check CI runs).
 VENV ?= .venv
+IMAGE_TAG ?= smate-bench
 PYTHON := $(VENV)/bin/python
 
-.PHONY: install test bench bench-baseline
+.PHONY: install test bench bench-baseline image image-tools image-check
 install:
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --progress-bar off -r requirements.lock
@@ -23,3 +24,14 @@ bench-baseline:
 	mkdir -p .benchmarks
 	for run in 1 2 3; do $(BENCH) -q --benchmark-json=.benchmarks/baseline-$$run.json || exit 1; done
 	$(PYTHON) -m benchmark.compare .benchmarks/baseline-*.json --write-baseline
+
+# The container (README, The container): `make image` builds it with docker, podman or buildah;
+# `make image-check` builds it with no daemon or registry and checks a run in it against the host's.
+image:
+	bash benchmark/image/build.sh $(IMAGE_TAG)
+
+image-tools:
+	command -v buildah > /dev/null && command -v debootstrap > /dev/null || apt-get install -y -q buildah debootstrap
+
+image-check: image-tools
+	PYTHON=$(PYTHON) bash benchmark/image/check.sh

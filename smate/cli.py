@@ -106,6 +106,7 @@ def _dispatch(args):
     if args.command == "report":
         from . import report
 
+        _check_writable(args.out or Path(args.results) / "report")
         report.build_report(args.results, args.reference, args.out, args.reproduction)
         return 0
     config = _config(args)
@@ -118,6 +119,7 @@ def _dispatch(args):
         return 0
     if args.command == "repro":
         return _repro(config, args.dvc_args)
+    _check_writable(args.out)
     from . import pipeline
 
     if args.command == "run":
@@ -131,6 +133,18 @@ def _dispatch(args):
     else:
         pipeline.run_step(config, args.out, _stage_name(args, config), progress)
     return 0
+
+
+def _check_writable(folder):
+    """Stop before any work when `folder` cannot be written, as with a container's results mount owned by another user."""
+    path = Path(folder).absolute()
+    while not path.exists():
+        path = path.parent
+    if not os.access(path, os.W_OK | os.X_OK):
+        uid = os.getuid()
+        raise SmateError(f"cannot write to '{path}': it belongs to uid {path.stat().st_uid} and this runs as uid {uid}; "
+                         f"give uid {uid} the folder (chown -R {uid} on it, on the host for a container's mount) "
+                         'or run the container as its owner (docker run --user "$(id -u):$(id -g)" ...)')
 
 
 def _stage_name(args, config):
