@@ -106,7 +106,7 @@ def _dispatch(args):
     if args.command == "report":
         from . import report
 
-        _check_writable(args.out or Path(args.results) / "report")
+        _check_writable(args.out or Path(args.results[0]) / "report")
         report.build_report(args.results, args.reference, args.out, args.reproduction)
         return 0
     config = _config(args)

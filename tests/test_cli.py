@@ -156,15 +156,14 @@ def test_bad_input_stops_with_one_line_and_no_outputs(override, message, tmp_pat
     assert not (tmp_path / "out" / "runs").exists() and not (tmp_path / "out" / "summary.csv").exists()
 
 
-@pytest.mark.parametrize("command", [["run", *TINY], ["report", "--results", "results"]])
+@pytest.mark.parametrize("command", [["run", *TINY, "--out", "{locked}"], ["report", "--results", "{locked}"]])
 def test_an_unwritable_out_stops_before_any_work_and_says_how_to_fix_it(command, tmp_path, monkeypatch, capsys):
     # As a container's user meets a results mount it does not own; root may write anything, so the refusal is faked.
     locked = tmp_path / "results"
     locked.mkdir()
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))
-    out = locked / "report" if command[0] == "report" else locked
-    assert main([*command, "--out", str(out)]) == 2
+    assert main([word.format(locked=locked) for word in command]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and f"cannot write to '{locked}'" in error
     assert f"chown -R {os.getuid()}" in error and '--user "$(id -u):$(id -g)"' in error
