@@ -20,12 +20,23 @@ def defaults():
 
 
 def load_preset(name):
-    """A packaged preset by name, or any YAML file by path."""
+    """A packaged preset by name, or any YAML file by path; `extends: OTHER` layers it on another preset."""
     if name.endswith((".yaml", ".yml")):
-        return _read_yaml(Path(name))
-    if name not in preset_names():
+        preset = _read_yaml(Path(name))
+    elif name not in preset_names():
         raise SmateError(f"unknown preset '{name}'; choose one of: {', '.join(preset_names())}, or give a .yaml path")
-    return yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text()) or {}
+    else:
+        preset = yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text()) or {}
+    parent = preset.pop("extends", None)
+    return _layer(load_preset(parent), preset) if parent else preset
+
+
+def _layer(base, update):
+    """`update`'s keys over `base`'s, nested dicts key by key; checking them is merge's job."""
+    layered = dict(base)
+    for key, value in update.items():
+        layered[key] = _layer(base[key], value) if isinstance(base.get(key), dict) and isinstance(value, dict) else value
+    return layered
 
 
 def _read_yaml(path):
@@ -170,6 +181,20 @@ def validate(config):
         raise SmateError(f"classify.eval_every must be a positive number of epochs, got {classify['eval_every']!r}")
     if config["classify"]["model"] not in CLASSIFIERS:
         raise SmateError(f"unknown classify.model {config['classify']['model']!r}; choose one of: {', '.join(CLASSIFIERS)}")
+    _validate_keras_cnn(classify["keras_cnn"], config["rebalance"])
+
+
+def _validate_keras_cnn(params, methods):
+    from .classify._keras_cnn import RECIPES
+
+    if params["recipe"] not in RECIPES:
+        raise SmateError(f"unknown classify.keras_cnn.recipe {params['recipe']!r}; choose one of: {', '.join(RECIPES)}")
+    if params["recipe"] == "authors" and (params["flip"] or params["translate"]):
+        raise SmateError("classify.keras_cnn: the authors' recipe trains without augmentation; set flip false and "
+                         "translate 0, or recipe ours")
+    unknown = [m for m in params["unscaled"] if m not in methods]
+    if unknown:
+        raise SmateError(f"classify.keras_cnn.unscaled names {unknown[0]!r}, which is no method under 'rebalance:'")
 
 
 def all_methods(config):

@@ -36,9 +36,14 @@ def train(name, task, seed=0, class_weight=None, bf16=False, **overrides):
                             class_weight=class_weight, minority_ids=[3], seed=seed, device="cpu", bf16=bf16)
 
 
-@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
-def test_classifier_learns_and_records_history(name, task):
-    result = train(name, task, epochs=8)
+# The authors' recipe at ten times their rate: at 1e-4 it needs more steps than a unit test takes.
+AUTHORS = {"recipe": "authors", "lr": 1e-3, "flip": False, "translate": 0}
+
+
+@pytest.mark.parametrize("name, overrides", [("fast", {}), ("keras_cnn", {}), ("keras_cnn", AUTHORS)],
+                         ids=["fast", "keras_cnn", "keras_cnn-authors"])
+def test_classifier_learns_and_records_history(name, overrides, task):
+    result = train(name, task, epochs=8, **overrides)
     test_y = task[3]
     assert (result.predictions == test_y).mean() >= 0.9
     assert [h["epoch"] for h in result.history] == list(range(1, 9))
@@ -97,6 +102,67 @@ def test_models_take_any_class_count_and_image_size(size):
 def test_keras_cnn_matches_the_keras_example_size():
     # keras/examples/cifar10_cnn.py reports 1,250,858 trainable parameters for 10 classes.
     assert sum(p.numel() for p in KerasCNN(10).parameters()) == 1_250_858
+
+
+def _authors(**overrides):
+    return recipe("keras_cnn", **{**AUTHORS, "lr": 1e-4, **overrides})
+
+
+def test_the_authors_recipe_uses_rmsprop_with_keras_legacy_decay():
+    model = _authors().build(torch.zeros(1, 3, 32, 32))
+    authors = _authors(decay=1e-6)
+    authors.configure(model, total_steps=10, steps_per_epoch=5)
+    optimizer = authors.optimizer
+    assert isinstance(optimizer, torch.optim.RMSprop)
+    assert optimizer.defaults["alpha"] == 0.9 and optimizer.defaults["eps"] == 1e-7 and optimizer.defaults["momentum"] == 0
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    for step in range(1000):
+        optimizer.step()  # no gradients: only the schedule moves
+        authors.after_step(step)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4 / (1 + 1e-6 * 1000), rel=1e-12)
+
+
+def test_the_authors_recipe_starts_from_glorot_uniform_weights_and_zero_biases():
+    torch.manual_seed(0)
+    model = CLASSIFIERS["keras_cnn"](_authors().params, 10).build(torch.zeros(1, 3, 32, 32))
+    assert sum(p.numel() for p in model.parameters()) == 1_250_858
+    dense = model[-1]
+    assert dense.weight.shape == (10, 512)
+    bound = (6 / (512 + 10)) ** 0.5  # Glorot: sqrt(6 / (fan_in + fan_out))
+    assert dense.weight.abs().max() <= bound and dense.weight.abs().max() > 0.9 * bound
+    conv = model[0]
+    conv_bound = (6 / (3 * 9 + 32 * 9)) ** 0.5
+    assert conv.weight.abs().max() <= conv_bound and conv.weight.abs().max() > 0.9 * conv_bound
+    assert all(not layer.bias.detach().any() for layer in model if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)))
+
+
+def test_the_authors_recipe_divides_pixels_by_255_but_for_the_unscaled_sets_and_never_augments():
+    pixels = torch.full((4, 8, 8, 3), 200.0)
+    for method, scale in (("smote", 255.0), ("full", 1.0), (None, 255.0)):
+        mean, std = CLASSIFIERS["keras_cnn"]({**_authors().params, "unscaled": ["full"]}, 4, method).normalization(pixels)
+        assert mean.shape == std.shape == (1, 3, 1, 1)
+        assert float(mean.abs().max()) == 0 and torch.all(std == scale)
+    assert _authors().augmentation() == (False, 0)
+    ours = recipe("keras_cnn")
+    assert ours.augmentation() == (True, 2)
+    assert torch.allclose(ours.normalization(pixels + torch.arange(3.0))[0].flatten(), torch.tensor([200.0, 201.0, 202.0]))
+
+
+def test_no_augmentation_reaches_the_authors_train_batches(task, monkeypatch):
+    from smate.classify import _trainer
+
+    seen = []
+    real = _trainer.ClassifierAugment
+    monkeypatch.setattr(_trainer, "ClassifierAugment", lambda flip, translate: seen.append((flip, translate)) or real(flip, translate))
+    train("keras_cnn", task, epochs=1, **AUTHORS)
+    assert seen == [(False, 0)]
+
+
+def test_the_paper_preset_trains_keras_cnn_as_the_authors_did():
+    keras = build_config(preset="paper")["classify"]["keras_cnn"]
+    assert keras["recipe"] == "authors" and keras["unscaled"] == ["full"]
+    assert (keras["epochs"], keras["batch_size"], keras["lr"], keras["decay"]) == (100, 256, 1e-4, 1e-6)
+    assert (keras["rho"], keras["epsilon"], keras["flip"], keras["translate"]) == (0.9, 1e-7, False, 0)
 
 
 def test_eval_every_scores_those_epochs_and_the_last(task):

@@ -31,9 +31,47 @@ class KerasCNN(nn.Sequential):
         return x
 
 
+RECIPES = ("authors", "ours")
+
+
 class KerasCNNRecipe(Recipe):
+    """`recipe: authors` trains as the authors' notebook (src/Classifier.ipynb) did: RMSprop with Keras'
+    legacy decay, Glorot-uniform weights and zero biases, pixels / 255 (raw for the sets in `unscaled`),
+    no augmentation. `recipe: ours`: Adam on standardised pixels, with the flips and shifts of `flip`, `translate`."""
+
+    @property
+    def authors(self):
+        return self.params["recipe"] == "authors"
+
     def build(self, train_x):
-        return KerasCNN(self.num_classes, train_x.shape[1], train_x.shape[-1], self.params["dropout"])
+        model = KerasCNN(self.num_classes, train_x.shape[1], train_x.shape[-1], self.params["dropout"])
+        if self.authors:
+            for layer in model:
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    nn.init.xavier_uniform_(layer.weight)
+                    nn.init.zeros_(layer.bias)
+        return model
+
+    def normalization(self, pixels):
+        if not self.authors:
+            return super().normalization(pixels)
+        scale = 1.0 if self.method in self.params["unscaled"] else 255.0
+        shape = (1, pixels.shape[-1], 1, 1)
+        return torch.zeros(shape, device=pixels.device), torch.full(shape, scale, device=pixels.device)
+
+    def augmentation(self):
+        return (False, 0) if self.authors else super().augmentation()
 
     def configure(self, model, total_steps, steps_per_epoch):
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=self.params["lr"])
+        p = self.params
+        if not self.authors:
+            self.optimizer = torch.optim.Adam(model.parameters(), lr=p["lr"])
+            self.schedule = None
+            return
+        self.optimizer = torch.optim.RMSprop(model.parameters(), lr=p["lr"], alpha=p["rho"], eps=p["epsilon"])
+        # Keras' legacy `decay`: the rate at iteration t is lr / (1 + decay * t).
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: 1.0 / (1.0 + p["decay"] * step))
+
+    def after_step(self, step):
+        if self.schedule is not None:
+            self.schedule.step()

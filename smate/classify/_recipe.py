@@ -5,10 +5,20 @@ class Recipe:
     # True when the loss is summed over the batch (learning rates are then per example).
     sum_loss = False
 
-    def __init__(self, params, num_classes):
+    def __init__(self, params, num_classes, method=None):
         self.params = params
         self.num_classes = num_classes
+        self.method = method  # the rebalanced set it trains on; None for the feature net
         self.optimizer = None
+
+    def normalization(self, pixels):
+        """(mean, std), each shaped (1, C, 1, 1), for float NHWC train pixels: standardise per channel."""
+        mean = pixels.mean(dim=(0, 1, 2)).view(1, -1, 1, 1)
+        return mean, pixels.std(dim=(0, 1, 2)).clamp_min(1e-3).view(1, -1, 1, 1)
+
+    def augmentation(self):
+        """(flip, translate) applied to the train set each epoch."""
+        return self.params["flip"], self.params["translate"]
 
     def build(self, train_x):
         """The model, given the normalised NCHW train images on the device (some nets initialise from data)."""

@@ -67,8 +67,7 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     start = time.perf_counter()
 
     pixels = torch.from_numpy(np.ascontiguousarray(train_images)).to(device).float()
-    mean = pixels.mean(dim=(0, 1, 2)).view(1, -1, 1, 1)
-    std = pixels.std(dim=(0, 1, 2)).clamp_min(1e-3).view(1, -1, 1, 1)
+    mean, std = recipe.normalization(pixels)
     del pixels
     x_train = to_device(train_images, mean, std, device, storage_dtype)
     y_train = torch.from_numpy(np.asarray(train_labels, dtype=np.int64)).to(device)
@@ -81,7 +80,7 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = max(1, total_steps or math.ceil(params["epochs"] * steps_per_epoch))
     recipe.configure(model, total_steps, steps_per_epoch)
-    augment = ClassifierAugment(params["flip"], params["translate"]).to(device)
+    augment = ClassifierAugment(*recipe.augmentation()).to(device)
 
     history, step, epoch_eval_seconds = [], 0, 0.0
     epochs = tqdm(range(math.ceil(total_steps / steps_per_epoch)), desc="train", unit="epoch", disable=not progress, leave=False)
