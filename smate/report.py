@@ -4,7 +4,9 @@ Reads OUT/runs/*/metrics.json; needs no model and no GPU. Runs are grouped by cl
 paper's weak-classifier regime (keras_cnn) and the strong one (fast) each get their own tables.
 """
 
+import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,31 @@ def load_runs(results):
     if not paths:
         raise SmateError(f"no runs under '{results}/runs/'; run `smate-bench run` (or dvc repro) first")
     return [json.loads(path.read_text()) for path in paths]
+
+
+def configured_runs(folder, runs):
+    """The runs that `folder`'s summary.csv names (the configuration last summarised there) and that share its
+    data and classifier parameters, and a line for each kind of run left out. Without a summary, every run."""
+    summary = Path(folder) / "summary.csv"
+    if not summary.is_file():
+        return runs, []
+    with open(summary, newline="") as handle:
+        named = {(row["method"], int(seed)) for row in csv.DictReader(handle) for seed in row["seeds"].split()}
+    kept = [run for run in runs if (run["method"], run["seed"]) in named]
+    unnamed = [run for run in runs if (run["method"], run["seed"]) not in named]
+
+    def setting(run):
+        return json.dumps([run["params"]["data"], run["params"]["classify"]], sort_keys=True)
+
+    common = Counter(map(setting, kept)).most_common(1)
+    other = [run for run in kept if setting(run) != common[0][0]]
+    left_out = []
+    for runs_out, why in ((unnamed, "its summary.csv does not name (methods or seeds since removed)"),
+                          (other, "were made with other data or classifier parameters than the rest")):
+        if runs_out:
+            names = ", ".join(f"{run['method']}-{run['seed']}" for run in runs_out)
+            left_out.append(f"Left out of `{folder}`: {len(runs_out)} runs that {why}: {names}.")
+    return [run for run in kept if run not in other], left_out
 
 
 def load_reference(path):
@@ -72,41 +99,95 @@ def _cell(row, metric):
     return f"{mean:.2f} ± {std:.2f} [{mean - half:.2f}, {mean + half:.2f}]"
 
 
+SOURCES = (("table", "paper"), ("notebook", "notebook"))
+
+
+def _sources(reference):
+    """(column name, {method: row}) for each source of published numbers the reference holds."""
+    return [(name, reference[key]["rows"]) for key, name in SOURCES if key in reference]
+
+
 def paper_vs_reproduced(rows, reference):
-    paper = reference["table"]["rows"]
+    """One line per method that a source reports: each source's accuracy and recall beside ours."""
+    sources = _sources(reference)
     table = []
     for row in rows:
-        if row["method"] not in paper:
+        published = [numbers.get(row["method"]) for _, numbers in sources]
+        if not any(published):
             continue
-        theirs = paper[row["method"]]
-        table.append([
-            row["method"], theirs["paper_label"],
-            f"{100 * theirs['accuracy']:.1f}", f"{100 * row['accuracy']:.2f}", f"{100 * (row['accuracy'] - theirs['accuracy']):+.2f}",
-            f"{100 * theirs['minority_recall']:.0f}", f"{100 * row['minority_recall']:.2f}",
-            f"{100 * (row['minority_recall'] - theirs['minority_recall']):+.2f}",
-        ])
-    return table
+        label = reference["table"]["rows"].get(row["method"], {}).get("paper_label", "")
+        cells = [row["method"], label]
+        for metric, scale in (("accuracy", "{:.2f}"), ("minority_recall", "{:.1f}")):
+            cells += [scale.format(100 * theirs[metric]) if theirs else "" for theirs in published]
+            cells.append(f"{100 * row[metric]:.2f}")
+        table.append(cells)
+    names = [name for name, _ in sources]
+    headers = (["method", "paper's row"] + [f"{name} acc." for name in names] + ["our acc."]
+               + [f"{name} recall" for name in names] + ["our recall"])
+    return headers, table
+
+
+def _opponents(claim):
+    return claim["worse"] if isinstance(claim["worse"], list) else [claim["worse"]]
 
 
 def test_claim(claim, grouped):
-    """A one-sided paired t-test over the seeds both methods ran: does `better` beat `worse` on `metric`?"""
-    better, worse = grouped.get(claim["better"]), grouped.get(claim["worse"])
-    result = {"id": claim["id"], "claim": claim["text"], "metric": claim["metric"], "better": claim["better"], "worse": claim["worse"]}
-    if not better or not worse:
-        missing = claim["better"] if not better else claim["worse"]
-        return {**result, "n": 0, "mean_difference": None, "p_value": None, "verdict": f"not run ({missing} has no runs)"}
-    seeds = sorted(set(better) & set(worse))
+    """One-sided paired t-tests over the seeds the methods share: does `better` beat each of `worse` on `metric`?
+    It holds when every test is significant (the largest p, an intersection-union test); it does not hold
+    when the opposite test against any of them is; otherwise it is not significant, or untested below 2 seeds."""
+    worse = _opponents(claim)
+    result = {"id": claim["id"], "claim": claim["text"], "metric": claim["metric"], "better": claim["better"],
+              "worse": " ".join(worse)}
+    missing = [m for m in [claim["better"], *worse] if not grouped.get(m)]
+    if missing:
+        return {**result, "n": 0, "mean_difference": None, "p_value": None, "p_opposite": None,
+                "verdict": f"not run ({missing[0]} has no runs)"}
+    better = grouped[claim["better"]]
+    seeds = sorted(set(better).intersection(*(grouped[m] for m in worse)))
     a = np.array([better[s][claim["metric"]] for s in seeds])
-    b = np.array([worse[s][claim["metric"]] for s in seeds])
-    difference = float((a - b).mean())
-    p_value = float(stats.ttest_rel(a, b, alternative="greater").pvalue) if len(seeds) > 1 and np.any(a != b) else None
-    if difference <= 0:
-        verdict = "does not hold"
-    elif p_value is not None and p_value < ALPHA:
+    differences, greater, less = [], [], []
+    for method in worse:
+        b = np.array([grouped[method][s][claim["metric"]] for s in seeds])
+        differences.append(float((a - b).mean()))
+        if len(seeds) > 1 and np.any(a != b):
+            greater.append(float(stats.ttest_rel(a, b, alternative="greater").pvalue))
+            less.append(float(stats.ttest_rel(a, b, alternative="less").pvalue))
+        else:
+            greater.append(None if len(seeds) < 2 else 1.0)
+            less.append(None if len(seeds) < 2 else 1.0)
+    tested = len(seeds) > 1
+    p_value = max(greater) if tested else None
+    p_opposite = min(less) if tested else None
+    if not tested:
+        verdict = f"untested ({len(seeds)} seed)"
+    elif p_value < ALPHA:
         verdict = "holds"
+    elif p_opposite < ALPHA:
+        verdict = "does not hold"
     else:
         verdict = "not significant"
-    return {**result, "n": len(seeds), "mean_difference": difference, "p_value": p_value, "verdict": verdict}
+    return {**result, "n": len(seeds), "mean_difference": min(differences), "p_value": p_value, "p_opposite": p_opposite,
+            "verdict": verdict}
+
+
+def holm(p_values):
+    """Holm's step-down adjustment of a list of p-values (None stays None)."""
+    order = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted, running = [None] * len(p_values), 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def source_verdict(claim, numbers):
+    """What one source's single runs say of a claim: 'yes'/'no' with its numbers, or '' when it lacks a row."""
+    rows = [numbers.get(method) for method in [claim["better"], *_opponents(claim)]]
+    if not all(rows):
+        return ""
+    better, *worse = (100 * row[claim["metric"]] for row in rows)
+    beaten = all(better > value for value in worse)
+    return f"{'yes' if beaten else 'no'} ({better:g} vs {', '.join(f'{value:g}' for value in worse)})"
 
 
 def _environment_line(runs):
@@ -124,7 +205,11 @@ def build_report(results, reference_path, out=None, reproduction=None):
     to `out` (default: the first folder's report/); with `reproduction`, also write there what of the
     paper holds, for paper/REPRODUCTION.md."""
     folders = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
-    runs = [run for folder in folders for run in load_runs(folder)]
+    runs, left_out = [], []
+    for folder in folders:
+        kept, lines = configured_runs(folder, load_runs(folder))
+        runs += kept
+        left_out += lines
     reference = load_reference(reference_path)
     out = Path(out) if out else folders[0] / "report"
     sections, findings, claims_csv = [], [], []
@@ -142,7 +227,7 @@ def build_report(results, reference_path, out=None, reproduction=None):
     findings.insert(0, _scale_finding(runs, reference))
     if qualities:
         findings.append(_generator_finding(qualities))
-    markdown = "# smate-bench report\n\n" + "\n\n".join(sections) + "\n"
+    markdown = "# smate-bench report\n\n" + "\n\n".join(left_out + sections) + "\n"
     atomic.write_text(out / "report.md", markdown)
     atomic.write_text(out / "claims.csv", records_csv(claims_csv))
     if reproduction:
@@ -232,7 +317,9 @@ def _first(count):
 
 def _recipe_line(params, classifier):
     recipe = params["classify"][classifier]
-    return f"{recipe['epochs']} epochs, batch {recipe['batch_size']}"
+    # Runs made before keras_cnn had recipes name none; theirs was today's `ours`.
+    named = f", the {recipe['recipe']} recipe" if "recipe" in recipe else ""
+    return f"{recipe['epochs']} epochs, batch {recipe['batch_size']}{named}"
 
 
 # Below this recall the generated images cover almost none of the real class's feature manifold.
@@ -296,19 +383,38 @@ def _regime(regime, runs, reference, out):
     atomic.write_text(out / f"paper_table_{regime}.tex",
                       tabulate(cells, headers=headers, tablefmt="latex_booktabs", disable_numparse=True) + "\n")
     claims = [test_claim(claim, grouped) for claim in reference["claims"]]
+    for claim, adjusted in zip(claims, holm([c["p_value"] for c in claims])):
+        claim["p_holm"] = adjusted
+    for claim, spec in zip(claims, reference["claims"]):
+        for name, numbers in _sources(reference):
+            claim[name] = source_verdict(spec, numbers)
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
     held = sum(claim["verdict"] == "holds" for claim in claims)
-    head = [f"## Classifier: {regime}", _environment_line(runs), f"{held} of the paper's {len(claims)} claims hold with this classifier."]
+    held_holm = sum(claim["p_holm"] is not None and claim["p_holm"] < ALPHA for claim in claims)
+    head = [f"## Classifier: {regime}", _environment_line(runs),
+            f"{held} of the paper's {len(claims)} claims hold with this classifier ({held_holm} after Holm's correction "
+            "over them)."]
+    names = [name for name, _ in _sources(reference)]
+    headers, table = paper_vs_reproduced(rows, reference)
     comparison = [
         "### Paper vs reproduced",
-        f"The paper ran each method once with a Keras CNN ({reference['table']['source']}); ours are means over seeds.",
-        tabulate(paper_vs_reproduced(rows, reference), tablefmt="github", disable_numparse=True, headers=[
-            "method", "paper's row", "paper acc.", "our acc.", "difference", "paper recall", "our recall", "difference"]),
+        f"The paper ran each method once with a Keras CNN ({reference['table']['source']}); ours are means over seeds. "
+        "The paper's 'Undersampled Data' row is the imbalanced set (trucks cut, the other classes whole), as the "
+        "notebook shows, so it stands beside our `imbalanced`."
+        + (f" The notebook is a second source: {reference['notebook']['source']}." if "notebook" in reference else ""),
+        tabulate(table, headers=headers, tablefmt="github", disable_numparse=True),
         "### The paper's claims",
-        f"One-sided paired t-test over seeds; holds when the mean difference is positive and p < {ALPHA}.",
-        tabulate([[c["claim"], c["n"], "" if c["mean_difference"] is None else f"{100 * c['mean_difference']:+.2f}",
-                   "" if c["p_value"] is None else f"{c['p_value']:.4f}", c["verdict"]] for c in claims],
-                 headers=["claim", "n", "difference (points)", "p-value", "verdict"], tablefmt="github", disable_numparse=True),
+        f"One-sided paired t-tests over seeds: a claim holds when p < {ALPHA}, does not hold when the opposite test "
+        "is significant, and is otherwise not significant; against several methods it must beat each (the smallest "
+        "difference, the largest p). The "
+        f"Holm column adjusts p over this section's claims. {', '.join(names).capitalize()}: what the source's single "
+        "runs show, with its numbers.",
+        tabulate([[c["claim"], *[c[name] for name in names], c["n"],
+                   "" if c["mean_difference"] is None else f"{100 * c['mean_difference']:+.2f}",
+                   "" if c["p_value"] is None else f"{c['p_value']:.4f}",
+                   "" if c["p_holm"] is None else f"{c['p_holm']:.4f}", c["verdict"]] for c in claims],
+                 headers=["claim", *names, "n", "difference (points)", "p-value", "Holm p", "verdict"],
+                 tablefmt="github", disable_numparse=True),
     ]
     table = ["Cells: mean ± sample std [95% t-interval] over seeds, in percent; n = seeds.",
              tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True), *_replication_lines(grouped)]

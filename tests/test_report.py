@@ -64,6 +64,58 @@ def test_a_noisy_win_is_not_significant_and_a_missing_method_is_not_run():
     assert absent["verdict"] == "not run (smate has no runs)"
 
 
+def test_a_small_noisy_loss_is_not_significant_and_one_seed_is_untested():
+    # -0.1 points with p near 0.4: the data cannot say the claim fails, only that it is not shown.
+    small = report.test_claim(CLAIM, grouped([0.600, 0.530, 0.650, 0.570, 0.640], [0.610, 0.540, 0.630, 0.590, 0.625]))
+    assert -0.01 < small["mean_difference"] < 0 and small["p_opposite"] > 0.05 and small["verdict"] == "not significant"
+    single = report.test_claim(CLAIM, grouped([0.7], [0.5]))
+    assert single["verdict"] == "untested (1 seed)" and single["p_value"] is None
+    assert single["mean_difference"] == pytest.approx(0.2)
+
+
+def test_a_claim_against_several_methods_must_beat_each():
+    claim = {**CLAIM, "worse": ["smote", "adasyn"]}
+    runs = ([fake_run("smate", s, 0.9, 0.60 + 0.01 * s) for s in range(4)]
+            + [fake_run("smote", s, 0.9, 0.50 + 0.012 * s) for s in range(4)])
+    beaten = runs + [fake_run("adasyn", s, 0.9, 0.40 + 0.009 * s) for s in range(4)]
+    close = runs + [fake_run("adasyn", s, 0.9, 0.59 + 0.02 * (s % 2)) for s in range(4)]
+    result = report.test_claim(claim, report.by_method(beaten))
+    assert result["verdict"] == "holds" and result["worse"] == "smote adasyn"
+    assert result["mean_difference"] == pytest.approx(0.097)  # the smaller margin: against smote
+    one_short = report.test_claim(claim, report.by_method(close))
+    assert one_short["verdict"] == "not significant" and one_short["p_value"] > 0.05
+
+
+def test_holm_adjusts_in_step_down_order():
+    adjusted = report.holm([0.01, 0.04, 0.03, None])
+    assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06]) and adjusted[3] is None
+    assert report.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_a_sources_single_runs_read_as_yes_or_no_with_their_numbers():
+    numbers = {"smate": {"minority_recall": 0.535}, "smote": {"minority_recall": 0.51},
+               "adasyn": {"minority_recall": 0.56}}
+    assert report.source_verdict(CLAIM, numbers) == "yes (53.5 vs 51)"
+    assert report.source_verdict({**CLAIM, "worse": ["smote", "adasyn"]}, numbers) == "no (53.5 vs 51, 56)"
+    assert report.source_verdict({**CLAIM, "worse": "oversample"}, numbers) == ""
+
+
+def test_the_report_takes_the_runs_the_summary_names_with_one_setting(tmp_path):
+    runs = [fake_run(m, s, 0.8, 0.5) for m in METHODS for s in range(2)]
+    stale = fake_run("smote", 2, 0.1, 0.1)  # a seed since removed
+    other = fake_run("full", 1, 0.8, 0.5)
+    other["params"] = {**other["params"], "data": {**other["params"]["data"], "ratio": 0.5}}
+    write_runs(tmp_path, [run for run in runs if (run["method"], run["seed"]) != ("full", 1)] + [stale, other])
+    (tmp_path / "summary.csv").write_text("method,n_seeds,seeds\n" + "".join(f"{m},2,0 1\n" for m in METHODS))
+    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "1 runs that its summary.csv does not name (methods or seeds since removed): smote-2." in text
+    assert "1 runs that were made with other data or classifier parameters than the rest: full-1." in text
+    with open(tmp_path / "report" / "paper_table_fast.csv") as handle:
+        rows = {row["method"]: row for row in csv.DictReader(handle)}
+    assert rows["smote"]["n"] == "2" and rows["full"]["n"] == "1"
+
+
 def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_path):
     rng = np.random.default_rng(0)
     # Run folders are named method-seed, so the second regime's seeds are 10-12 here.
@@ -75,7 +127,7 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     text = (out / "report.md").read_text()
     assert "## Classifier: fast" in text and "## Classifier: keras_cnn" in text
     assert "SMate beats SMOTE on truck recall" in text
-    assert re.search(r"\| full +\| Full Data +\| 77\.5 +\|", text)
+    assert re.search(r"\| full +\| Full Data +\| 77\.50 +\| 77\.70 +\|", text)  # the paper, then the notebook
     assert "\\toprule" in (out / "paper_table_fast.tex").read_text()
     with open(out / "paper_table_keras_cnn.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -102,7 +154,7 @@ def test_reproduction_file_states_what_holds_per_classifier(tmp_path):
     text = target.read_text()
     assert text.startswith("# Reproducing SMate: what holds") and "## Classifier: fast" in text
     assert "device x86_64 (cpu)" in text and "seeds [0, 1, 2]" in text
-    assert re.search(r"SMate beats SMOTE on truck recall +\| 3 +\| \+21\.00 .*\| holds", text)
+    assert re.search(r"SMate beats SMOTE on truck recall +\| +\| yes \(53\.5 vs 51\) +\| 3 +\| \+21\.00 .*\| holds", text)
     assert "claims hold with this classifier" in text and "![" not in text
 
 
