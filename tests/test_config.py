@@ -100,3 +100,15 @@ def test_override_does_not_mutate_its_input():
     config = defaults()
     apply_override(config, "data.ratio=0.5")
     assert config["data"]["ratio"] == 0.1
+
+
+def test_a_preset_extends_another_key_by_key(tmp_path):
+    cpu, authors = build_config(preset="paper-cpu"), build_config(preset="paper-cpu-authors")
+    assert authors["gan"] == cpu["gan"] and authors["data"] == cpu["data"] and authors["seeds"] == [0]
+    assert (cpu["classify"]["keras_cnn"]["recipe"], authors["classify"]["keras_cnn"]["recipe"]) == ("ours", "authors")
+    assert authors["classify"]["model"] == cpu["classify"]["model"] == "keras_cnn"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("extends: paper-cpu-authors\nclassify:\n  keras_cnn:\n    epochs: 3\n")
+    layered = build_config(preset=str(mine))
+    assert layered["classify"]["keras_cnn"] == {**authors["classify"]["keras_cnn"], "epochs": 3}
+    assert layered["gan"] == cpu["gan"]
