@@ -32,15 +32,15 @@ step() {  # step NAME COMMAND...: run it, log it, time it
 }
 have_image() { buildah inspect --type image "$1" > /dev/null 2>&1; }
 
-debian_image() {
+debian_image() {  # chained with &&: set -e does not reach into a function that runs left of ||
     local mirror rootfs=$WORK/rootfs container
     mirror=$(grep -h -m1 -oP '^URIs:\s*\K\S+' /etc/apt/sources.list.d/*.sources 2> /dev/null || echo http://deb.debian.org/debian)
-    debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates "$SUITE" "$rootfs" "$mirror"
-    container=$(buildah from scratch)
-    buildah copy "$container" "$rootfs" /
-    buildah commit "$container" "$DEBIAN_IMAGE"
-    buildah rm "$container"
-    rm -rf "$rootfs"
+    debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates "$SUITE" "$rootfs" "$mirror" \
+        && container=$(buildah from scratch) \
+        && buildah copy "$container" "$rootfs" / \
+        && buildah commit "$container" "$DEBIAN_IMAGE" \
+        && buildah rm "$container" \
+        && rm -rf "$rootfs"
 }
 have_image "$DEBIAN_IMAGE" || step debian-base debian_image
 if ! have_image "$LOCAL_BASE"; then
