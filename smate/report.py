@@ -391,18 +391,21 @@ def _regime(regime, runs, reference, out):
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
     held = sum(claim["verdict"] == "holds" for claim in claims)
     held_holm = sum(claim["p_holm"] is not None and claim["p_holm"] < ALPHA for claim in claims)
-    head = [f"## Classifier: {regime}", _environment_line(runs),
-            f"{held} of the paper's {len(claims)} claims hold with this classifier ({held_holm} after Holm's correction "
-            "over them)."]
+    tally = (f"{held} of the paper's {len(claims)} claims hold with this classifier ({held_holm} after Holm's correction "
+             "over them).")
+    if all(claim["p_value"] is None for claim in claims):
+        tally = (f"None of the paper's {len(claims)} claims can be tested on these runs (a paired test needs two seeds "
+                 "or more); the differences stand beside what the paper's and the notebook's single runs show.")
+    head = [f"## Classifier: {regime}", _environment_line(runs), tally]
     names = [name for name, _ in _sources(reference)]
-    headers, table = paper_vs_reproduced(rows, reference)
+    published_headers, published = paper_vs_reproduced(rows, reference)
     comparison = [
         "### Paper vs reproduced",
         f"The paper ran each method once with a Keras CNN ({reference['table']['source']}); ours are means over seeds. "
         "The paper's 'Undersampled Data' row is the imbalanced set (trucks cut, the other classes whole), as the "
         "notebook shows, so it stands beside our `imbalanced`."
         + (f" The notebook is a second source: {reference['notebook']['source']}." if "notebook" in reference else ""),
-        tabulate(table, headers=headers, tablefmt="github", disable_numparse=True),
+        tabulate(published, headers=published_headers, tablefmt="github", disable_numparse=True),
         "### The paper's claims",
         f"One-sided paired t-tests over seeds: a claim holds when p < {ALPHA}, does not hold when the opposite test "
         "is significant, and is otherwise not significant; against several methods it must beat each (the smallest "

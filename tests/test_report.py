@@ -100,6 +100,14 @@ def test_a_sources_single_runs_read_as_yes_or_no_with_their_numbers():
     assert report.source_verdict({**CLAIM, "worse": "oversample"}, numbers) == ""
 
 
+def test_one_seed_leaves_every_claim_untested_and_says_so(tmp_path):
+    write_runs(tmp_path, [fake_run(m, 0, 0.8, 0.5 + 0.1 * i) for i, m in enumerate(METHODS)])
+    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "None of the paper's 11 claims can be tested on these runs" in text and "claims hold" not in text
+    assert re.search(r"SMate beats SMOTE on truck recall +\| +\| yes \(53\.5 vs 51\) +\| 1 +\| \+10\.00 .*\| untested \(1 seed\)", text)
+
+
 def test_the_report_takes_the_runs_the_summary_names_with_one_setting(tmp_path):
     runs = [fake_run(m, s, 0.8, 0.5) for m in METHODS for s in range(2)]
     stale = fake_run("smote", 2, 0.1, 0.1)  # a seed since removed
@@ -128,6 +136,7 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     assert "## Classifier: fast" in text and "## Classifier: keras_cnn" in text
     assert "SMate beats SMOTE on truck recall" in text
     assert re.search(r"\| full +\| Full Data +\| 77\.50 +\| 77\.70 +\|", text)  # the paper, then the notebook
+    assert re.search(r"\| method +\| n +\| test accuracy +\| minority recall +\|", text)  # the seeds' table keeps its own head
     assert "\\toprule" in (out / "paper_table_fast.tex").read_text()
     with open(out / "paper_table_keras_cnn.csv") as handle:
         rows = list(csv.DictReader(handle))
