@@ -205,9 +205,14 @@ def build_report(results, reference_path, out=None, reproduction=None):
     to `out` (default: the first folder's report/); with `reproduction`, also write there what of the
     paper holds, for paper/REPRODUCTION.md."""
     folders = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
-    runs, left_out = [], []
+    runs, left_out, seen = [], [], {}
     for folder in folders:
         kept, lines = configured_runs(folder, load_runs(folder))
+        for run in kept:
+            cell = (run["classifier"], run["method"], run["seed"])
+            if seen.setdefault(cell, folder) != folder:
+                raise SmateError(f"{run['classifier']} {run['method']} seed {run['seed']} has runs in both "
+                                 f"'{seen[cell]}' and '{folder}'; report such folders one at a time")
         runs += kept
         left_out += lines
     reference = load_reference(reference_path)

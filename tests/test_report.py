@@ -167,6 +167,15 @@ def test_reproduction_file_states_what_holds_per_classifier(tmp_path):
     assert "claims hold with this classifier" in text and "![" not in text
 
 
+def test_two_folders_with_the_same_runs_are_refused_not_mixed(tmp_path, capsys):
+    for name in ("ours", "authors"):
+        write_runs(tmp_path / name, [fake_run(m, 0, 0.8, 0.5, "keras_cnn") for m in METHODS])
+    code = main(["report", "--results", str(tmp_path / "ours"), str(tmp_path / "authors"),
+                 "--reference", str(REPO / "paper" / "reference.yaml")])
+    error = capsys.readouterr().err
+    assert code == 2 and "keras_cnn full seed 0 has runs in both" in error and "one at a time" in error
+
+
 def test_report_without_runs_says_what_to_run(tmp_path, capsys):
     assert main(["report", "--results", str(tmp_path)]) == 2
     assert "smate-bench run" in capsys.readouterr().err
