@@ -41,6 +41,9 @@ def configured_runs(folder, runs):
         named = {(row["method"], int(seed)) for row in csv.DictReader(handle) for seed in row["seeds"].split()}
     kept = [run for run in runs if (run["method"], run["seed"]) in named]
     unnamed = [run for run in runs if (run["method"], run["seed"]) not in named]
+    if not kept:
+        raise SmateError(f"none of the runs under '{folder}/runs/' is one that its summary.csv names; "
+                         "rerun `smate-bench summarize` with the params of those runs")
 
     def setting(run):
         return json.dumps([run["params"]["data"], run["params"]["classify"]], sort_keys=True)

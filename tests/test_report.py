@@ -167,6 +167,13 @@ def test_reproduction_file_states_what_holds_per_classifier(tmp_path):
     assert "claims hold with this classifier" in text and "![" not in text
 
 
+def test_a_summary_that_names_none_of_the_runs_stops_with_one_line(tmp_path, capsys):
+    write_runs(tmp_path, [fake_run("smote", 0, 0.8, 0.5)])
+    (tmp_path / "summary.csv").write_text("method,n_seeds,seeds\nadasyn,1,3\n")
+    assert main(["report", "--results", str(tmp_path)]) == 2
+    assert "none of the runs under" in capsys.readouterr().err
+
+
 def test_two_folders_with_the_same_runs_are_refused_not_mixed(tmp_path, capsys):
     for name in ("ours", "authors"):
         write_runs(tmp_path / name, [fake_run(m, 0, 0.8, 0.5, "keras_cnn") for m in METHODS])
