@@ -148,17 +148,16 @@ def test_claim(claim, grouped):
     better = grouped[claim["better"]]
     seeds = sorted(set(better).intersection(*(grouped[m] for m in worse)))
     a = np.array([better[s][claim["metric"]] for s in seeds])
+    tested = len(seeds) > 1
     differences, greater, less = [], [], []
     for method in worse:
         b = np.array([grouped[method][s][claim["metric"]] for s in seeds])
         differences.append(float((a - b).mean()))
-        if len(seeds) > 1 and np.any(a != b):
-            greater.append(float(stats.ttest_rel(a, b, alternative="greater").pvalue))
-            less.append(float(stats.ttest_rel(a, b, alternative="less").pvalue))
-        else:
-            greater.append(None if len(seeds) < 2 else 1.0)
-            less.append(None if len(seeds) < 2 else 1.0)
-    tested = len(seeds) > 1
+        if tested:
+            # Identical values leave the t statistic undefined; neither direction is shown.
+            same = not np.any(a != b)
+            greater.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="greater").pvalue))
+            less.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="less").pvalue))
     p_value = max(greater) if tested else None
     p_opposite = min(less) if tested else None
     if not tested:
@@ -393,8 +392,9 @@ def _regime(regime, runs, reference, out):
     claims = [test_claim(claim, grouped) for claim in reference["claims"]]
     for claim, adjusted in zip(claims, holm([c["p_value"] for c in claims])):
         claim["p_holm"] = adjusted
+    sources = _sources(reference)
     for claim, spec in zip(claims, reference["claims"]):
-        for name, numbers in _sources(reference):
+        for name, numbers in sources:
             claim[name] = source_verdict(spec, numbers)
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
     held = sum(claim["verdict"] == "holds" for claim in claims)
@@ -405,7 +405,7 @@ def _regime(regime, runs, reference, out):
         tally = (f"None of the paper's {len(claims)} claims can be tested on these runs (a paired test needs two seeds "
                  "or more); the differences stand beside what the paper's and the notebook's single runs show.")
     head = [f"## Classifier: {regime}", _environment_line(runs), tally]
-    names = [name for name, _ in _sources(reference)]
+    names = [name for name, _ in sources]
     published_headers, published = paper_vs_reproduced(rows, reference)
     comparison = [
         "### Paper vs reproduced",

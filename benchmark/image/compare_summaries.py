@@ -12,9 +12,8 @@ def _rows(path):
 def differences(host_csv, image_csv):
     """Every cell where the two runs disagree, as readable lines; columns of seconds vary by nature and are left out."""
     host, image = _rows(host_csv), _rows(image_csv)
-    lines = [f"method {name}: only in {where}" for name, where in
-             [(name, "the host's run") for name in host.keys() - image.keys()]
-             + [(name, "the image's run") for name in image.keys() - host.keys()]]
+    lines = [f"method {name}: only in the host's run" for name in sorted(host.keys() - image.keys())]
+    lines += [f"method {name}: only in the image's run" for name in sorted(image.keys() - host.keys())]
     for name in sorted(host.keys() & image.keys()):
         for column, value in host[name].items():
             if "seconds" not in column and image[name].get(column) != value:
