@@ -4,6 +4,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -208,6 +209,25 @@ def test_a_failed_write_leaves_the_old_folder_and_no_partial_one(tmp_path):
             raise RuntimeError("killed")
     assert (target / "metrics.json").read_text() == "old"
     assert [p.name for p in target.parent.iterdir()] == ["smote-0"]
+
+
+def test_a_ctrl_c_as_the_temporary_file_is_made_leaves_no_partial_file(tmp_path, monkeypatch):
+    # The signal lands inside mkstemp, once the file exists: before the fix, before its name was known.
+    made = tempfile.mkstemp
+
+    def mkstemp_then_interrupted(**kwargs):
+        created = made(**kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return created
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_interrupted)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic.write_json(tmp_path / "stages.json", {"a": 1})
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_rewritten_prepared_dataset_is_read_again(tmp_path):
