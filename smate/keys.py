@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent
 
 # Per stage kind: the package modules its output depends on.
 # The train stages also depend on their own method's modules (`method_code`).
-_TRAIN_CODE = ("smate/classify", "smate/augment.py", "smate/metrics.py", "smate/precision.py")
+_TRAIN_CODE = ("smate/classify", "smate/augment.py", "smate/losses.py", "smate/metrics.py", "smate/precision.py")
 STAGE_CODE = {
     "prepare": ("smate/data.py",),
     "split": ("smate/data.py",),

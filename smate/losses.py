@@ -2,12 +2,51 @@
 set's class counts: they rebalance through the loss or the logits instead of the train set.
 
 Each loss returns one value per example (like cross-entropy with reduction='none'), so the shared
-trainer's mean and class weights apply to it as they do to cross-entropy. They are not yet methods
-that `run` can name: the trainer's loss hook and their rebalancers come next.
+trainer's mean and class weights apply to it as they do to cross-entropy. The methods of
+`smate/rebalance/loss_based.py` hand them to the trainer as an `Objective`.
 """
+
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class Objective:
+    """What a method changes in training besides the train set; each field left None keeps the recipe's own."""
+
+    loss: Callable = None  # (logits, labels, progress: the fraction of optimizer steps done) -> per-example losses
+    prepare: Callable = None  # (model) -> None: changes the freshly built model before its optimizer is made
+    adjust: Callable = None  # (logits) -> logits: how the test-time logits are read
+
+
+class NormedLinear(nn.Module):
+    """The cosine classifier LDAM assumes (Cao et al.'s reference code): logits are cosines between
+    normalised features and normalised class weights, so a fixed scale sets their range."""
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-1, 1))
+
+    def forward(self, x):
+        return F.normalize(x.float(), dim=1) @ F.normalize(self.weight.float(), dim=1).t()
+
+
+def use_cosine_classifier(model):
+    """Replace the model's last Linear layer with a NormedLinear of the same shape."""
+    parent, name, layer = None, None, None
+    for module in model.modules():
+        for child_name, child in module.named_children():
+            if isinstance(child, nn.Linear):
+                parent, name, layer = module, child_name, child
+    if layer is None:
+        raise ValueError(f"{type(model).__name__} has no Linear layer to make a cosine classifier of")
+    setattr(parent, name, NormedLinear(layer.in_features, layer.out_features))
+    if hasattr(model, "logit_divisor"):
+        model.logit_divisor = 1.0  # the fast net shrinks its logits; cosines are already bounded and LDAM's scale sets their range
 
 
 def effective_number_weights(counts, beta):

@@ -162,6 +162,7 @@ def train(config, out, method, seed, progress=True):
     total_steps = budget_steps(classify, dataset.train_labels[kept], len(dataset.classes))
     result = train_classifier(
         recipe, images, labels, dataset.test_images, dataset.test_labels, class_weight=rebalancer.class_weight_,
+        objective=rebalancer.objective_,
         minority_ids=minority_ids, seed=seed, device=device, eval_batch_size=classify["eval_batch_size"],
         progress=progress, bf16=classify["bf16"], eval_every=classify["eval_every"], total_steps=total_steps,
     )

@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from smate.classify import CLASSIFIERS, train_classifier
 from smate.classify._fast import FastNet
 from smate.classify._keras_cnn import KerasCNN
 from smate.config import build_config
+from smate.losses import NormedLinear, Objective, use_cosine_classifier
 
 COLOURS = np.array([[220, 40, 40], [40, 220, 40], [40, 40, 220], [220, 220, 40]])
 
@@ -30,10 +32,10 @@ def task():
     return colour_task(60, seed=0) + colour_task(20, seed=1)
 
 
-def train(name, task, seed=0, class_weight=None, bf16=False, **overrides):
+def train(name, task, seed=0, class_weight=None, bf16=False, objective=None, **overrides):
     train_x, train_y, test_x, test_y = task
-    return train_classifier(recipe(name, **overrides), train_x, train_y, test_x, test_y,
-                            class_weight=class_weight, minority_ids=[3], seed=seed, device="cpu", bf16=bf16)
+    return train_classifier(recipe(name, **overrides), train_x, train_y, test_x, test_y, class_weight=class_weight,
+                            objective=objective, minority_ids=[3], seed=seed, device="cpu", bf16=bf16)
 
 
 # The authors' recipe at ten times their rate: at 1e-4 it needs more steps than a unit test takes.
@@ -78,6 +80,40 @@ def test_class_weights_reach_the_loss(task):
     # Weight only class 0: every other class's images stop teaching, so class 0 takes over.
     result = train("keras_cnn", task, class_weight=[1.0, 0.0, 0.0, 0.0], epochs=3)
     assert (result.predictions == 0).mean() > 0.9
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_an_objective_replaces_the_loss_changes_the_model_and_reads_the_test_logits(name, task):
+    seen = {"progress": [], "prepared": []}
+
+    def loss(logits, labels, progress):
+        seen["progress"].append(progress)
+        return F.cross_entropy(logits, torch.zeros_like(labels), reduction="none")  # teaches class 0 only
+
+    objective = Objective(loss=loss, prepare=lambda model: seen["prepared"].append(type(model).__name__))
+    result = train(name, task, objective=objective, epochs=2)
+    assert (result.predictions == 0).mean() > 0.9
+    assert seen["prepared"] == [type(result.model).__name__]
+    steps = result.history[-1]["step"]
+    assert seen["progress"] == [step / steps for step in range(steps)]
+
+    # Reading the logits as their negation turns the classifier's favourite into its last choice,
+    # in the history's scoring as in the final predictions (the fast net's test-time augmentation and
+    # final weight averaging off, so that the two score the same logits).
+    same_model = {"tta": False, "lookahead": False} if name == "fast" else {}
+    plain = train(name, task, epochs=2, **same_model)
+    negated = train(name, task, objective=Objective(adjust=lambda logits: -logits), epochs=2, **same_model)
+    assert (negated.predictions != plain.predictions).mean() > 0.9
+    assert negated.history[-1]["test_accuracy"] == float((negated.predictions == task[3]).mean())
+
+
+def test_the_cosine_classifier_swaps_each_nets_last_layer():
+    for model in (FastNet(4, widths=(8, 8, 8)), KerasCNN(4, image_size=16)):
+        use_cosine_classifier(model)
+        assert not any(isinstance(module, torch.nn.Linear) for module in list(model.modules())[-1:])
+        assert isinstance(list(model.modules())[-1], NormedLinear)
+        logits = model.eval()(torch.randn(3, 3, 16, 16))
+        assert logits.shape == (3, 4) and logits.abs().max() <= 1 + 1e-5
 
 
 def test_fast_net_whitening_decorrelates_patches():

@@ -1,6 +1,7 @@
 """One shared set of checks over every registered method, then each method's own contract."""
 
 import numpy as np
+import torch
 import pytest
 
 from smate.errors import SmateError
@@ -38,6 +39,8 @@ EXPECTED_COUNTS = {
     "smate": [40, 40, 40, 40],
     "smate_noaug": [40, 40, 40, 40],
     "gan_minority": [40, 40, 40, 40],
+    **{name: COUNTS for name in ("class_balanced", "focal", "ldam_drw", "logit_adjust", "logit_adjust_posthoc",
+                                 "balanced_softmax")},
 }
 
 
@@ -162,3 +165,63 @@ def test_unknown_method_and_unknown_param():
         make_rebalancer("bogus")
     with pytest.raises(SmateError, match="rebalance.smote has unknown parameter 'k'; it takes: k_neighbors"):
         make_rebalancer("smote", {"k": 3})
+
+
+def _objective(name, imbalanced, **params):
+    method = make_rebalancer(name, params, seed=0)
+    method.fit_resample(*imbalanced)
+    return method
+
+
+LOGITS = torch.tensor([[2.0, 0.5, -1.0, 0.0], [0.0, 0.0, 0.0, 3.0], [1.0, -2.0, 0.5, 0.25]])
+LABELS = torch.tensor([0, 3, 2])
+PRIOR = torch.log(torch.tensor(COUNTS, dtype=torch.float32) / sum(COUNTS))
+
+
+def test_class_balanced_weighs_by_the_effective_number(imbalanced):
+    method = _objective("class_balanced", imbalanced, beta=0.9)
+    raw = [(1 - 0.9) / (1 - 0.9**c) for c in COUNTS]
+    np.testing.assert_allclose(method.class_weight_, [4 * w / sum(raw) for w in raw], rtol=1e-6)
+    assert method.objective_ is None
+
+
+def test_focal_trains_on_the_focal_loss(imbalanced):
+    loss = _objective("focal", imbalanced, gamma=2.0).objective_.loss
+    p_true = torch.softmax(LOGITS, 1)[torch.arange(3), LABELS]
+    torch.testing.assert_close(loss(LOGITS, LABELS, progress=0.5), -((1 - p_true) ** 2) * p_true.log())
+
+
+def test_ldam_drw_uses_a_cosine_classifier_and_switches_its_weights_on_late(imbalanced):
+    method = _objective("ldam_drw", imbalanced, max_margin=0.5, scale=10.0, beta=0.9, drw_start=0.8)
+    objective = method.objective_
+    margins = 0.5 * (torch.tensor(COUNTS, dtype=torch.float32) / 8) ** -0.25
+    shifted = LOGITS - margins[LABELS][:, None] * torch.nn.functional.one_hot(LABELS, 4)
+    plain = torch.nn.functional.cross_entropy(10 * shifted, LABELS, reduction="none")
+    torch.testing.assert_close(objective.loss(LOGITS, LABELS, progress=0.79), plain)
+    raw = torch.tensor([(1 - 0.9) / (1 - 0.9**c) for c in COUNTS])
+    torch.testing.assert_close(objective.loss(LOGITS, LABELS, progress=0.8), plain * (4 * raw / raw.sum())[LABELS])
+    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 4))
+    objective.prepare(model)
+    assert isinstance(model[0], torch.nn.Linear) and not isinstance(model[2], torch.nn.Linear)
+    logits = model(torch.randn(6, 5))
+    assert logits.shape == (6, 4) and logits.abs().max() <= 1 + 1e-6  # cosines
+
+
+def test_logit_adjust_adds_tau_log_prior_in_the_loss(imbalanced):
+    loss = _objective("logit_adjust", imbalanced, tau=0.5).objective_.loss
+    expected = torch.nn.functional.cross_entropy(LOGITS + 0.5 * PRIOR, LABELS, reduction="none")
+    torch.testing.assert_close(loss(LOGITS, LABELS, progress=0.0), expected)
+
+
+def test_balanced_softmax_is_the_logit_adjusted_loss_at_tau_one(imbalanced):
+    loss = _objective("balanced_softmax", imbalanced).objective_.loss
+    expected = torch.nn.functional.cross_entropy(LOGITS + PRIOR, LABELS, reduction="none")
+    torch.testing.assert_close(loss(LOGITS, LABELS, progress=0.0), expected)
+
+
+def test_posthoc_logit_adjustment_trains_as_the_recipe_and_shifts_test_logits(imbalanced):
+    objective = _objective("logit_adjust_posthoc", imbalanced, tau=1.0).objective_
+    assert objective.loss is None and objective.prepare is None
+    torch.testing.assert_close(objective.adjust(LOGITS), LOGITS - PRIOR)
+    # The minority's share is 8/128 against the others' 40/128: its logit gains log 5 = 1.61, which overturns a 1.5 lead.
+    assert objective.adjust(torch.tensor([[1.5, 0.0, 0.0, 0.0]])).argmax().item() == 3

@@ -1,6 +1,7 @@
 """One training loop for every classifier: the whole train set lives on the device as one tensor,
 is augmented a chunk at a time once per epoch, and is batched by index."""
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from tqdm import tqdm
 
 from ..augment import ClassifierAugment, augment_in_chunks
 from ..errors import SmateError
+from ..losses import Objective
 from ..precision import resolve_bf16
 
 
@@ -51,10 +53,11 @@ def _synchronize(device):
 
 
 def train_classifier(recipe, train_images, train_labels, test_images, test_labels, *, class_weight=None,
-                     minority_ids=(), seed=0, device="cpu", eval_batch_size=2000, progress=False, bf16="auto",
-                     eval_every=1, total_steps=None):
+                     objective=None, minority_ids=(), seed=0, device="cpu", eval_batch_size=2000, progress=False,
+                     bf16="auto", eval_every=1, total_steps=None):
     """Train `recipe`'s model on the train set and predict the test set; returns predictions and history.
-    `bf16` (true, false or auto: where the device computes bf16 natively) stores the images in bf16
+    `objective` (a losses.Objective) replaces the recipe's loss, its model's last layer or the way
+    test logits are read, for the methods that rebalance through them. `bf16` (true, false or auto: where the device computes bf16 natively) stores the images in bf16
     and trains under bf16 autocast. The test set is scored every `eval_every` epochs and after the
     last. `total_steps` (default: the recipe's epochs over this train set) fixes the optimizer steps."""
     device = resolve_device(device) if isinstance(device, str) else device
@@ -75,7 +78,12 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     y_test = np.asarray(test_labels, dtype=np.int64)
     weights = None if class_weight is None else torch.as_tensor(class_weight, dtype=torch.float32, device=device)
 
-    model = recipe.build(x_train).to(device, memory_format=torch.channels_last)
+    objective = objective or Objective()
+    model = recipe.build(x_train)
+    if objective.prepare:
+        objective.prepare(model)
+    model = model.to(device, memory_format=torch.channels_last)
+    infer = _adjusted(model, objective.adjust)
     n, batch_size = len(x_train), min(params["batch_size"], len(x_train))
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = max(1, total_steps or math.ceil(params["epochs"] * steps_per_epoch))
@@ -94,7 +102,8 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
             if step >= total_steps:
                 break
             labels = y_train[index]
-            losses, logits = train_step(model, recipe, x_epoch[index], labels, weights, autocast_dtype)
+            loss_fn = None if objective.loss is None else functools.partial(objective.loss, progress=step / total_steps)
+            losses, logits = train_step(model, recipe, x_epoch[index], labels, weights, autocast_dtype, loss_fn)
             recipe.after_step(step)
             loss_sum += losses.detach().sum()
             correct += (logits.detach().argmax(1) == labels).sum()
@@ -105,7 +114,7 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
             continue
         _synchronize(device)
         eval_start = time.perf_counter()
-        predictions = _predict(model, model, x_test, eval_batch_size, autocast_dtype)
+        predictions = _predict(model, infer, x_test, eval_batch_size, autocast_dtype)
         history.append({
             "epoch": epoch + 1,
             "step": step,
@@ -121,17 +130,22 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     train_seconds = time.perf_counter() - start - epoch_eval_seconds
 
     start = time.perf_counter()
-    predictions = _predict(model, lambda x: recipe.predict(model, x), x_test, eval_batch_size, autocast_dtype)
+    predictions = _predict(model, _adjusted(lambda x: recipe.predict(model, x), objective.adjust), x_test,
+                           eval_batch_size, autocast_dtype)
     _synchronize(device)
     return TrainResult(predictions, history, train_seconds, epoch_eval_seconds, time.perf_counter() - start,
                        model=model, normalization=(mean, std))
 
 
-def train_step(model, recipe, x, labels, weights=None, autocast_dtype=None):
-    """One optimizer step of `recipe` on a batch; returns the per-example losses and the logits."""
+def train_step(model, recipe, x, labels, weights=None, autocast_dtype=None, loss_fn=None):
+    """One optimizer step of `recipe` on a batch; returns the per-example losses and the logits.
+    `loss_fn(logits, labels)` replaces the recipe's cross-entropy (label smoothing included)."""
     with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
         logits = model(x)
-    losses = F.cross_entropy(logits.float(), labels, reduction="none", label_smoothing=recipe.params.get("label_smoothing", 0.0))
+    if loss_fn is None:
+        losses = F.cross_entropy(logits.float(), labels, reduction="none", label_smoothing=recipe.params.get("label_smoothing", 0.0))
+    else:
+        losses = loss_fn(logits.float(), labels)
     if weights is not None:
         losses = losses * weights[labels]
     loss = losses.sum() if recipe.sum_loss else losses.mean()
@@ -149,6 +163,10 @@ def extract_features(model, images, normalization, batch_size=2000):
     model.eval()
     x = to_device(images, mean, std, device, torch.float32)
     return torch.cat([model.features(batch).float() for batch in x.split(batch_size)]).cpu().double().numpy()
+
+
+def _adjusted(infer, adjust):
+    return infer if adjust is None else lambda x: adjust(infer(x).float())
 
 
 @torch.no_grad()

@@ -22,7 +22,8 @@ class Rebalancer:
     """Turns an imbalanced train set into a training set, like imbalanced-learn's samplers.
 
     `fit_resample(X, y)` takes uint8 images (N, H, W, C) and int labels and returns the images
-    and labels to train on. After it, `class_weight_` holds per-class loss weights or None.
+    and labels to train on. After it, `class_weight_` holds per-class loss weights or None, and
+    `objective_` a losses.Objective for the methods that change the loss or the logits, or None.
     """
 
     name = "base"
@@ -34,6 +35,7 @@ class Rebalancer:
     def __init__(self, seed=0):
         self.seed = seed
         self.class_weight_ = None
+        self.objective_ = None
 
     def fit_resample(self, X, y):
         X = np.asarray(X)

@@ -1,0 +1,99 @@
+"""The long-tail methods that leave the train set as it is and rebalance through the loss or the
+test-time logits (smate/losses.py holds the losses). Each reads the class counts of the imbalanced
+train set it is given; the split keeps every class in it."""
+
+import numpy as np
+
+from .. import losses
+from ._base import Rebalancer, register
+
+
+class _LossBased(Rebalancer):
+    def _fit_resample(self, X, y):
+        self.objective_ = self._objective(np.bincount(y))
+        return X, y
+
+    def _objective(self, counts):
+        raise NotImplementedError
+
+
+@register("class_balanced")
+class ClassBalanced(Rebalancer):
+    """Cui et al. (CVPR 2019): cross-entropy weighted by the inverse effective number of samples."""
+
+    def __init__(self, seed=0, beta=0.9999):
+        super().__init__(seed)
+        self.beta = beta
+
+    def _fit_resample(self, X, y):
+        self.class_weight_ = losses.effective_number_weights(np.bincount(y), self.beta).double().numpy()
+        return X, y
+
+
+@register("focal")
+class Focal(_LossBased):
+    """Lin et al. (ICCV 2017): the focal loss, which down-weighs the examples already classified well."""
+
+    def __init__(self, seed=0, gamma=2.0):
+        super().__init__(seed)
+        self.gamma = gamma
+
+    def _objective(self, counts):
+        return losses.Objective(loss=lambda logits, labels, progress: losses.focal_loss(logits, labels, self.gamma))
+
+
+@register("ldam_drw")
+class LDAMDRW(_LossBased):
+    """Cao et al. (NeurIPS 2019): LDAM's per-class margins on a cosine classifier, with the effective-number
+    weights switched on after `drw_start` of the optimizer steps (deferred re-weighting)."""
+
+    def __init__(self, seed=0, max_margin=0.5, scale=30.0, beta=0.9999, drw_start=0.8):
+        super().__init__(seed)
+        self.max_margin, self.scale, self.beta, self.drw_start = max_margin, scale, beta, drw_start
+
+    def _objective(self, counts):
+        margins = losses.ldam_margins(counts, self.max_margin)
+        weights = losses.effective_number_weights(counts, self.beta)
+
+        def loss(logits, labels, progress):
+            per_example = losses.ldam_loss(logits, labels, margins, self.scale)
+            if progress < self.drw_start:
+                return per_example
+            return per_example * weights.to(logits.device)[labels]
+
+        return losses.Objective(loss=loss, prepare=losses.use_cosine_classifier)
+
+
+@register("logit_adjust")
+class LogitAdjust(_LossBased):
+    """Menon et al. (ICLR 2021): cross-entropy on the logits plus tau times the log prior."""
+
+    def __init__(self, seed=0, tau=1.0):
+        super().__init__(seed)
+        self.tau = tau
+
+    def _objective(self, counts):
+        prior = losses.log_prior(counts)
+        return losses.Objective(loss=lambda logits, labels, progress: losses.logit_adjusted_loss(logits, labels, prior, self.tau))
+
+
+@register("logit_adjust_posthoc")
+class LogitAdjustPosthoc(_LossBased):
+    """Menon et al.'s post-hoc form: the recipe's own training, then tau times the log prior taken off the test logits."""
+
+    def __init__(self, seed=0, tau=1.0):
+        super().__init__(seed)
+        self.tau = tau
+
+    def _objective(self, counts):
+        prior = losses.log_prior(counts)
+        return losses.Objective(adjust=lambda logits: losses.posthoc_logit_adjustment(logits, prior, self.tau))
+
+
+@register("balanced_softmax")
+class BalancedSoftmax(_LossBased):
+    """Ren et al. (NeurIPS 2020): the softmax of the logits plus the log prior in the training loss."""
+
+    def _objective(self, counts):
+        prior = losses.log_prior(counts)
+        return losses.Objective(loss=lambda logits, labels, progress: losses.balanced_softmax_loss(logits, labels, prior))
