@@ -136,6 +136,7 @@ def _coerce(dotted, default, value):
 def validate(config):
     """Checks that need more than a type: ranges, known names."""
     from .classify import CLASSIFIERS
+    from .data import PROFILES
     from .gan import ARCHITECTURES, LOSSES
     from .rebalance import REBALANCERS
 
@@ -143,6 +144,11 @@ def validate(config):
     ratio = data["ratio"]
     if not 0 < ratio <= 1:
         raise SmateError(f"data.ratio must be in (0, 1], got {ratio}; e.g. --set data.ratio=0.1 keeps 10% of the minority")
+    if data["profile"] not in PROFILES:
+        raise SmateError(f"unknown data.profile {data['profile']!r}; choose one of: {', '.join(PROFILES)}")
+    if not data["imbalance_factor"] >= 1:
+        raise SmateError(f"data.imbalance_factor must be at least 1 (the largest class over the smallest), "
+                         f"got {data['imbalance_factor']}; the field uses 10, 50 and 100")
     minority = data["minority"]
     names = minority if isinstance(minority, list) else [minority]
     if not names or not all(isinstance(n, str) and n for n in names):

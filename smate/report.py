@@ -134,18 +134,39 @@ def _opponents(claim):
     return claim["worse"] if isinstance(claim["worse"], list) else [claim["worse"]]
 
 
+def _contender(claim, grouped):
+    """The method a claim says wins, and how many it was picked from: for `better: {best_of: [...]}`, the
+    listed method with runs whose mean `metric` is highest (None, 0 when none has runs)."""
+    better = claim["better"]
+    if isinstance(better, str):
+        return better, 1
+    ran = [method for method in better["best_of"] if grouped.get(method)]
+    if not ran:
+        return None, 0
+
+    def mean(method):
+        return np.mean([run[claim["metric"]] for run in grouped[method].values()])
+
+    return max(ran, key=mean), len(ran)
+
+
 def test_claim(claim, grouped):
     """One-sided paired t-tests over the seeds the methods share: does `better` beat each of `worse` on `metric`?
     It holds when every test is significant (the largest p, an intersection-union test); it does not hold
-    when the opposite test against any of them is; otherwise it is not significant, or untested below 2 seeds."""
+    when the opposite test against any of them is; otherwise it is not significant, or untested below 2 seeds.
+    A best-of `better` multiplies both p-values by the number of methods it was picked from (Bonferroni)."""
     worse = _opponents(claim)
-    result = {"id": claim["id"], "claim": claim["text"], "metric": claim["metric"], "better": claim["better"],
-              "worse": " ".join(worse)}
-    missing = [m for m in [claim["better"], *worse] if not grouped.get(m)]
+    contender, picked_from = _contender(claim, grouped)
+    text = claim["text"] if isinstance(claim["better"], str) or contender is None else \
+        f"{claim['text']} ({contender}, best of {picked_from})"
+    result = {"id": claim["id"], "claim": text, "metric": claim["metric"], "better": contender, "worse": " ".join(worse)}
+    missing = [f"{m} has no runs" for m in [contender, *worse] if m and not grouped.get(m)]
+    if contender is None:
+        missing.insert(0, f"none of {', '.join(claim['better']['best_of'])} has runs")
     if missing:
         return {**result, "n": 0, "mean_difference": None, "p_value": None, "p_opposite": None,
-                "verdict": f"not run ({missing[0]} has no runs)"}
-    better = grouped[claim["better"]]
+                "verdict": f"not run ({missing[0]})"}
+    better = grouped[contender]
     seeds = sorted(set(better).intersection(*(grouped[m] for m in worse)))
     a = np.array([better[s][claim["metric"]] for s in seeds])
     tested = len(seeds) > 1
@@ -158,8 +179,8 @@ def test_claim(claim, grouped):
             same = not np.any(a != b)
             greater.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="greater").pvalue))
             less.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="less").pvalue))
-    p_value = max(greater) if tested else None
-    p_opposite = min(less) if tested else None
+    p_value = min(1.0, picked_from * max(greater)) if tested else None
+    p_opposite = min(1.0, picked_from * min(less)) if tested else None
     if not tested:
         verdict = f"untested ({len(seeds)} seed)"
     elif p_value < ALPHA:
@@ -184,6 +205,8 @@ def holm(p_values):
 
 def source_verdict(claim, numbers):
     """What one source's single runs say of a claim: 'yes'/'no' with its numbers, or '' when it lacks a row."""
+    if not isinstance(claim["better"], str):
+        return ""
     rows = [numbers.get(method) for method in [claim["better"], *_opponents(claim)]]
     if not all(rows):
         return ""
@@ -197,7 +220,7 @@ def _environment_line(runs):
     device = first["environment"]["device"]
     seeds = sorted({run["seed"] for run in runs})
     return (f"Dataset: {first['dataset']['kind']} '{first['dataset']['root']}' (sha256 {first['dataset']['sha256'][:12]}); "
-            f"minority {', '.join(first['minority'])} at ratio {first['params']['data']['ratio']}; seeds {seeds}; "
+            f"{_cut_words(first['params']['data'], ', '.join(first['minority']))[0]}; seeds {seeds}; "
             f"device {device['name']} ({device['type']}); torch {first['environment']['packages']['torch']}; "
             f"commit {first['environment']['git_commit']}")
 
@@ -297,7 +320,7 @@ def _scale_finding(runs, reference):
     lines = [
         "## Scale of these runs against the paper",
         f"- Train set: {_first(per_class)} images of each class (the paper: {paper.get('train images per class', '?'):,}), "
-        f"the {minority} class cut to ratio {data['ratio']}; test set: {_first(data.get('max_test_per_class'))} images of "
+        f"{_cut_words(data, minority)[1]}; test set: {_first(data.get('max_test_per_class'))} images of "
         f"each class (the paper: {paper.get('test images per class', '?'):,}).",
         f"- Classifiers: {', '.join(f'{c} ({_recipe_line(params, c)})' for c in classifiers)}; "
         f"seeds {sorted({run['seed'] for run in runs})} (the paper: one run, no seed).",
@@ -316,6 +339,15 @@ def _scale_finding(runs, reference):
                      "images make SMOTE's neighbourhoods and the GANs' data sparser: compare the methods with each "
                      "other here, not these numbers with the paper's.")
     return "\n".join(lines)
+
+
+def _cut_words(data, minority):
+    """How the train set was cut, short and as a phrase; runs made before profiles existed had the minority one."""
+    profile = data.get("profile", "minority")
+    if profile == "minority":
+        return f"minority {minority} at ratio {data['ratio']}", f"the {minority} class cut to ratio {data['ratio']}"
+    cut = f"the {profile} profile at imbalance factor {data['imbalance_factor']:g}"
+    return f"{cut}, minority {minority}", f"{cut} (minority: {minority})"
 
 
 def _first(count):
@@ -389,25 +421,26 @@ def _regime(regime, runs, reference, out):
     atomic.write_text(out / f"paper_table_{regime}.csv", _rows_csv(rows))
     atomic.write_text(out / f"paper_table_{regime}.tex",
                       tabulate(cells, headers=headers, tablefmt="latex_booktabs", disable_numparse=True) + "\n")
-    claims = [test_claim(claim, grouped) for claim in reference["claims"]]
-    for claim, adjusted in zip(claims, holm([c["p_value"] for c in claims])):
-        claim["p_holm"] = adjusted
+    profile = runs[0]["params"]["data"].get("profile", "minority")
     sources = _sources(reference)
-    for claim, spec in zip(claims, reference["claims"]):
-        for name, numbers in sources:
-            claim[name] = source_verdict(spec, numbers)
+    claims = _tested("paper", reference["claims"], grouped, sources) if profile == "minority" else []
+    beyond = _tested("beyond", reference.get("beyond", []), grouped, [])
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
     held = sum(claim["verdict"] == "holds" for claim in claims)
     held_holm = sum(claim["p_holm"] is not None and claim["p_holm"] < ALPHA for claim in claims)
-    tally = (f"{held} of the paper's {len(claims)} claims hold with this classifier ({held_holm} after Holm's correction "
-             "over them).")
-    if all(claim["p_value"] is None for claim in claims):
+    if profile != "minority":
+        tally = (f"These runs cut the train set by the {profile} profile, not as the paper did (one class cut to a "
+                 "ratio): the paper's numbers and claims do not apply to them.")
+    elif all(claim["p_value"] is None for claim in claims):
         tally = (f"None of the paper's {len(claims)} claims can be tested on these runs (a paired test needs two seeds "
                  "or more); the differences stand beside what the paper's and the notebook's single runs show.")
+    else:
+        tally = (f"{held} of the paper's {len(claims)} claims hold with this classifier ({held_holm} after Holm's "
+                 "correction over them).")
     head = [f"## Classifier: {regime}", _environment_line(runs), tally]
     names = [name for name, _ in sources]
     published_headers, published = paper_vs_reproduced(rows, reference)
-    comparison = [
+    comparison = [] if profile != "minority" else [
         "### Paper vs reproduced",
         f"The paper ran each method once with a Keras CNN ({reference['table']['source']}); ours are means over seeds. "
         "The paper's 'Undersampled Data' row is the imbalanced set (trucks cut, the other classes whole), as the "
@@ -420,20 +453,41 @@ def _regime(regime, runs, reference, out):
         "difference, the largest p). The "
         f"Holm column adjusts p over this section's claims. {', '.join(names).capitalize()}: what the source's single "
         "runs show, with its numbers.",
-        tabulate([[c["claim"], *[c[name] for name in names], c["n"],
-                   "" if c["mean_difference"] is None else f"{100 * c['mean_difference']:+.2f}",
-                   "" if c["p_value"] is None else f"{c['p_value']:.4f}",
-                   "" if c["p_holm"] is None else f"{c['p_holm']:.4f}", c["verdict"]] for c in claims],
-                 headers=["claim", *names, "n", "difference (points)", "p-value", "Holm p", "verdict"],
-                 tablefmt="github", disable_numparse=True),
+        _claims_table(claims, names),
+    ]
+    extension = [] if not beyond else [
+        "### Beyond the paper: the loss-based methods",
+        "The same tests, of this suite's claims. A best-of claim picks the loss-based method with the highest mean "
+        "among those run and multiplies its p-values by their number (Bonferroni), since the pick was made on these runs.",
+        _claims_table(beyond, []),
     ]
     table = ["Cells: mean ± sample std [95% t-interval] over seeds, in percent; n = seeds.",
              tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True), *_replication_lines(grouped)]
     figure_links = "### Figures\n\n" + "\n".join(f"![{name}](figures/{regime}/{name}.png)" for name in drawn)
     # REPRODUCTION.md gets the findings; the report puts the full table between the head and the comparison.
     findings = "\n\n".join(head + comparison)
-    section = "\n\n".join(head + table + comparison + [figure_links])
-    return section, findings, claims
+    section = "\n\n".join(head + table + comparison + extension + [figure_links])
+    return section, findings, claims + beyond
+
+
+def _tested(section, specs, grouped, sources):
+    """Each claim of `specs` tested, with Holm's p over them and each source's reading of its own runs."""
+    claims = [{"section": section, **test_claim(spec, grouped)} for spec in specs]
+    for claim, adjusted in zip(claims, holm([c["p_value"] for c in claims])):
+        claim["p_holm"] = adjusted
+    for claim, spec in zip(claims, specs):
+        for name, numbers in sources:
+            claim[name] = source_verdict(spec, numbers)
+    return claims
+
+
+def _claims_table(claims, source_names):
+    return tabulate([[c["claim"], *[c[name] for name in source_names], c["n"],
+                      "" if c["mean_difference"] is None else f"{100 * c['mean_difference']:+.2f}",
+                      "" if c["p_value"] is None else f"{c['p_value']:.4f}",
+                      "" if c["p_holm"] is None else f"{c['p_holm']:.4f}", c["verdict"]] for c in claims],
+                    headers=["claim", *source_names, "n", "difference (points)", "p-value", "Holm p", "verdict"],
+                    tablefmt="github", disable_numparse=True)
 
 
 def _rows_csv(rows):

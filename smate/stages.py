@@ -30,7 +30,7 @@ from .runinfo import environment
 from .summary import records_csv, summarize_runs, write_summary
 
 DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class")
-SPLIT_KEYS = ("minority", "ratio", "seed")
+SPLIT_KEYS = ("minority", "profile", "ratio", "imbalance_factor", "seed")
 
 
 def prepared_dir(out):
@@ -116,7 +116,8 @@ def split(config, out):
     start = time.perf_counter()
     dataset = load_prepared(config, out)
     minority_ids = class_ids(dataset.classes, minority_names(config))
-    kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], data["seed"])
+    kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], data["seed"], data["profile"],
+                           data["imbalance_factor"], dataset.classes)
     counts = class_counts(dataset.train_labels[kept], dataset.classes)
     info = {
         "data": {key: data[key] for key in SPLIT_KEYS},

@@ -1,3 +1,4 @@
+import re
 import shutil
 import zipfile
 
@@ -5,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smate.data import class_ids, load_dataset, make_imbalanced
+from smate.config import build_config
+from smate.data import class_ids, load_dataset, make_imbalanced, profile_counts
 from smate.errors import SmateError
 
 from conftest import FIXTURE
@@ -123,3 +125,46 @@ def test_make_imbalanced_ratio_one_keeps_everything_and_tiny_ratio_keeps_one():
     labels = np.repeat(np.arange(2), 10)
     assert len(make_imbalanced(labels, [0], 1.0, seed=0)) == 20
     assert np.bincount(labels[make_imbalanced(labels, [0], 0.001, seed=0)]).tolist() == [1, 10]
+
+
+def test_the_exp_profile_is_cifar10_lt():
+    # CIFAR-10-LT at factor 100 (Cao et al. 2019, whose code floors each count): 12,406 train images.
+    labels = np.repeat(np.arange(10), 5000)
+    kept = make_imbalanced(labels, [9], 1.0, seed=0, profile="exp", imbalance_factor=100)
+    assert np.bincount(labels[kept]).tolist() == [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+    assert len(kept) == 12406
+
+
+def test_the_step_profile_cuts_the_second_half_of_the_classes():
+    labels = np.repeat(np.arange(4), 100)
+    kept = make_imbalanced(labels, [3], 1.0, seed=0, profile="step", imbalance_factor=10)
+    assert np.bincount(labels[kept]).tolist() == [100, 100, 10, 10]
+
+
+def test_a_profile_never_asks_for_more_images_than_a_class_has():
+    labels = np.repeat(np.arange(3), [100, 20, 100])
+    assert profile_counts([100, 20, 100], "exp", imbalance_factor=4) == {2: 25}
+    kept = make_imbalanced(labels, [2], 1.0, seed=0, profile="exp", imbalance_factor=4)
+    assert np.bincount(labels[kept]).tolist() == [100, 20, 25]
+
+
+def test_the_minority_profile_keeps_the_indices_it_kept_before_profiles_existed():
+    labels = np.repeat(np.arange(3), 10)
+    assert make_imbalanced(labels, [2], 0.3, seed=0, profile="minority", imbalance_factor=50)[20:].tolist() == [25, 26, 29]
+
+
+def test_a_profile_that_empties_a_class_names_it_and_the_fix():
+    labels = np.repeat(np.arange(4), 10)
+    with pytest.raises(SmateError, match="imbalance_factor 20.*leaves truck no image of its 10; lower the factor to at most 10"):
+        make_imbalanced(labels, [3], 1.0, seed=0, profile="exp", imbalance_factor=20, classes=["a", "b", "c", "truck"])
+    with pytest.raises(SmateError, match="unknown data.profile 'zipf'"):
+        make_imbalanced(labels, [3], 1.0, seed=0, profile="zipf")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.profile=zipf", "unknown data.profile 'zipf'; choose one of: minority, exp, step"),
+    ("data.imbalance_factor=0.5", "data.imbalance_factor must be at least 1"),
+])
+def test_bad_profile_settings_stop_before_any_work(override, message):
+    with pytest.raises(SmateError, match=re.escape(message)):
+        build_config(preset="tiny", overrides=[override])

@@ -1,8 +1,11 @@
 """One shared set of checks over every registered method, then each method's own contract."""
 
+import subprocess
+import sys
+
 import numpy as np
-import torch
 import pytest
+import torch
 
 from smate.errors import SmateError
 from smate.rebalance import REBALANCERS, Rebalancer, make_rebalancer
@@ -225,3 +228,9 @@ def test_posthoc_logit_adjustment_trains_as_the_recipe_and_shifts_test_logits(im
     torch.testing.assert_close(objective.adjust(LOGITS), LOGITS - PRIOR)
     # The minority's share is 8/128 against the others' 40/128: its logit gains log 5 = 1.61, which overturns a 1.5 lead.
     assert objective.adjust(torch.tensor([[1.5, 0.0, 0.0, 0.0]])).argmax().item() == 3
+
+
+def test_listing_the_methods_imports_neither_torch_nor_scikit_learn():
+    # Every DVC stage and `smate-bench methods` list the registry first; those imports cost seconds.
+    code = "import sys, smate.rebalance; print(sorted({'torch', 'sklearn', 'imblearn'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"

@@ -86,6 +86,37 @@ def test_a_claim_against_several_methods_must_beat_each():
     assert one_short["verdict"] == "not significant" and one_short["p_value"] > 0.05
 
 
+def test_a_best_of_claim_picks_the_highest_mean_and_pays_for_the_pick():
+    claim = {**CLAIM, "text": "the best loss beats smote", "better": {"best_of": ["focal", "ldam_drw", "never_run"]}}
+    runs = ([fake_run("smote", s, 0.9, 0.50 + 0.01 * s) for s in range(4)]
+            + [fake_run("focal", s, 0.9, 0.55 + 0.012 * s) for s in range(4)]
+            + [fake_run("ldam_drw", s, 0.9, 0.60 + 0.009 * s * s) for s in range(4)])
+    result = report.test_claim(claim, report.by_method(runs))
+    assert result["better"] == "ldam_drw" and result["claim"] == "the best loss beats smote (ldam_drw, best of 2)"
+    alone = report.test_claim({**claim, "better": "ldam_drw"}, report.by_method(runs))
+    assert result["p_value"] == pytest.approx(2 * alone["p_value"])  # Bonferroni over the two methods that ran
+    assert result["mean_difference"] == alone["mean_difference"] and result["verdict"] == alone["verdict"] == "holds"
+    nobody = report.test_claim({**claim, "better": {"best_of": ["never_run"]}}, report.by_method(runs))
+    assert nobody["verdict"] == "not run (none of never_run has runs)"
+    assert report.source_verdict(claim, {"smote": {"minority_recall": 0.5}}) == ""
+
+
+def test_runs_on_another_imbalance_profile_skip_the_papers_numbers_but_test_the_suites_claims(tmp_path):
+    methods = ["imbalanced", "smote", "focal", "logit_adjust"]
+    runs = [fake_run(m, s, 0.6 + 0.05 * i + 0.01 * s, 0.3 + 0.1 * i) for i, m in enumerate(methods) for s in range(3)]
+    for run in runs:
+        run["params"] = {**run["params"], "methods": methods, "gan_methods": [],
+                         "data": {**run["params"]["data"], "profile": "exp", "imbalance_factor": 100.0}}
+    write_runs(tmp_path, runs)
+    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "the exp profile at imbalance factor 100, minority truck" in text
+    assert "the paper's numbers and claims do not apply to them" in text
+    assert "Paper vs reproduced" not in text and "The paper's claims" not in text
+    assert re.search(r"The best loss-based method beats SMate on minority recall \(logit_adjust, best of 2\) +\| 0 .*"
+                     r"not run \(smate has no runs\)", text)
+
+
 def test_holm_adjusts_in_step_down_order():
     adjusted = report.holm([0.01, 0.04, 0.03, None])
     assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06]) and adjusted[3] is None
@@ -143,7 +174,8 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     assert [row["method"] for row in rows] == METHODS and rows[0]["n"] == "3"
     with open(out / "claims.csv") as handle:
         claims = list(csv.DictReader(handle))
-    assert {c["classifier"] for c in claims} == {"fast", "keras_cnn"} and len(claims) == 2 * 11
+    assert {c["classifier"] for c in claims} == {"fast", "keras_cnn"} and len(claims) == 2 * (11 + 4)
+    assert [c["section"] for c in claims[:15]] == ["paper"] * 11 + ["beyond"] * 4
     drawn = {p.relative_to(out).as_posix() for p in out.rglob("*.png")}
     assert drawn == {f"figures/{regime}/{name}.png" for regime in ("fast", "keras_cnn")
                      for name in ("fig5_accuracy_per_epoch", "fig10_minority_per_epoch", "fig11_confusion",

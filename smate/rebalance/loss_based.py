@@ -1,10 +1,10 @@
 """The long-tail methods that leave the train set as it is and rebalance through the loss or the
 test-time logits (smate/losses.py holds the losses). Each reads the class counts of the imbalanced
-train set it is given; the split keeps every class in it."""
+train set it is given; the split keeps every class in it. smate.losses (torch) is imported where it
+is used, so that listing the registry stays quick (see __init__.py)."""
 
 import numpy as np
 
-from .. import losses
 from ._base import Rebalancer, register
 
 
@@ -26,6 +26,8 @@ class ClassBalanced(Rebalancer):
         self.beta = beta
 
     def _fit_resample(self, X, y):
+        from .. import losses
+
         self.class_weight_ = losses.effective_number_weights(np.bincount(y), self.beta).double().numpy()
         return X, y
 
@@ -39,6 +41,8 @@ class Focal(_LossBased):
         self.gamma = gamma
 
     def _objective(self, counts):
+        from .. import losses
+
         return losses.Objective(loss=lambda logits, labels, progress: losses.focal_loss(logits, labels, self.gamma))
 
 
@@ -52,6 +56,8 @@ class LDAMDRW(_LossBased):
         self.max_margin, self.scale, self.beta, self.drw_start = max_margin, scale, beta, drw_start
 
     def _objective(self, counts):
+        from .. import losses
+
         margins = losses.ldam_margins(counts, self.max_margin)
         weights = losses.effective_number_weights(counts, self.beta)
 
@@ -73,6 +79,8 @@ class LogitAdjust(_LossBased):
         self.tau = tau
 
     def _objective(self, counts):
+        from .. import losses
+
         prior = losses.log_prior(counts)
         return losses.Objective(loss=lambda logits, labels, progress: losses.logit_adjusted_loss(logits, labels, prior, self.tau))
 
@@ -86,6 +94,8 @@ class LogitAdjustPosthoc(_LossBased):
         self.tau = tau
 
     def _objective(self, counts):
+        from .. import losses
+
         prior = losses.log_prior(counts)
         return losses.Objective(adjust=lambda logits: losses.posthoc_logit_adjustment(logits, prior, self.tau))
 
@@ -95,5 +105,7 @@ class BalancedSoftmax(_LossBased):
     """Ren et al. (NeurIPS 2020): the softmax of the logits plus the log prior in the training loss."""
 
     def _objective(self, counts):
+        from .. import losses
+
         prior = losses.log_prior(counts)
         return losses.Objective(loss=lambda logits, labels, progress: losses.balanced_softmax_loss(logits, labels, prior))
