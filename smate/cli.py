@@ -42,6 +42,7 @@ def build_parser():
         "summarize": "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
         "report": "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
         "regimes": "run everything with each classifier (fast, keras_cnn) into OUT/<classifier>/, then one report",
+        "sweep": "run sweep.methods at each of sweep.ratios (OUT/ratio-R/), then one table and figure against the ratio",
         "params": "print the merged parameters, or write them with --write",
         "repro": "write the merged parameters to params.yaml and run `dvc repro`",
         "methods": "list the registered rebalancing methods",
@@ -49,7 +50,7 @@ def build_parser():
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
     stage_commands = ("run", "prepare", "split", "pretrain-gan", "transfer-gan", "synthesize", "feature-net",
                       "gan-quality", "train", "summarize")
-    for name in stage_commands + ("params", "repro", "regimes"):
+    for name in stage_commands + ("params", "repro", "regimes", "sweep"):
         _config_options(sub[name])
     for name in stage_commands + ("regimes",):
         _out_option(sub[name])
@@ -67,9 +68,11 @@ def build_parser():
     for name in ("run", "report"):
         sub[name].add_argument("--reproduction", metavar="FILE",
                                help="also write what of the paper holds to FILE (paper/REPRODUCTION.md)")
-    sub["run"].add_argument("--workers", type=int, default=None,
-                            help="processes that run independent stages at once, one thread each "
-                                 "(default: 2 on a CPU, where it measured faster; 1 with a GPU)")
+    for name in ("run", "sweep"):
+        sub[name].add_argument("--workers", type=int, default=None,
+                               help="processes that run independent stages at once, one thread each "
+                                    "(default: 2 on a CPU, where it measured faster; 1 with a GPU)")
+    sub["sweep"].add_argument("--out", default="results/sweep", help="folder for every output (default: results/sweep/)")
     sub["run"].add_argument("--only", choices=("gan", "train"),
                             help="only the GAN stages or only the classifier runs, on a split made before (as dvc.yaml does)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
@@ -104,10 +107,15 @@ def _dispatch(args):
         return 0
     # Imported per command: each DVC stage is a new process, and `methods` needs neither torch nor seaborn.
     if args.command == "report":
-        from . import report
+        from . import report, sweep
 
         _check_writable(args.out or Path(args.results[0]) / "report")
-        report.build_report(args.results, args.reference, args.out, args.reproduction)
+        if (Path(args.results[0]) / sweep.PLAN).is_file():
+            if len(args.results) > 1:
+                raise SmateError(f"'{args.results[0]}' holds a sweep; report a sweep on its own")
+            sweep.build_sweep_report(args.results[0], args.out)
+        else:
+            report.build_report(args.results, args.reference, args.out, args.reproduction)
         return 0
     config = _config(args)
     progress = not getattr(args, "quiet", False)
@@ -122,12 +130,17 @@ def _dispatch(args):
     _check_writable(args.out)
     from . import pipeline
 
-    if args.command == "run":
+    if args.command in ("run", "sweep"):
         workers = pipeline.default_workers() if args.workers is None else args.workers
         if workers < 1:
             raise SmateError(f"--workers must be 1 or more, got {workers}")
+    if args.command == "run":
         reference = None if args.only else _run_reference(args)
         pipeline.run_all(config, args.out, progress, reference, args.reproduction, workers, args.only)
+    elif args.command == "sweep":
+        from . import sweep
+
+        sweep.run_sweep(config, args.out, progress, workers)
     elif args.command == "regimes":
         pipeline.run_regimes(config, args.out, args.reference, progress)
     else:

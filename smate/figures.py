@@ -97,6 +97,25 @@ def recall_vs_accuracy(runs, out):
     return _save(figure, out, "recall_vs_accuracy")
 
 
+def ratio_sweep(rows, methods, out):
+    """Not in the paper: minority recall and balanced accuracy against the minority ratio, a line per method
+    with a band of ± one sd over seeds."""
+    frame = pd.DataFrame(rows)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharex=True)
+    for axis, column, label in zip(axes, ("minority_recall", "balanced_accuracy"), ("minority recall", "balanced accuracy")):
+        sns.lineplot(frame, x="ratio", y=column, hue="method", hue_order=methods, errorbar="sd", marker="o", ax=axis,
+                     legend=axis is axes[-1])
+        axis.set_xscale("log")
+        ratios = sorted(frame["ratio"].unique())
+        axis.set_xticks(ratios, [f"{ratio:g}" for ratio in ratios])
+        axis.minorticks_off()
+        axis.set_xlabel("minority ratio (share of the minority's train images kept)")
+        axis.set_ylabel(label)
+    axes[-1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    figure.suptitle("Each method as the imbalance grows (mean ± sd over seeds)")
+    return _save(figure, out, "ratio_sweep")
+
+
 def gan_training(results, out):
     """The paper's Fig 9: G and D loss and D's accuracy on real and fake images per epoch, per generator."""
     frames = []

@@ -43,11 +43,12 @@ def cli_env():
 
 
 def copy_pipeline(root):
-    """A fresh DVC pipeline in `root`: dvc.yaml, the package and the paper's numbers, in a new git repository."""
+    """A fresh DVC pipeline in `root`: dvc.yaml (and the sweep's), the package and the paper's numbers, in a new git repository."""
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(REPO / name, root / name)
     shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
     shutil.copytree(REPO / "smate", root / "smate", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "paper", root / "paper")
+    shutil.copytree(REPO / "sweep", root / "sweep")
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     return root

@@ -1,0 +1,86 @@
+"""`smate-bench sweep`: the methods at each minority ratio, one run folder per ratio, one table and figure."""
+
+import csv
+import json
+import subprocess
+
+import pytest
+
+from smate import sweep
+from smate.cli import main
+from smate.config import build_config, dump
+
+from conftest import FIXTURE, cli_env, copy_pipeline
+
+SMALL = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "sweep.ratios=0.2,0.5",
+         "--set", "sweep.methods=imbalanced,class_weight", "--set", "seeds=0,1", "--set", "classify.fast.epochs=1",
+         "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    assert main(["sweep", *SMALL, "--out", str(out)]) == 0
+    return out
+
+
+def test_the_sweep_runs_each_ratio_and_tabulates_every_method_and_seed(swept):
+    for ratio, trucks in (("0.2", 4), ("0.5", 10)):
+        record = json.loads((swept / f"ratio-{ratio}" / "runs" / "class_weight-1" / "metrics.json").read_text())
+        assert record["params"]["data"]["ratio"] == float(ratio) and record["train_counts"]["truck"] == trucks
+    with open(swept / "report" / "sweep_runs.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["ratio"], r["method"], r["seed"]) for r in rows] == [
+        (ratio, method, seed) for ratio in ("0.2", "0.5") for method in ("imbalanced", "class_weight") for seed in "01"]
+    text = (swept / "report" / "sweep.md").read_text()
+    assert "| class_weight | 0.5     | 2   |" in text and "the truck class cut to each ratio" in text
+    assert (swept / "report" / "figures" / "ratio_sweep.png").is_file()
+
+
+def test_a_second_sweep_keeps_every_run_and_its_report_regenerates_byte_for_byte(swept, tmp_path, capsys):
+    before = {path: path.read_bytes() for path in swept.glob("ratio-*/runs/*/metrics.json")}
+    assert main(["sweep", *SMALL, "--out", str(swept)]) == 0
+    assert capsys.readouterr().out.count("run: 4 stages kept") == 2  # both ratios, 2 methods x 2 seeds each
+    assert {path: path.read_bytes() for path in swept.glob("ratio-*/runs/*/metrics.json")} == before
+    assert main(["report", "--results", str(swept), "--out", str(tmp_path)]) == 0
+    for made in (swept / "report").rglob("*"):
+        if made.is_file():
+            assert (tmp_path / made.relative_to(swept / "report")).read_bytes() == made.read_bytes()
+
+
+def test_a_sweep_cut_short_says_which_ratio_is_missing(swept, tmp_path, capsys):
+    (tmp_path / "sweep.json").write_text(json.dumps({"ratios": [0.2, 0.3], "methods": ["imbalanced"], "seeds": [0]}))
+    (tmp_path / "ratio-0.2").symlink_to(swept / "ratio-0.2")
+    assert main(["report", "--results", str(tmp_path)]) == 2
+    assert "has no runs at ratio 0.3 yet; rerun `smate-bench sweep` to finish it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.profile=exp", "the sweep varies data.ratio, which the exp profile does not read"),
+    ("sweep.ratios=0.1,1.5", "sweep.ratios must be a non-empty list of numbers in (0, 1]"),
+    ("sweep.methods=imbalanced,lorry", "sweep.methods must name registered methods, got 'lorry'"),
+])
+def test_bad_sweep_settings_stop_before_any_work(override, message, tmp_path, capsys):
+    assert main(["sweep", *SMALL, "--set", override, "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_each_ratios_run_puts_the_generator_methods_under_gan_methods():
+    config = build_config(preset="tiny", overrides=["sweep.methods=imbalanced,smate,logit_adjust"])
+    run = sweep.ratio_config(config, 0.05)
+    assert run["data"]["ratio"] == 0.05 and config["data"]["ratio"] == 0.2
+    assert run["methods"] == ["imbalanced", "logit_adjust"] and run["gan_methods"] == ["smate"]
+
+
+@pytest.mark.slow
+def test_the_sweeps_dvc_stage_runs_apart_from_the_main_pipeline(tmp_path):
+    root = copy_pipeline(tmp_path)
+    params = build_config(preset="tiny", overrides=[f"data.root={FIXTURE}", "sweep.ratios=0.5",
+                                                    "sweep.methods=imbalanced", "seeds=0", "classify.fast.epochs=1"])
+    (root / "params.yaml").write_text(dump(params))
+    done = subprocess.run(["dvc", "repro", "sweep/dvc.yaml"], cwd=root, env=cli_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Running stage 'sweep/dvc.yaml:sweep'" in done.stdout
+    assert (root / "results" / "sweep" / "report" / "sweep.md").is_file()
+    assert not (root / "results" / "runs").exists()  # the main pipeline did not run
