@@ -22,6 +22,7 @@ COPY smate ./smate
 RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation .
 
 COPY params.yaml dvc.yaml ./
+COPY sweep ./sweep
 COPY paper ./paper
 
 # No .git goes into the image; the commit recorded in every metrics.json comes from here.

@@ -3,23 +3,16 @@
 import contextlib
 import json
 import os
+import secrets
 import shutil
-import signal
-import tempfile
 from pathlib import Path
 
 
-@contextlib.contextmanager
-def _signals_held():
-    """Hold SIGINT and SIGTERM until the block ends, so that a Ctrl-C or a kill lands before it or after it."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+def _partial_name(path):
+    """A fresh name beside `path`. Callers hold it before they create the file or folder, so that an
+    interrupt at any point leaves them a name to clean up; blocking the signals would not do, since the
+    kernel may hand one to another thread and Python still raises it in this one."""
+    return path.parent / f".{path.name}.{secrets.token_hex(8)}.partial"
 
 
 @contextlib.contextmanager
@@ -29,11 +22,9 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = None
     try:
-        # An interrupt between creating the file and learning its name would leave it behind.
-        with _signals_held():
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-        os.close(fd)
-        yield Path(tmp)
+        tmp = _partial_name(path)
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        yield tmp
         os.replace(tmp, path)
     finally:
         if tmp is not None and os.path.exists(tmp):
@@ -61,8 +52,8 @@ def atomic_dir(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = None
     try:
-        with _signals_held():
-            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial"))
+        tmp = _partial_name(path)
+        os.mkdir(tmp, 0o700)
         yield tmp
         if path.exists():
             shutil.rmtree(path)

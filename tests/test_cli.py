@@ -4,7 +4,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -118,7 +117,7 @@ def test_the_report_states_budgets_replication_and_generators(tiny_run):
 def test_split_is_saved_and_printed(tiny_run):
     split = json.loads((tiny_run / "prepared" / "split.json").read_text())
     assert split["train_counts"]["truck"] == 4 and split["n_kept"] == 184
-    assert split["data"] == {"minority": "truck", "ratio": 0.2, "seed": 0}
+    assert split["data"] == {"minority": "truck", "profile": "minority", "ratio": 0.2, "imbalance_factor": 100.0, "seed": 0}
 
 
 def test_stages_one_at_a_time_match_run(tmp_path):
@@ -214,23 +213,29 @@ def test_a_failed_write_leaves_the_old_folder_and_no_partial_one(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["smote-0"]
 
 
-def test_a_ctrl_c_as_the_temporary_file_is_made_leaves_no_partial_file(tmp_path, monkeypatch):
-    # The signal lands inside mkstemp, once the file exists: before the fix, before its name was known.
-    made = tempfile.mkstemp
+@pytest.mark.parametrize("make, write", [
+    ("open", lambda folder: atomic.write_json(folder / "stages.json", {"a": 1})),
+    ("mkdir", lambda folder: atomic.atomic_dir(folder / "runs" / "smote-0").__enter__()),
+])
+def test_a_ctrl_c_as_the_temporary_file_is_made_leaves_no_partial_file(make, write, tmp_path, monkeypatch):
+    # The signal lands once the file or folder exists: with tempfile.mkstemp, before its name was known;
+    # in a process with other threads (torch's), masking the signal in this one did not hold it back.
+    (tmp_path / "runs").mkdir()
+    made = getattr(os, make)
 
-    def mkstemp_then_interrupted(**kwargs):
-        created = made(**kwargs)
+    def made_then_interrupted(*args, **kwargs):
+        created = made(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGINT)
         return created
 
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_interrupted)
+    monkeypatch.setattr(os, make, made_then_interrupted)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
-            atomic.write_json(tmp_path / "stages.json", {"a": 1})
+            write(tmp_path)
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert list(tmp_path.iterdir()) == []
+    assert [path.name for path in tmp_path.rglob("*")] == ["runs"]
 
 
 def test_a_rewritten_prepared_dataset_is_read_again(tmp_path):
