@@ -46,7 +46,7 @@ def configured_runs(folder, runs):
                          "rerun `smate-bench summarize` with the params of those runs")
 
     def setting(run):
-        return json.dumps([run["params"]["data"], run["params"]["classify"]], sort_keys=True)
+        return json.dumps([_data_setting(run["params"]["data"]), run["params"]["classify"]], sort_keys=True)
 
     common = Counter(map(setting, kept)).most_common(1)
     other = [run for run in kept if setting(run) != common[0][0]]
@@ -57,6 +57,14 @@ def configured_runs(folder, runs):
             names = ", ".join(f"{run['method']}-{run['seed']}" for run in runs_out)
             left_out.append(f"Left out of `{folder}`: {len(runs_out)} runs that {why}: {names}.")
     return [run for run in kept if run not in other], left_out
+
+
+def _data_setting(data):
+    """The data params as they bear on a run: runs made before profiles existed used the minority profile,
+    and a profile's split ignores the other profiles' parameter."""
+    data = {"profile": "minority", **data}
+    unread = "imbalance_factor" if data["profile"] == "minority" else "ratio"
+    return {key: value for key, value in data.items() if key != unread}
 
 
 def load_reference(path):
@@ -222,7 +230,12 @@ def _environment_line(runs):
     return (f"Dataset: {first['dataset']['kind']} '{first['dataset']['root']}' (sha256 {first['dataset']['sha256'][:12]}); "
             f"{_cut_words(first['params']['data'], ', '.join(first['minority']))[0]}; seeds {seeds}; "
             f"device {device['name']} ({device['type']}); torch {first['environment']['packages']['torch']}; "
-            f"commit {first['environment']['git_commit']}")
+            f"{_commits(runs)}")
+
+
+def _commits(runs):
+    commits = sorted({run["environment"]["git_commit"] for run in runs})
+    return f"commit {commits[0]}" if len(commits) == 1 else f"commits {', '.join(commits)}"
 
 
 def build_report(results, reference_path, out=None, reproduction=None):

@@ -249,3 +249,18 @@ def test_committed_results_regenerate_their_report_byte_for_byte(results, tmp_pa
     # paper/REPRODUCTION.md comes from one of them, which its third line names; past it, the text must match.
     if f"`{results.relative_to(REPO).as_posix()}`" in reproduction.split("\n", 3)[2]:
         assert (tmp_path / "REPRODUCTION.md").read_text().split("\n", 3)[3] == reproduction.split("\n", 3)[3]
+
+
+def test_runs_made_before_profiles_existed_share_the_minority_profiles_setting(tmp_path):
+    runs = [fake_run(m, s, 0.8, 0.5) for m in METHODS for s in range(2)]
+    for run in runs[:3]:  # as made before data.profile and data.imbalance_factor existed
+        run["params"] = {**run["params"], "data": {k: v for k, v in run["params"]["data"].items()
+                                                   if k not in ("profile", "imbalance_factor")}}
+    runs[-1]["params"] = {**runs[-1]["params"], "data": {**runs[-1]["params"]["data"], "imbalance_factor": 10.0}}
+    runs[-1]["environment"] = {**runs[-1]["environment"], "git_commit": "def"}
+    write_runs(tmp_path, runs)
+    (tmp_path / "summary.csv").write_text("method,n_seeds,seeds\n" + "".join(f"{m},2,0 1\n" for m in METHODS))
+    kept, left_out = report.configured_runs(tmp_path, report.load_runs(tmp_path))
+    assert len(kept) == len(runs) and left_out == []
+    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    assert "; commits abc, def" in (tmp_path / "report" / "report.md").read_text()
