@@ -46,14 +46,15 @@ def test_repro_runs_every_stage_and_writes_the_table(pipeline):
 
 
 def rerun_after(root, change):
-    """`dvc status`'s stale stages after a params change, then what `dvc repro` printed; params restored after."""
+    """`dvc status`'s stale stages of the main pipeline (the sweep's file aside) after a params change, then
+    what `dvc repro` printed; params restored after."""
     path = root / "params.yaml"
     original = path.read_text()
     params = yaml.safe_load(original)
     change(params)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        stale = sorted(json.loads(sh(["dvc", "status", "--json"], root)))
+        stale = sorted(json.loads(sh(["dvc", "status", "--json", "dvc.yaml"], root)))
         output = sh(["dvc", "repro"], root)
     finally:
         path.write_text(original)
@@ -99,4 +100,4 @@ def test_dvc_repro_keeps_what_run_made(tmp_path):
     assert "stages kept" in output
     for trained in ("pretrain_gan:", "transfer_gan smate truck:", "feature_net:", "train imbalanced-0:", "train smate-0:"):
         assert trained not in output
-    assert json.loads(sh(["dvc", "status", "--json"], root)) == {}
+    assert json.loads(sh(["dvc", "status", "--json", "dvc.yaml"], root)) == {}
