@@ -59,10 +59,14 @@ def configured_runs(folder, runs):
     return [run for run in kept if run not in other], left_out
 
 
+def _profile(data):
+    """A run's imbalance profile; runs made before profiles existed used the minority one."""
+    return data.get("profile", "minority")
+
+
 def _data_setting(data):
-    """The data params as they bear on a run: runs made before profiles existed used the minority profile,
-    and a profile's split ignores the other profiles' parameter."""
-    data = {"profile": "minority", **data}
+    """The data params as they bear on a run: a profile's split ignores the other profiles' parameter."""
+    data = {**data, "profile": _profile(data)}
     unread = "imbalance_factor" if data["profile"] == "minority" else "ratio"
     return {key: value for key, value in data.items() if key != unread}
 
@@ -230,10 +234,11 @@ def _environment_line(runs):
     return (f"Dataset: {first['dataset']['kind']} '{first['dataset']['root']}' (sha256 {first['dataset']['sha256'][:12]}); "
             f"{_cut_words(first['params']['data'], ', '.join(first['minority']))[0]}; seeds {seeds}; "
             f"device {device['name']} ({device['type']}); torch {first['environment']['packages']['torch']}; "
-            f"{_commits(runs)}")
+            f"{commits_line(runs)}")
 
 
-def _commits(runs):
+def commits_line(runs):
+    """The commit the runs came from, or every commit when they came from several."""
     commits = sorted({run["environment"]["git_commit"] for run in runs})
     return f"commit {commits[0]}" if len(commits) == 1 else f"commits {', '.join(commits)}"
 
@@ -355,8 +360,8 @@ def _scale_finding(runs, reference):
 
 
 def _cut_words(data, minority):
-    """How the train set was cut, short and as a phrase; runs made before profiles existed had the minority one."""
-    profile = data.get("profile", "minority")
+    """How the train set was cut, short and as a phrase."""
+    profile = _profile(data)
     if profile == "minority":
         return f"minority {minority} at ratio {data['ratio']}", f"the {minority} class cut to ratio {data['ratio']}"
     cut = f"the {profile} profile at imbalance factor {data['imbalance_factor']:g}"
@@ -434,7 +439,7 @@ def _regime(regime, runs, reference, out):
     atomic.write_text(out / f"paper_table_{regime}.csv", _rows_csv(rows))
     atomic.write_text(out / f"paper_table_{regime}.tex",
                       tabulate(cells, headers=headers, tablefmt="latex_booktabs", disable_numparse=True) + "\n")
-    profile = runs[0]["params"]["data"].get("profile", "minority")
+    profile = _profile(runs[0]["params"]["data"])
     sources = _sources(reference)
     claims = _tested("paper", reference["claims"], grouped, sources) if profile == "minority" else []
     beyond = _tested("beyond", reference.get("beyond", []), grouped, [])

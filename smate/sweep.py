@@ -10,7 +10,7 @@ from tabulate import tabulate
 
 from . import atomic, figures
 from .errors import SmateError
-from .report import configured_runs, load_runs, spread
+from .report import commits_line, configured_runs, load_runs, spread
 from .summary import csv_value, records_csv
 
 METRICS = ("minority_recall", "balanced_accuracy", "accuracy")
@@ -47,6 +47,9 @@ def check_sweep(config):
     if not sweep["methods"] or unknown:
         raise SmateError(f"sweep.methods must name registered methods, got {unknown[0] if unknown else 'none'!r}; "
                          f"registered: {', '.join(REBALANCERS)}")
+    missing = [m for m in sweep["methods"] if m not in config["rebalance"]]
+    if missing:
+        raise SmateError(f"sweep method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
 
 
 def run_sweep(config, out, progress=True, workers=1):
@@ -60,33 +63,32 @@ def run_sweep(config, out, progress=True, workers=1):
     atomic.write_json(out / PLAN, {"ratios": ratios, "methods": config["sweep"]["methods"], "seeds": config["seeds"]})
     for index, ratio in enumerate(ratios, 1):
         print(f"sweep: ratio {ratio:g} ({index} of {len(ratios)})", flush=True)
-        ratio_run = ratio_config(config, ratio)
-        for method in ratio_run["methods"] + ratio_run["gan_methods"]:
-            if method not in ratio_run["rebalance"]:
-                raise SmateError(f"sweep method {method!r} has no entry under 'rebalance:' in the params; add `{method}: {{}}`")
-        pipeline.run_all(ratio_run, ratio_folder(out, ratio), progress, workers=workers)
+        pipeline.run_all(ratio_config(config, ratio), ratio_folder(out, ratio), progress, workers=workers)
     return build_sweep_report(out)
 
 
 def sweep_runs(out):
-    """One row per run (ratio, method, seed and the metrics), and a line for each kind of run left out."""
+    """The plan, one row per run (ratio, method, seed and the metrics), the runs, and a line for each kind of run
+    left out."""
     plan = json.loads((Path(out) / PLAN).read_text())
-    rows, left_out = [], []
+    rows, swept, left_out = [], [], []
     for ratio in plan["ratios"]:
         folder = ratio_folder(out, ratio)
         if not folder.is_dir():
             raise SmateError(f"the sweep in '{out}' has no runs at ratio {ratio:g} yet; rerun `smate-bench sweep` to finish it")
         runs, lines = configured_runs(folder, load_runs(folder))
         left_out += lines
+        runs = [run for run in runs if run["method"] in plan["methods"]]
+        swept += runs
         rows += [{"ratio": ratio, "method": run["method"], "seed": run["seed"], **{m: run[m] for m in METRICS}}
-                 for run in runs if run["method"] in plan["methods"]]
+                 for run in runs]
     rows.sort(key=lambda row: (row["ratio"], plan["methods"].index(row["method"]), row["seed"]))
-    return plan, rows, runs[0], left_out
+    return plan, rows, swept, left_out
 
 
 def build_sweep_report(out, report_out=None):
     """The sweep's table (sweep.md, sweep_runs.csv) and figure, from the ratio folders' runs alone."""
-    plan, rows, example, left_out = sweep_runs(out)
+    plan, rows, runs, left_out = sweep_runs(out)
     report_out = Path(report_out) if report_out else Path(out) / "report"
     atomic.write_text(report_out / "sweep_runs.csv", records_csv(
         {**{k: csv_value(v) for k, v in row.items()}, "ratio": f"{row['ratio']:g}"} for row in rows))
@@ -100,7 +102,7 @@ def build_sweep_report(out, report_out=None):
     table = tabulate(cells, headers=["method", "ratio", "n"] + [LABELS[m] for m in METRICS], tablefmt="github",
                      disable_numparse=True)
     markdown = "\n\n".join([
-        "# smate-bench sweep", *left_out, _setting_line(example, plan),
+        "# smate-bench sweep", *left_out, _setting_line(runs, plan),
         "Cells: mean ± sample std over seeds, in percent; n = seeds.", table,
         f"![{drawn}](figures/{drawn}.png)",
     ]) + "\n"
@@ -114,7 +116,8 @@ def _cell(values):
     return f"{100 * mean:.2f}" if len(values) < 2 else f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
-def _setting_line(run, plan):
+def _setting_line(runs, plan):
+    run = runs[0]
     data, classifier = run["params"]["data"], run["classifier"]
     recipe = run["params"]["classify"][classifier]
     per_class = data["max_train_per_class"]
@@ -123,4 +126,4 @@ def _setting_line(run, plan):
             f"{', '.join(run['minority'])} class cut to each ratio; classifier {classifier} ({recipe['epochs']} epochs, "
             f"batch {recipe['batch_size']}); seeds {plan['seeds']}; device {run['environment']['device']['name']} "
             f"({run['environment']['device']['type']}); torch {run['environment']['packages']['torch']}; "
-            f"commit {run['environment']['git_commit']}")
+            f"{commits_line(runs)}")

@@ -9,6 +9,7 @@ import pytest
 from smate import sweep
 from smate.cli import main
 from smate.config import build_config, dump
+from smate.errors import SmateError
 
 from conftest import FIXTURE, cli_env, copy_pipeline
 
@@ -84,3 +85,10 @@ def test_the_sweeps_dvc_stage_runs_apart_from_the_main_pipeline(tmp_path):
     assert "Running stage 'sweep/dvc.yaml:sweep'" in done.stdout
     assert (root / "results" / "sweep" / "report" / "sweep.md").is_file()
     assert not (root / "results" / "runs").exists()  # the main pipeline did not run
+
+
+def test_a_sweep_method_without_params_stops_before_any_ratio_runs():
+    config = build_config(preset="tiny", overrides=["sweep.methods=imbalanced,smote"])
+    del config["rebalance"]["smote"]
+    with pytest.raises(SmateError, match="sweep method 'smote' has no entry under 'rebalance:'"):
+        sweep.check_sweep(config)
