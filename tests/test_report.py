@@ -242,13 +242,29 @@ COMMITTED = [folder for folder in [REPO / "results", *sorted((REPO / "results").
 def test_committed_results_regenerate_their_report_byte_for_byte(results, tmp_path):
     main(["report", "--results", str(results), "--reference", str(REPO / "paper" / "reference.yaml"),
           "--out", str(tmp_path / "report"), "--reproduction", str(tmp_path / "REPRODUCTION.md")])
-    for committed in (results / "report").rglob("*"):
-        if committed.is_file():
-            assert (tmp_path / "report" / committed.relative_to(results / "report")).read_bytes() == committed.read_bytes()
+    assert_same_files(results / "report", tmp_path / "report")
     reproduction = (REPO / "paper" / "REPRODUCTION.md").read_text()
     # paper/REPRODUCTION.md comes from one of them, which its third line names; past it, the text must match.
     if f"`{results.relative_to(REPO).as_posix()}`" in reproduction.split("\n", 3)[2]:
         assert (tmp_path / "REPRODUCTION.md").read_text().split("\n", 3)[3] == reproduction.split("\n", 3)[3]
+
+
+COMMITTED_SWEEPS = [folder for folder in sorted((REPO / "results").glob("*/"))
+                    if (folder / "sweep.json").is_file() and (folder / "report").is_dir()]
+
+
+@pytest.mark.skipif(not COMMITTED_SWEEPS, reason="no committed sweep with a report yet")
+@pytest.mark.parametrize("swept", COMMITTED_SWEEPS, ids=lambda folder: folder.name)
+def test_committed_sweeps_regenerate_their_report_byte_for_byte(swept, tmp_path):
+    assert main(["report", "--results", str(swept), "--out", str(tmp_path / "report")]) == 0
+    assert_same_files(swept / "report", tmp_path / "report")
+
+
+def assert_same_files(committed_folder, rebuilt_folder):
+    committed = [path for path in committed_folder.rglob("*") if path.is_file()]
+    assert committed
+    for path in committed:
+        assert (rebuilt_folder / path.relative_to(committed_folder)).read_bytes() == path.read_bytes(), path
 
 
 def test_runs_made_before_profiles_existed_share_the_minority_profiles_setting(tmp_path):
