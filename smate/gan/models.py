@@ -11,7 +11,8 @@ class BrownleeGenerator(nn.Sequential):
 
     The modules mirror the Keras layer list, so `freeze_first(g, 6)` freezes what the paper froze:
     Dense, LeakyReLU, Reshape, ConvT, LeakyReLU, ConvT, leaving the last two conv layers to train.
-    With `batchnorm`, a BatchNorm follows each upsampling, as in Radford et al.'s DCGAN.
+    With `batchnorm`, a BatchNorm follows each upsampling, as in Radford et al.'s DCGAN; it belongs to
+    the layer before it, in the count and in being frozen.
     """
 
     def __init__(self, latent_dim=LATENT_DIM, channels=3, batchnorm=False):
@@ -25,6 +26,14 @@ class BrownleeGenerator(nn.Sequential):
         layers += [nn.Conv2d(128, channels, kernel_size=3, padding=1), nn.Tanh()]
         super().__init__(*layers)
         self.latent_dim = latent_dim
+
+    def train(self, mode=True):
+        """Frozen BatchNorm layers stay in eval mode: a transfer must not move their running statistics."""
+        super().train(mode)
+        for module in self:
+            if isinstance(module, nn.BatchNorm2d) and not any(p.requires_grad for p in module.parameters()):
+                module.eval()
+        return self
 
 
 class BrownleeDiscriminator(nn.Sequential):
@@ -57,8 +66,13 @@ ARCHITECTURES = {
 
 
 def freeze_first(generator, k):
-    """Stop gradients to the parameters of the generator's first `k` modules (Keras-style layer count)."""
-    for index, module in enumerate(generator):
+    """Stop gradients to the parameters of the generator's first `k` layers, counted as the paper's Keras
+    model counts them: a BatchNorm is not a layer of its own but goes with the layer before it."""
+    layer = -1
+    for module in generator:
+        if not isinstance(module, nn.BatchNorm2d):
+            layer += 1
         for parameter in module.parameters():
-            parameter.requires_grad = index >= k
+            parameter.requires_grad = layer >= k
+    generator.train(generator.training)
     return generator
