@@ -17,6 +17,12 @@ def _gradient_penalty(discriminator, points):
     return ((gradients.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+def _between(a, b):
+    """A point drawn uniformly on the segment from each image of `a` to its partner in `b`."""
+    alpha = torch.rand(len(a), 1, 1, 1, device=a.device, dtype=a.dtype)
+    return alpha * a + (1 - alpha) * b
+
+
 class GANLoss:
     """Goodfellow et al.'s loss with the non-saturating generator objective, on logits."""
 
@@ -60,17 +66,18 @@ class WGANGPLoss(GANLoss):
         return -fake_scores.mean()
 
     def discriminator_loss(self, real_scores, fake_scores, discriminator=None, real=None, fake=None):
-        alpha = torch.rand(len(real), 1, 1, 1, device=real.device, dtype=real.dtype)
-        between = alpha * real + (1 - alpha) * fake.detach()
+        between = _between(real, fake.detach())
         return fake_scores.mean() - real_scores.mean() + PENALTY_WEIGHT * _gradient_penalty(discriminator, between)
 
 
 class DRAGANLoss(GANLoss):
-    """The gan loss with a gradient penalty around perturbed real images (Kodali et al. 2017)."""
+    """The gan loss with a gradient penalty at random points between real images and perturbed copies
+    of them (Kodali et al. 2017, as their reference code does)."""
 
     def discriminator_loss(self, real_scores, fake_scores, discriminator=None, real=None, fake=None):
         perturbed = real + 0.5 * real.std() * torch.rand_like(real)
-        return super().discriminator_loss(real_scores, fake_scores) + PENALTY_WEIGHT * _gradient_penalty(discriminator, perturbed)
+        between = _between(real, perturbed)
+        return super().discriminator_loss(real_scores, fake_scores) + PENALTY_WEIGHT * _gradient_penalty(discriminator, between)
 
 
 LOSSES = {"gan": GANLoss, "wgan-gp": WGANGPLoss, "lsgan": LSGANLoss, "dragan": DRAGANLoss, "hinge": HingeLoss}
