@@ -36,10 +36,24 @@ def test_architectures_map_noise_to_images_and_images_to_one_score(name):
     assert discriminator(images).shape == (3, 1)
 
 
-def test_freeze_first_six_leaves_the_last_two_convs_trainable():
-    generator = freeze_first(BrownleeGenerator(), 6)
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_freeze_first_six_leaves_the_last_two_convs_trainable_in_every_architecture(name):
+    generator = freeze_first(build_gan({"architecture": name})[0], 6)
     trainable = [type(m).__name__ for m in generator if any(p.requires_grad for p in m.parameters())]
-    assert trainable == ["ConvTranspose2d", "Conv2d"]
+    convs = [kind for kind in trainable if kind != "BatchNorm2d"]
+    assert convs == ["ConvTranspose2d", "Conv2d"]
+    # A BatchNorm trains with the layer it follows: the last upsampling's does, the two before it do not.
+    assert len(trainable) == (3 if name == "dcgan_sn" else 2)
+
+
+def test_frozen_batchnorm_keeps_its_running_statistics_in_training():
+    generator = freeze_first(build_gan({"architecture": "dcgan_sn"})[0], 6).train()
+    norms = [m for m in generator if isinstance(m, torch.nn.BatchNorm2d)]
+    before = [m.running_mean.clone() for m in norms]
+    generator(torch.randn(8, 100))
+    assert [m.training for m in norms] == [False, False, True]
+    assert torch.equal(norms[0].running_mean, before[0]) and torch.equal(norms[1].running_mean, before[1])
+    assert not torch.equal(norms[2].running_mean, before[2])
 
 
 @pytest.mark.parametrize("loss_name", sorted(LOSSES))
@@ -183,3 +197,16 @@ def test_bf16_auto_follows_the_devices_native_support(monkeypatch):
         monkeypatch.setattr(precision.torch.cpu, "_is_amx_tile_supported", lambda: False)
         assert precision.resolve_bf16("auto", "cpu") is native
         assert precision.resolve_bf16(not native, "cpu") is (not native)
+
+
+def test_dragan_penalises_points_between_real_images_and_their_perturbations(monkeypatch):
+    from smate.gan import losses
+
+    seen = []
+    monkeypatch.setattr(losses, "_gradient_penalty", lambda discriminator, points: seen.append(points) or torch.tensor(0.0))
+    torch.manual_seed(0)
+    real = torch.rand(64, 3, 32, 32) * 2 - 1
+    losses.DRAGANLoss().discriminator_loss(torch.zeros(64, 1), torch.zeros(64, 1), None, real, real)
+    # Offsets in units of the perturbation's largest size: on the segment each image has its own share of it.
+    largest = ((seen[0] - real) / (0.5 * real.std())).flatten(1).amax(1)
+    assert largest.max() <= 1 and largest.min() < 0.9 and largest.std() > 0.1
