@@ -5,17 +5,46 @@ These use this suite's classifier, not Inception-v3, so they are not comparable 
 FID or KID numbers; compare them only between generators scored with the same feature network.
 """
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 from scipy.spatial import distance
 
+from ..errors import SmateError
 
-def frechet_distance(real, fake):
+# The largest imaginary part of (S_r S_f)^(1/2)'s diagonal taken for numerical noise (pytorch-fid's bound).
+IMAGINARY_TOLERANCE = 1e-3
+
+
+def frechet_distance(real, fake, eps=1e-6):
     """||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)): the FID formula (Heusel et al. 2017)."""
     mu_r, mu_f = real.mean(0), fake.mean(0)
     cov_r, cov_f = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
-    root = np.real(linalg.sqrtm(cov_r @ cov_f))  # numerical noise can leave a tiny imaginary part
+    root = _covariance_root(cov_r, cov_f, eps)
     return float(((mu_r - mu_f) ** 2).sum() + np.trace(cov_r + cov_f - 2 * root))
+
+
+def _covariance_root(cov_r, cov_f, eps):
+    """(S_r S_f)^(1/2), real. Dead feature units make both covariances singular, where the square root
+    can fail; then eps * I is added to each. Numerical noise leaves a tiny imaginary part, which is
+    dropped; a large one means the features are broken, not noisy."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", linalg.LinAlgWarning)  # scipy's word that the product is singular
+        try:
+            root = linalg.sqrtm(cov_r @ cov_f)
+        except linalg.LinAlgWarning:
+            root = np.full_like(cov_r, np.nan)
+    if not np.isfinite(root).all():
+        offset = eps * np.eye(len(cov_r))
+        root = linalg.sqrtm((cov_r + offset) @ (cov_f + offset))
+    if np.iscomplexobj(root):
+        imaginary = np.abs(np.diagonal(root).imag).max()
+        if imaginary > IMAGINARY_TOLERANCE:
+            raise SmateError(f"the Frechet distance's matrix square root has an imaginary part of {imaginary:.3g}: "
+                             "the feature covariances are not valid (check the feature net's features for NaN or inf)")
+        root = root.real
+    return root
 
 
 def kernel_distance(real, fake, subsets=10, subset_size=1000, seed=0):
@@ -45,9 +74,22 @@ def _pairwise(a, b):
     return distance.cdist(a, b)
 
 
-def precision_recall(real, fake, k=3):
+def precision_recall(real, fake, k=3, draws=5, seed=0):
     """Kynkaanniemi et al. (2019): precision is the share of fakes inside the real manifold (the union of
-    balls reaching each real point's k-th nearest real neighbour); recall is the converse."""
+    balls reaching each real point's k-th nearest real neighbour); recall is the converse.
+    A set's balls shrink as it grows, so both sets are compared at the smaller one's size, as the paper
+    does: with unequal sets, the mean over `draws` random cuts of the larger one."""
+    size = min(len(real), len(fake))
+    if len(real) == len(fake):
+        return _precision_recall(real, fake, k)
+    rng = np.random.default_rng(seed)
+    cuts = [(real[rng.choice(len(real), size, replace=False)] if len(real) > size else real,
+             fake[rng.choice(len(fake), size, replace=False)] if len(fake) > size else fake) for _ in range(draws)]
+    precisions, recalls = zip(*(_precision_recall(real_cut, fake_cut, k) for real_cut, fake_cut in cuts))
+    return float(np.mean(precisions)), float(np.mean(recalls))
+
+
+def _precision_recall(real, fake, k):
     real_radii, fake_radii = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
     precision = (_pairwise(fake, real) <= real_radii[None, :]).any(1).mean()
     recall = (_pairwise(real, fake) <= fake_radii[None, :]).any(1).mean()
