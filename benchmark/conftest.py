@@ -90,6 +90,6 @@ def tiny_results(tmp_path_factory):
     """Real runs for the report to read: the tiny preset, four methods, two seeds, no GANs."""
     out = tmp_path_factory.mktemp("tiny")
     args = ["run", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "methods=full,imbalanced,smote,class_weight",
-            "--set", "gan_methods=", "--quiet", "--out", str(out), "--reference", str(REPO / "paper" / "reference.yaml")]
+            "--quiet", "--out", str(out), "--reference", str(REPO / "paper" / "reference.yaml")]
     assert main(args) == 0
     return out

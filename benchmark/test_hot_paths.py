@@ -154,7 +154,7 @@ def test_dvc_repro_tiny(benchmark, tmp_path_factory):
 
     def repro(root):
         command = [sys.executable, "-m", "smate.cli", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}",
-                   "--set", "seeds=0", "--set", "methods=imbalanced,smote", "--set", "gan_methods=smate"]
+                   "--set", "seeds=0", "--set", "methods=imbalanced,smote,smate"]
         return subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
 
     done = benchmark.pedantic(repro, setup=fresh_copy, rounds=2, iterations=1)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import atomic
-from .config import all_methods, build_config, dump, preset_names
+from .config import build_config, dump, generator_methods, preset_names
 from .errors import SmateError
 
 REFERENCE = "paper/reference.yaml"
@@ -164,15 +164,15 @@ def _stage_name(args, config):
     """The dvc.yaml stage a stage command runs, e.g. `train --method smote --seed 0` is train@smote-0."""
     kind = args.command.replace("-", "_")
     if kind == "train":
-        if args.method not in all_methods(config):
-            raise SmateError(f"method {args.method!r} is in neither methods nor gan_methods of the params; "
+        if args.method not in config["methods"]:
+            raise SmateError(f"method {args.method!r} is not in methods of the params; "
                              f"add it there, e.g. --set methods={args.method}")
-        stage = "train_gan" if args.method in config["gan_methods"] else "train"
+        stage = "train_gan" if args.method in generator_methods(config) else "train"
         return f"{stage}@{args.method}-{args.seed}"
     if kind in ("transfer_gan", "synthesize", "gan_quality"):
-        if args.variant not in config["gan_methods"]:
-            raise SmateError(f"variant {args.variant!r} is not in gan_methods of the params; "
-                             f"add it, e.g. --set gan_methods={args.variant}")
+        if args.variant not in generator_methods(config):
+            raise SmateError(f"variant {args.variant!r} is not a generator method in methods of the params; "
+                             f"add it, e.g. --set methods={args.variant}")
         return f"{kind}@{args.variant}"
     return kind
 

@@ -63,6 +63,8 @@ def build_config(params_file=None, preset=None, overrides=()):
 
 def merge(base, update, origin, prefix=""):
     merged = copy.deepcopy(base)
+    if not prefix and "gan_methods" in update:
+        _refuse_gan_methods(origin, update.get("methods", base["methods"]), update["gan_methods"])
     for key, value in update.items():
         dotted = f"{prefix}{key}"
         if key not in merged:
@@ -80,6 +82,8 @@ def apply_override(config, override):
         raise SmateError(f"--set '{override}' has no '='; write it as KEY=VALUE, e.g. --set data.ratio=0.1")
     dotted, raw = override.split("=", 1)
     keys = dotted.strip().split(".")
+    if keys == ["gan_methods"]:
+        _refuse_gan_methods("--set", config["methods"], _parse_value(raw, listy=True) or [])
     node = config
     for depth, key in enumerate(keys[:-1]):
         if not isinstance(node.get(key), dict):
@@ -95,6 +99,14 @@ def apply_override(config, override):
         target = target[key]
     target[leaf] = _coerce(dotted, node[leaf], value)
     return updated
+
+
+def _refuse_gan_methods(origin, methods, gan_methods):
+    """The generator methods had a list of their own until one `methods` list took every method."""
+    gan_methods = gan_methods if isinstance(gan_methods, list) else [gan_methods]
+    plain = [m for m in methods if m not in gan_methods]
+    raise SmateError(f"{origin}: gan_methods is gone; every method, generator ones included, goes in methods: "
+                     f"methods: [{', '.join(plain + gan_methods)}]")
 
 
 def _parse_value(raw, listy):
@@ -159,21 +171,14 @@ def validate(config):
             raise SmateError(f"data.{key} must be a positive integer or null, got {value!r}")
     if data["source"] not in ("auto", "cifar10", "imagefolder"):
         raise SmateError(f"data.source must be auto, cifar10 or imagefolder, got {data['source']!r}")
-    for key in ("methods", "gan_methods"):
-        unknown = [m for m in config[key] if m not in REBALANCERS]
-        if unknown:
-            raise SmateError(f"unknown method {unknown[0]!r} in {key}; registered methods: {', '.join(REBALANCERS)}")
-        missing = [m for m in config[key] if m not in config["rebalance"]]
-        if missing:
-            raise SmateError(f"method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
-    misplaced = [m for m in config["methods"] if REBALANCERS[m].needs_synthetic]
-    if misplaced:
-        raise SmateError(f"{misplaced[0]} trains generators first: list it under gan_methods, not methods")
-    misplaced = [m for m in config["gan_methods"] if not REBALANCERS[m].needs_synthetic]
-    if misplaced:
-        raise SmateError(f"{misplaced[0]} makes no GAN images: list it under methods, not gan_methods")
-    if not config["methods"] and not config["gan_methods"]:
-        raise SmateError("methods and gan_methods are both empty; name at least one, e.g. --set methods=imbalanced,smote")
+    unknown = [m for m in config["methods"] if m not in REBALANCERS]
+    if unknown:
+        raise SmateError(f"unknown method {unknown[0]!r} in methods; registered methods: {', '.join(REBALANCERS)}")
+    missing = [m for m in config["methods"] if m not in config["rebalance"]]
+    if missing:
+        raise SmateError(f"method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
+    if not config["methods"]:
+        raise SmateError("methods is empty; name at least one, e.g. --set methods=imbalanced,smote")
     if not config["seeds"] or not all(isinstance(s, int) and s >= 0 for s in config["seeds"]):
         raise SmateError(f"seeds must be a non-empty list of non-negative integers, got {config['seeds']!r}")
     gan = config["gan"]["train"]
@@ -203,9 +208,18 @@ def _validate_keras_cnn(params, methods):
         raise SmateError(f"classify.keras_cnn.unscaled names {unknown[0]!r}, which is no method under 'rebalance:'")
 
 
-def all_methods(config):
-    """Every method a run trains: the plain ones, then those that need GAN images."""
-    return config["methods"] + config["gan_methods"]
+def generator_methods(params):
+    """The methods that train generators before their runs, in `params`' order. Runs recorded before one
+    `methods` list held every method kept these in a `gan_methods` list of their own."""
+    from .rebalance import REBALANCERS
+
+    named = params["methods"] + params.get("gan_methods", [])
+    return [m for m in named if m in REBALANCERS and REBALANCERS[m].needs_synthetic]
+
+
+def plain_methods(params):
+    """The methods that train on the split as it is, or on what a sampler makes of it."""
+    return [m for m in params["methods"] if m not in generator_methods(params)]
 
 
 def minority_names(config):

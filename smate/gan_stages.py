@@ -14,6 +14,7 @@ from . import atomic
 from .augment import augment_to
 from .classify import CLASSIFIERS, extract_features, resolve_device, train_classifier
 from .classify._trainer import to_device
+from .config import generator_methods
 from .errors import SmateError
 from .gan import build_gan, quality, sample, train_gan
 from .rebalance import REBALANCERS
@@ -29,10 +30,10 @@ def _imbalanced_train(config, out):
 
 def pretrain_gan(config, out, progress=True):
     gan = config["gan"]
-    if not any(REBALANCERS[variant].pretrained for variant in config["gan_methods"]):
+    if not any(REBALANCERS[variant].pretrained for variant in generator_methods(config)):
         # DVC runs every stage it defines; with no method that needs pretraining, say so instead.
-        atomic.write_json(gan_dir(out, "pretrained") / "skipped.json", {"reason": "no gan_methods use a pretrained generator"})
-        print("pretrain_gan: skipped, no method in gan_methods uses a pretrained generator")
+        atomic.write_json(gan_dir(out, "pretrained") / "skipped.json", {"reason": "no method uses a pretrained generator"})
+        print("pretrain_gan: skipped, no method in methods uses a pretrained generator")
         return
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
     majority = images[~np.isin(labels, minority_ids)]
@@ -135,9 +136,9 @@ def _report(label, n_images, history, seconds):
 
 def feature_net(config, out, progress=True):
     """Train the classifier that scores generators: classify.model on the full, balanced train set."""
-    if not config["gan_methods"]:
-        atomic.write_text(feature_net_path(out), "skipped: gan_methods is empty\n")
-        print("feature_net: skipped, gan_methods is empty")
+    if not generator_methods(config):
+        atomic.write_text(feature_net_path(out), "skipped: no method in methods trains a generator\n")
+        print("feature_net: skipped, no method in methods trains a generator")
         return
     classify = config["classify"]
     dataset = load_prepared(config, out)

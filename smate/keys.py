@@ -11,6 +11,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from .config import generator_methods
+
 PACKAGE = Path(__file__).resolve().parent
 
 # Per stage kind: the package modules its output depends on.
@@ -42,6 +44,10 @@ STAGE_PARAMS = {
     "train": _TRAIN_PARAMS,
     "train_gan": _TRAIN_PARAMS,
 }
+
+# Keyed values that are no longer params of their own: {name in the keys: (the param they come from, how)}.
+# gan_methods was a list until `methods` took every method; under its name the keys made then still hold.
+DERIVED = {"gan_methods": ("methods", generator_methods)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -76,7 +82,7 @@ def stage_params(config, kind, fields=None):
     """{dotted name: value} of the params stage `kind` reads, its template fields filled from `fields`."""
     fields = {"model": config["classify"]["model"], **(fields or {})}
     names = [name.format(**fields) for name in STAGE_PARAMS.get(kind, ())]
-    return {name: lookup(config, name) for name in names}
+    return {name: DERIVED[name][1](config) if name in DERIVED else lookup(config, name) for name in names}
 
 
 def stage_key(config, kind, data, upstream=(), fields=None, extra=None):

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from . import atomic, gan_stages, report, stages
 from .classify import CLASSIFIERS
-from .config import apply_override
+from .config import apply_override, generator_methods, plain_methods
 from .keys import stage_key
 from .rebalance import REBALANCERS
 
@@ -49,7 +49,7 @@ class Step:
 def steps(config, out, progress=True, reference=None, reproduction=None):
     """Every stage of a run, in dvc.yaml's order, as named calls (the GPU timing run times each)."""
     out = Path(out)
-    variants = config["gan_methods"]
+    variants = generator_methods(config)
     pretrains = any(REBALANCERS[variant].pretrained for variant in variants)
     plan = [Step("prepare", partial(stages.prepare, config, out, progress)),
             Step("split", partial(stages.split, config, out), ("prepare",))]
@@ -71,7 +71,7 @@ def steps(config, out, progress=True, reference=None, reproduction=None):
                          {"variant": variant}))
     # Seed by seed, so that a run cut short has every method's first seeds.
     for seed in config["seeds"]:
-        for stage, methods in (("train", config["methods"]), ("train_gan", variants)):
+        for stage, methods in (("train", plain_methods(config)), ("train_gan", variants)):
             for method in methods:
                 source = f"synthesize@{method}" if stage == "train_gan" else "split"
                 plan.append(Step(f"{stage}@{method}-{seed}", partial(stages.train, config, out, method, seed, progress),

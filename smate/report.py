@@ -15,6 +15,7 @@ from scipy import stats
 from tabulate import tabulate
 
 from . import atomic, figures
+from .config import generator_methods, plain_methods
 from .errors import SmateError
 from .summary import csv_value, records_csv
 
@@ -80,7 +81,8 @@ def load_reference(path):
 
 def by_method(runs):
     """{method: {seed: run}} in the order methods first appear in the runs' params."""
-    order = runs[0]["params"]["methods"] + runs[0]["params"].get("gan_methods", [])
+    params = runs[0]["params"]
+    order = plain_methods(params) + generator_methods(params)
     grouped = {}
     for run in sorted(runs, key=lambda r: (order.index(r["method"]) if r["method"] in order else len(order), r["seed"])):
         grouped.setdefault(run["method"], {})[run["seed"]] = run
@@ -343,7 +345,7 @@ def _scale_finding(runs, reference):
         f"- Classifiers: {', '.join(f'{c} ({_recipe_line(params, c)})' for c in classifiers)}; "
         f"seeds {sorted({run['seed'] for run in runs})} (the paper: one run, no seed).",
     ]
-    if params.get("gan_methods") and gan:
+    if generator_methods(params) and gan:
         lines.append(
             f"- Generators: {gan['train']['architecture']} with the {gan['train']['loss']} loss, batch "
             f"{gan['train']['batch_size']}, {gan['pretrain']['epochs']} pretraining epochs on the majority classes, "
@@ -410,10 +412,10 @@ def _generator_finding(qualities):
 def _replication_lines(grouped):
     """How each run's spread and budget should be read: what the seeds vary, and the optimizer steps."""
     first = next(iter(next(iter(grouped.values())).values()))
-    gan_methods = [m for m in grouped if m in first["params"].get("gan_methods", [])]
+    generators = [m for m in grouped if m in generator_methods(first["params"])]
     lines = []
-    if gan_methods:
-        lines.append(f"GAN rows ({', '.join(gan_methods)}) are conditional on one generator per method, trained once; "
+    if generators:
+        lines.append(f"GAN rows ({', '.join(generators)}) are conditional on one generator per method, trained once; "
                      "each seed draws its own images from it and trains its own classifier, so their spread leaves "
                      "out the generator's training randomness.")
     budgets = []

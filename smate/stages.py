@@ -21,7 +21,7 @@ import numpy as np
 
 from . import atomic
 from .classify import CLASSIFIERS, resolve_device, train_classifier
-from .config import all_methods, minority_names
+from .config import generator_methods, minority_names
 from .data import Dataset, class_counts, class_ids, load_dataset, make_imbalanced
 from .errors import SmateError
 from .metrics import classification_metrics
@@ -212,13 +212,13 @@ def budget_steps(classify, imbalanced_labels, num_classes):
 
 def summarize(config, out):
     runs = []
-    for method in all_methods(config):
+    for method in config["methods"]:
         for seed in config["seeds"]:
             path = run_dir(out, method, seed) / "metrics.json"
             runs.append(_read_json(path, f"smate-bench train --method {method} --seed {seed}"))
-    table = summarize_runs(runs, all_methods(config))
+    table = summarize_runs(runs, config["methods"])
     reports = [_read_json(gan_dir(out, variant) / "quality.json", f"smate-bench gan-quality --variant {variant}")
-               for variant in config["gan_methods"]]
+               for variant in generator_methods(config)]
     write_summary(table, runs, out, reports)
     return table
 

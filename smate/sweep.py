@@ -23,14 +23,10 @@ def ratio_folder(out, ratio):
 
 
 def ratio_config(config, ratio):
-    """One ratio's run: data.ratio set, and the sweep's methods split into the plain and the GAN ones."""
-    from .rebalance import REBALANCERS
-
+    """One ratio's run: data.ratio set, and the sweep's methods as its methods."""
     ratio_run = copy.deepcopy(config)
     ratio_run["data"]["ratio"] = ratio
-    methods = config["sweep"]["methods"]
-    ratio_run["methods"] = [m for m in methods if not REBALANCERS[m].needs_synthetic]
-    ratio_run["gan_methods"] = [m for m in methods if REBALANCERS[m].needs_synthetic]
+    ratio_run["methods"] = list(config["sweep"]["methods"])
     return ratio_run
 
 

@@ -22,8 +22,8 @@ def test_full_copy_loads_with_cifar10_shapes_and_counts(cifar10_root):
 def test_smoke_preset_on_real_images(cifar10_root, tmp_path):
     # Three of the smoke preset's methods and one seed: the whole preset is timed by hand, not here.
     out = tmp_path / "smoke"
-    args = ["run", "--preset", "smoke", "--set", f"data.root={cifar10_root}", "--set", "methods=full,smote",
-            "--set", "gan_methods=smate", "--set", "seeds=0", "--quiet", "--out", str(out)]
+    args = ["run", "--preset", "smoke", "--set", f"data.root={cifar10_root}", "--set", "methods=full,smote,smate",
+            "--set", "seeds=0", "--quiet", "--out", str(out)]
     assert main(args) == 0
     with open(out / "summary.csv") as handle:
         rows = {row["method"]: row for row in csv.DictReader(handle)}

@@ -26,7 +26,7 @@ def test_run_writes_one_summary_row_per_method(tiny_run):
     with open(tiny_run / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert SUMMARY_COLUMNS <= set(rows[0])
-    assert [row["method"] for row in rows] == defaults()["methods"] + defaults()["gan_methods"]
+    assert [row["method"] for row in rows] == defaults()["methods"]
     assert {row["n_seeds"] for row in rows} == {"2"}
     for row in rows:
         assert 0 <= float(row["accuracy_mean"]) <= 1 and float(row["accuracy_std"]) >= 0
@@ -41,7 +41,7 @@ def test_run_ends_with_the_report_of_its_runs(tiny_run):
 
 def test_run_without_the_papers_numbers_says_why_there_is_no_report(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["run", *TINY, "--set", "methods=imbalanced", "--set", "gan_methods=", "--set", "seeds=0", "--out", "out"]) == 0
+    assert main(["run", *TINY, "--set", "methods=imbalanced", "--set", "seeds=0", "--out", "out"]) == 0
     assert "no report" in capsys.readouterr().out
     assert (tmp_path / "out" / "summary.csv").is_file() and not (tmp_path / "out" / "report").exists()
 
@@ -122,7 +122,7 @@ def test_split_is_saved_and_printed(tiny_run):
 
 def test_stages_one_at_a_time_match_run(tmp_path):
     """The stage commands, as DVC runs them, give a one-worker run's numbers exactly."""
-    grid = ["--set", "methods=smote", "--set", "gan_methods=", "--set", "seeds=0"]
+    grid = ["--set", "methods=smote", "--set", "seeds=0"]
     assert main(["run", *TINY, *grid, "--workers", "1", "--out", str(tmp_path / "run")]) == 0
     for command in (["prepare"], ["split"], ["train", "--method", "smote", "--seed", "0"]):
         assert main([*command, *TINY, *grid, "--out", str(tmp_path / "stages")]) == 0
@@ -135,7 +135,7 @@ def test_stages_one_at_a_time_match_run(tmp_path):
 def test_two_workers_give_one_workers_numbers_up_to_thread_rounding(tiny_run, tmp_path):
     """Two one-thread workers (run's default on a CPU) against one process: one thread or two only
     changes the order of float sums, so losses agree to rounding and the predictions agree."""
-    assert main(["run", *TINY, "--set", "methods=smote,class_weight", "--set", "gan_methods=", "--workers", "1",
+    assert main(["run", *TINY, "--set", "methods=smote,class_weight", "--workers", "1",
                  "--out", str(tmp_path)]) == 0
     for run in ("smote-0", "class_weight-1"):
         one = json.loads((tmp_path / "runs" / run / "metrics.json").read_text())
@@ -253,7 +253,7 @@ def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_p
     shutil.copytree(REPO / "smate", source / "smate", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(keys, "PACKAGE", source / "smate")  # the keys read this copy, which the test edits
     keys.code_digest.cache_clear()
-    args = ["run", *TINY, "--set", "methods=imbalanced,smote", "--set", "gan_methods=", "--set", "seeds=0",
+    args = ["run", *TINY, "--set", "methods=imbalanced,smote", "--set", "seeds=0",
             "--workers", "1", "--out", str(tmp_path / "out")]
 
     def rerun(*extra):

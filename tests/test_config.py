@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from smate.config import apply_override, build_config, defaults, preset_names
+from smate.config import apply_override, build_config, defaults, generator_methods, plain_methods, preset_names
 from smate.errors import SmateError
 from smate.rebalance import REBALANCERS
 
@@ -20,7 +20,7 @@ def test_params_yaml_is_the_paper_protocol():
 
 def test_every_registered_method_has_params_and_runs_in_the_paper_protocol():
     assert set(defaults()["rebalance"]) == set(REBALANCERS)
-    assert set(defaults()["methods"] + defaults()["gan_methods"]) == set(REBALANCERS)
+    assert set(defaults()["methods"]) == set(REBALANCERS)
 
 
 @pytest.mark.parametrize("name", preset_names())
@@ -32,7 +32,7 @@ def test_every_preset_builds(name):
 def test_smoke_preset_runs_every_method_with_two_seeds():
     config = build_config(preset="smoke")
     assert config["methods"] == defaults()["methods"]
-    assert config["gan_methods"] == ["smate", "smate_noaug", "gan_minority"]
+    assert generator_methods(config) == ["smate", "smate_noaug", "gan_minority"]
     assert config["seeds"] == [0, 1]
 
 
@@ -64,8 +64,8 @@ def test_layering_params_file_then_preset_then_set(tmp_path):
     ("data.ratio=abc", "must be float"),
     ("seeds=-1", "seeds must be"),
     ("classify.model=resnet", "unknown classify.model"),
-    ("methods=smote,smate", "smate trains generators first: list it under gan_methods"),
-    ("gan_methods=smote", "smote makes no GAN images: list it under methods"),
+    ("methods=", "methods is empty"),
+    ("gan_methods=smate", "gan_methods is gone; every method, generator ones included, goes in methods"),
     ("gan.train.loss=wasserstein", "unknown gan.train.loss 'wasserstein'"),
     ("gan.train.architecture=stylegan", "unknown gan.train.architecture"),
     ("ratio", "has no '='"),
@@ -92,8 +92,23 @@ def test_unknown_key_in_params_file(tmp_path):
 
 
 def test_an_empty_list_override_clears_it():
-    config = build_config(overrides=["gan_methods="])
-    assert config["gan_methods"] == []
+    config = build_config(overrides=["sweep.methods="])
+    assert config["sweep"]["methods"] == []
+
+
+def test_one_methods_list_holds_generator_methods_and_the_pipeline_sorts_them_out():
+    config = build_config(overrides=["methods=smate,imbalanced,gan_minority"])
+    assert generator_methods(config) == ["smate", "gan_minority"] and plain_methods(config) == ["imbalanced"]
+    # A run recorded before one list kept its generator methods apart; the report still reads it.
+    recorded = {"methods": ["imbalanced"], "gan_methods": ["smate"]}
+    assert generator_methods(recorded) == ["smate"] and plain_methods(recorded) == ["imbalanced"]
+
+
+def test_an_old_gan_methods_list_stops_with_the_one_list_to_write(tmp_path):
+    params = tmp_path / "old.yaml"
+    params.write_text("methods: [imbalanced, smote]\ngan_methods: [smate]\n")
+    with pytest.raises(SmateError, match=r"old.yaml: gan_methods is gone.*methods: \[imbalanced, smote, smate\]$"):
+        build_config(params)
 
 
 def test_override_does_not_mutate_its_input():

@@ -22,7 +22,7 @@ def sh(args, cwd):
 def pipeline(tmp_path_factory):
     root = copy_pipeline(tmp_path_factory.mktemp("pipeline"))
     output = sh(["smate-bench", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0",
-                 "--set", "methods=imbalanced,smote", "--set", "gan_methods=smate",
+                 "--set", "methods=imbalanced,smote,smate",
                  "--set", "classify.fast.epochs=2"], root)
     return root, output
 
@@ -32,13 +32,13 @@ def test_repro_runs_every_stage_and_writes_the_table(pipeline):
     params = yaml.safe_load((root / "params.yaml").read_text())
     for stage in ("prepare", "split", "gan", "train", "summarize", "report"):
         assert f"Running stage '{stage}'" in output
-    for method in params["methods"] + params["gan_methods"]:
+    for method in params["methods"]:
         assert f"train {method}-0:" in output
     for stage in ("pretrain_gan:", "transfer_gan smate truck:", "synthesize smate:", "feature_net:", "gan_quality smate truck:"):
         assert stage in output
     with open(root / "results" / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert [row["method"] for row in rows] == params["methods"] + params["gan_methods"]
+    assert [row["method"] for row in rows] == params["methods"]
     assert all(row["n_seeds"] == "1" for row in rows)
     assert (root / "dvc.lock").is_file()
     assert "## Classifier: fast" in (root / "results" / "report" / "report.md").read_text()
@@ -93,8 +93,8 @@ def test_dvc_repro_keeps_what_run_made(tmp_path):
     """`dvc repro` after `smate-bench run` into the same folder retrains nothing: its stages find the
     content keys run left, then dvc.lock records the outputs and DVC has nothing stale."""
     root = copy_pipeline(tmp_path)
-    grid = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0", "--set", "methods=imbalanced",
-            "--set", "gan_methods=smate", "--set", "classify.fast.epochs=2"]
+    grid = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0", "--set", "methods=imbalanced,smate",
+            "--set", "classify.fast.epochs=2"]
     sh(["smate-bench", "run", *grid, "--quiet", "--out", "results"], root)
     output = sh(["smate-bench", "repro", *grid], root)
     assert "stages kept" in output

@@ -105,7 +105,7 @@ def test_runs_on_another_imbalance_profile_skip_the_papers_numbers_but_test_the_
     methods = ["imbalanced", "smote", "focal", "logit_adjust"]
     runs = [fake_run(m, s, 0.6 + 0.05 * i + 0.01 * s, 0.3 + 0.1 * i) for i, m in enumerate(methods) for s in range(3)]
     for run in runs:
-        run["params"] = {**run["params"], "methods": methods, "gan_methods": [],
+        run["params"] = {**run["params"], "methods": methods,
                          "data": {**run["params"]["data"], "profile": "exp", "imbalance_factor": 100.0}}
     write_runs(tmp_path, runs)
     assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
@@ -222,7 +222,7 @@ def test_report_without_runs_says_what_to_run(tmp_path, capsys):
 
 def test_regimes_runs_both_classifiers_and_reports_them_side_by_side(tmp_path):
     args = ["regimes", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "methods=imbalanced,smote",
-            "--set", "gan_methods=", "--set", "seeds=0", "--set", "classify.fast.epochs=1",
+            "--set", "seeds=0", "--set", "classify.fast.epochs=1",
             "--set", "classify.keras_cnn.epochs=1", "--reference", str(REPO / "paper" / "reference.yaml"),
             "--quiet", "--out", str(tmp_path)]
     assert main(args) == 0

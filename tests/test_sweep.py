@@ -67,11 +67,11 @@ def test_bad_sweep_settings_stop_before_any_work(override, message, tmp_path, ca
     assert not (tmp_path / "out").exists()
 
 
-def test_each_ratios_run_puts_the_generator_methods_under_gan_methods():
+def test_each_ratios_run_trains_the_sweeps_methods_at_its_ratio():
     config = build_config(preset="tiny", overrides=["sweep.methods=imbalanced,smate,logit_adjust"])
     run = sweep.ratio_config(config, 0.05)
     assert run["data"]["ratio"] == 0.05 and config["data"]["ratio"] == 0.2
-    assert run["methods"] == ["imbalanced", "logit_adjust"] and run["gan_methods"] == ["smate"]
+    assert run["methods"] == ["imbalanced", "smate", "logit_adjust"]
 
 
 @pytest.mark.slow

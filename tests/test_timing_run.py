@@ -10,7 +10,7 @@ from conftest import FIXTURE, TINY
 from smate.config import build_config
 from smate.data import load_dataset
 
-ARGS = [*TINY, "--set", "methods=imbalanced,smote", "--set", "gan_methods=smate", "--set", "seeds=0"]
+ARGS = [*TINY, "--set", "methods=imbalanced,smote,smate", "--set", "seeds=0"]
 
 
 @pytest.fixture(scope="module")
