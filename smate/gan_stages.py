@@ -71,7 +71,8 @@ def transfer_gan(config, out, variant, progress=True):
         start = time.perf_counter()
         _, history = train_gan(
             members, params, epochs, folder, seed=gan["seed"], device=device,
-            init=init, freeze=transfer["freeze"] if init is not None else 0, progress=progress, label=f"{variant} {name}",
+            init=init, freeze=transfer["freeze"] if init is not None else 0, diffaugment=transfer["diffaugment"],
+            progress=progress, label=f"{variant} {name}",
         )
         _report(f"transfer_gan {variant} {name}", len(members), history, time.perf_counter() - start)
 

@@ -1,5 +1,7 @@
 """The GAN on the CPU: tiny runs on a few fixture images."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -210,3 +212,12 @@ def test_dragan_penalises_points_between_real_images_and_their_perturbations(mon
     # Offsets in units of the perturbation's largest size: on the segment each image has its own share of it.
     largest = ((seen[0] - real) / (0.5 * real.std())).flatten(1).amax(1)
     assert largest.max() <= 1 and largest.min() < 0.9 and largest.std() > 0.1
+
+
+def test_a_diffaugment_transfer_records_it_and_never_resumes_a_checkpoint_made_without(trucks, tmp_path, capsys):
+    train_gan(trucks, PARAMS, 1, tmp_path, seed=0)
+    _, history = train_gan(trucks, PARAMS, 2, tmp_path, seed=0, diffaugment=True)
+    assert "resuming" not in capsys.readouterr().out and len(history) == 2
+    assert json.loads((tmp_path / "history.json").read_text())["diffaugment"] is True
+    train_gan(trucks, PARAMS, 3, tmp_path, seed=0, diffaugment=True)
+    assert "resuming from epoch 2" in capsys.readouterr().out

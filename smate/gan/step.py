@@ -8,23 +8,26 @@ launches them all at once.
 import torch
 
 
-def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True):
+def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True, augment=None):
     """One step on a batch of real images: D on them and as many fresh fakes, then G. Returns
     (D loss, G loss, share of real caught, share of fake caught) as one tensor on the device.
-    `cache=False` turns off autocast's weight cache, which a CUDA graph capture must not use."""
+    `cache=False` turns off autocast's weight cache, which a CUDA graph capture must not use.
+    `augment` (DiffAugment) changes every image D sees, real or fake, with a fresh draw each time."""
     device_type = real.device.type
+    seen = augment or (lambda images: images)
     noise = torch.randn(len(real), generator.latent_dim, device=real.device)
     with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
         fake = generator(noise)
-        real_scores = discriminator(real).float()
-        fake_scores = discriminator(fake.detach()).float()
-    d_loss = loss.discriminator_loss(real_scores, fake_scores, discriminator, real, fake)
+        real_seen, fake_seen = seen(real), seen(fake.detach())
+        real_scores = discriminator(real_seen).float()
+        fake_scores = discriminator(fake_seen).float()
+    d_loss = loss.discriminator_loss(real_scores, fake_scores, discriminator, real_seen, fake_seen)
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
     # The generator step reuses this batch's fakes against the just-updated discriminator.
     with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
-        g_scores = discriminator(fake).float()
+        g_scores = discriminator(seen(fake)).float()
     g_loss = loss.generator_loss(g_scores)
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
@@ -45,9 +48,9 @@ class GANStepper:
     the first WARMUP_STEPS full batches run eagerly on a side stream, the next one is captured, and
     every later full batch replays it; a smaller last batch runs eagerly. Without, every step is eager."""
 
-    def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False):
+    def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False, augment=None):
         self.models = (generator, discriminator, opt_g, opt_d, loss)
-        self.autocast = autocast
+        self.autocast, self.augment = autocast, augment
         self.graphs = graphs
         self.steps = 0
         self.graph = self.static_real = self.static_stats = None
@@ -55,11 +58,11 @@ class GANStepper:
 
     def __call__(self, real):
         if not self.graphs:
-            return gan_step(*self.models, real, self.autocast)
+            return gan_step(*self.models, real, self.autocast, augment=self.augment)
         if self.batch_size is None:
             self.batch_size = len(real)
         if len(real) != self.batch_size:
-            return gan_step(*self.models, real, self.autocast, cache=False)
+            return gan_step(*self.models, real, self.autocast, cache=False, augment=self.augment)
         self.steps += 1
         if self.steps <= WARMUP_STEPS:
             return self._on_side_stream(real)
@@ -73,7 +76,7 @@ class GANStepper:
         side = torch.cuda.Stream(real.device)
         side.wait_stream(torch.cuda.current_stream(real.device))
         with torch.cuda.stream(side):
-            stats = gan_step(*self.models, real, self.autocast, cache=False)
+            stats = gan_step(*self.models, real, self.autocast, cache=False, augment=self.augment)
         torch.cuda.current_stream(real.device).wait_stream(side)
         return stats
 
@@ -81,7 +84,7 @@ class GANStepper:
         self.static_real = real.clone()
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.static_stats = gan_step(*self.models, self.static_real, self.autocast, cache=False)
+            self.static_stats = gan_step(*self.models, self.static_real, self.autocast, cache=False, augment=self.augment)
         # Capturing records the step without running it; replay runs this batch's step.
         self.graph.replay()
         return self.static_stats

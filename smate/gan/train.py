@@ -17,6 +17,7 @@ from .. import atomic
 from ..errors import SmateError
 from ..keys import code_digest
 from ..precision import resolve_bf16
+from .diffaugment import diff_augment
 from .losses import LOSSES
 from .models import ARCHITECTURES, freeze_first
 from .step import GANStepper
@@ -61,10 +62,12 @@ def to_uint8(images):
     return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, progress=False, label="gan"):
+def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, diffaugment=False,
+              progress=False, label="gan"):
     """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
     samples/ and checkpoint.pt under `out_dir`. `init` holds state dicts to start from (transfer);
-    `freeze` stops gradients to the generator's first modules. Returns (generator, history)."""
+    `freeze` stops gradients to the generator's first modules; `diffaugment` shows D every image
+    through DiffAugment. Returns (generator, history)."""
     out_dir = Path(out_dir)
     device = torch.device(device)
     torch.manual_seed(seed)
@@ -73,9 +76,10 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     real_all = to_unit_range(images, device)
     fixed_noise = torch.randn(GRID_SIZE, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
     autocast = torch.bfloat16 if resolve_bf16(params["bf16"], device) else None
-    step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs)
+    step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs,
+                      diff_augment if diffaugment else None)
 
-    fingerprint = _fingerprint(params, images, seed, freeze, init)
+    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment)
     history, start_epoch = [], 0
     checkpoint_path = out_dir / "checkpoint.pt"
     state = _load_checkpoint(checkpoint_path, device)
@@ -122,7 +126,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
         torch.save(generator.state_dict(), tmp)
     with atomic.atomic_path(out_dir / "discriminator.pt") as tmp:
         torch.save(discriminator.state_dict(), tmp)
-    atomic.write_json(out_dir / "history.json", {"label": label, "n_images": n, "seed": seed, "freeze": freeze, "history": history})
+    atomic.write_json(out_dir / "history.json", {"label": label, "n_images": n, "seed": seed, "freeze": freeze,
+                                                 "diffaugment": diffaugment, "history": history})
     return generator, history
 
 
@@ -169,13 +174,13 @@ def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, opt_g, 
         torch.save(state, tmp)
 
 
-def _fingerprint(params, images, seed, freeze, init):
+def _fingerprint(params, images, seed, freeze, init, diffaugment):
     """What a checkpoint must share with this run to be resumed: everything but the epoch count,
     which may grow (a checkpoint past it is not resumed), and the GAN code that made it."""
     digest = hashlib.sha256(json.dumps({k: v for k, v in params.items() if k != "epochs"}, sort_keys=True, default=str).encode())
     digest.update(code_digest(("smate/gan", "smate/precision.py")).encode())
     digest.update(np.ascontiguousarray(images).tobytes())
-    digest.update(f"{seed}/{freeze}".encode())
+    digest.update(f"{seed}/{freeze}/{diffaugment}".encode())
     if init is not None:
         for tensor in init["generator"].values():
             digest.update(tensor.cpu().numpy().tobytes())
