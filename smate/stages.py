@@ -159,14 +159,23 @@ def train(config, out, method, seed, progress=True):
     classify = config["classify"]
     model = classify["model"]
     device = resolve_device(classify["device"])
-    recipe = CLASSIFIERS[model](classify[model], len(dataset.classes), method)
     total_steps = budget_steps(classify, dataset.train_labels[kept], len(dataset.classes))
-    result = train_classifier(
-        recipe, images, labels, dataset.test_images, dataset.test_labels, class_weight=rebalancer.class_weight_,
-        objective=rebalancer.objective_,
-        minority_ids=minority_ids, seed=seed, device=device, eval_batch_size=classify["eval_batch_size"],
-        progress=progress, bf16=classify["bf16"], eval_every=classify["eval_every"], total_steps=total_steps,
-    )
+
+    def fit(train_images, train_labels, train_seed):
+        recipe = CLASSIFIERS[model](classify[model], len(dataset.classes), method)
+        return train_classifier(
+            recipe, train_images, train_labels, dataset.test_images, dataset.test_labels,
+            class_weight=rebalancer.class_weight_, objective=rebalancer.objective_, minority_ids=minority_ids,
+            seed=train_seed, device=device, eval_batch_size=classify["eval_batch_size"], progress=progress,
+            bf16=classify["bf16"], eval_every=classify["eval_every"], total_steps=total_steps,
+        )
+
+    # Only the boosting methods say `boosted`: the base class's module is in every method's content key.
+    boosted = getattr(rebalancer, "boosted", False)
+    if boosted:
+        result = rebalancer.boost(fit, images, labels, len(dataset.classes))
+    else:
+        result = fit(images, labels, seed)
     metrics = classification_metrics(dataset.test_labels, result.predictions, dataset.classes, minority_ids)
     record = {
         "method": method,
@@ -184,6 +193,7 @@ def train(config, out, method, seed, progress=True):
             "predict": result.predict_seconds,
         },
         "history": result.history,
+        **({"boosting": rebalancer.rounds_} if boosted else {}),
         "dataset": dataset.source,
         "params": config,
         "environment": environment(device),

@@ -57,13 +57,14 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
         assert 0 <= record[key] <= 1
     assert set(record["per_class"]["truck"]) == {"recall", "precision", "f1", "support"}
     assert np.array(record["confusion_matrix"]).sum() == 100
-    assert len(record["history"]) == 8 and {"train_loss", "test_accuracy", "minority_recall"} <= set(record["history"][0])
+    epochs = 8 * _voting_rounds(record)  # SAMME's history is its rounds', one after the other
+    assert len(record["history"]) == epochs and {"train_loss", "test_accuracy", "minority_recall"} <= set(record["history"][0])
     assert set(record["seconds"]) == {"rebalance", "train", "epoch_eval", "predict"}
     assert record["params"]["data"]["ratio"] == 0.2
     assert record["environment"]["packages"]["torch"] and record["environment"]["device"]["type"] == "cpu"
     assert len(record["dataset"]["sha256"]) == 64
     truck_count = record["train_counts"]["truck"]
-    if method in ("imbalanced", "class_weight", "undersample", *LOSS_BASED):
+    if method in ("imbalanced", "class_weight", "undersample", "samme", *LOSS_BASED):
         assert truck_count == 4
     elif method == "adasyn":  # balances approximately
         assert 15 <= truck_count <= 25
@@ -75,7 +76,7 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
     confusion = np.array(record["confusion_matrix"])
     assert sum(p["actual"] == p["predicted"] for p in predictions) == np.trace(confusion)
     with open(tiny_run / "runs" / f"{method}-1" / "history.csv") as handle:
-        assert [int(row["epoch"]) for row in csv.DictReader(handle)] == list(range(1, 9))
+        assert [int(row["epoch"]) for row in csv.DictReader(handle)] == list(range(1, epochs + 1))
 
 
 def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
@@ -143,6 +144,28 @@ def test_two_workers_give_one_workers_numbers_up_to_thread_rounding(tiny_run, tm
         assert one["confusion_matrix"] == two["confusion_matrix"]
         for a, b in zip(one["history"], two["history"]):
             assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+
+
+def _voting_rounds(record):
+    return max(1, sum(r["alpha"] is not None for r in record.get("boosting", [])))
+
+
+def test_samme_boosts_the_real_classifier_and_its_first_round_is_the_imbalanced_run(tmp_path):
+    grid = ["--set", "methods=imbalanced,samme", "--set", "seeds=0", "--workers", "1", "--quiet"]
+    assert main(["run", *TINY, *grid, "--set", "rebalance.samme.rounds=1", "--out", str(tmp_path / "one")]) == 0
+    runs = tmp_path / "one" / "runs"
+    alone, imbalanced = (json.loads((runs / run / "metrics.json").read_text()) for run in ("samme-0", "imbalanced-0"))
+    assert alone["confusion_matrix"] == imbalanced["confusion_matrix"]
+
+    assert main(["run", *TINY, *grid, "--set", "rebalance.samme.rounds=3", "--out", str(tmp_path / "three")]) == 0
+    boosted = json.loads((tmp_path / "three" / "runs" / "samme-0" / "metrics.json").read_text())
+    rounds = boosted["boosting"]
+    assert [r["round"] for r in rounds] == list(range(1, len(rounds) + 1)) and 1 <= len(rounds) <= 3
+    assert rounds[0]["distinct_images"] == sum(boosted["train_counts"].values())
+    assert all(0 <= r["weighted_error"] <= 1 for r in rounds)
+    steps = [h["step"] for h in boosted["history"]]
+    assert steps == sorted(steps) and boosted["budget"]["optimizer_steps"] == steps[-1]
+    assert steps[-1] == len([r for r in rounds if r["alpha"] is not None]) * imbalanced["budget"]["optimizer_steps"]
 
 
 @pytest.mark.parametrize("override, message", [

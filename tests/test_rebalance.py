@@ -43,7 +43,7 @@ EXPECTED_COUNTS = {
     "smate_noaug": [40, 40, 40, 40],
     "gan_minority": [40, 40, 40, 40],
     **{name: COUNTS for name in ("class_balanced", "focal", "ldam_drw", "logit_adjust", "logit_adjust_posthoc",
-                                 "balanced_softmax")},
+                                 "balanced_softmax", "samme")},
 }
 
 
@@ -234,3 +234,61 @@ def test_listing_the_methods_imports_neither_torch_nor_scikit_learn():
     # Every DVC stage and `smate-bench methods` list the registry first; those imports cost seconds.
     code = "import sys, smate.rebalance; print(sorted({'torch', 'sklearn', 'imblearn'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_samme_weighs_rounds_and_examples_as_zhu_et_al(monkeypatch):
+    from types import SimpleNamespace
+
+    from smate.rebalance import boosting
+
+    labels = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    # Each round's guesses on the 8 train images (round 1 misses images 0 and 1, round 2 misses 2-7)
+    # and on 3 test images.
+    train_guesses = [np.array([1, 1, 1, 1, 2, 2, 3, 3]), np.array([0, 0, 0, 0, 0, 0, 0, 0])]
+    test_guesses = [np.array([1, 2, 3]), np.array([0, 0, 3])]
+    drawn = []
+
+    def train(images, y, seed):
+        round_index = len(drawn)
+        drawn.append((images[:, 0, 0, 0].copy(), seed))
+        return SimpleNamespace(predictions=test_guesses[round_index], history=[{"epoch": 2, "step": 10}],
+                               train_seconds=1.0, epoch_eval_seconds=0.5, predict_seconds=0.25,
+                               guesses=train_guesses[round_index])
+
+    monkeypatch.setattr(boosting, "_predict_labels", lambda result, images: result.guesses)
+    samme = make_rebalancer("samme", {"rounds": 2}, seed=3)
+    images = np.arange(8, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    result = samme.boost(train, images, labels, num_classes=4)
+
+    # Round 1: error 2/8, alpha = log(3) + log(K - 1) = log 9; the two missed images' weights grow 9-fold,
+    # to 9/24 each against 1/24 for the six others. Round 2 misses 2-7: error 6/24, alpha log 9 again.
+    assert [r["alpha"] for r in samme.rounds_] == pytest.approx([np.log(9), np.log(9)])
+    assert [r["weighted_error"] for r in samme.rounds_] == pytest.approx([0.25, 0.25])
+    assert np.array_equal(drawn[0][0], np.arange(8)) and drawn[0][1] == 3  # round 1: the set as it is, the run's seed
+    assert drawn[1][1] == 3001 and np.isin(drawn[1][0], [0, 1]).mean() > 0.5  # round 2 draws mostly the missed ones
+    # Equal alphas: the vote on test image 0 is a tie (1 or 0), settled towards the lower label; 2 and 3 as voted.
+    assert result.predictions.tolist() == [0, 0, 3]
+    assert [(h["round"], h["epoch"], h["step"]) for h in result.history] == [(1, 2, 10), (2, 4, 20)]
+    assert (result.train_seconds, result.epoch_eval_seconds, result.predict_seconds) == (2.0, 1.0, 0.5)
+
+
+def test_samme_stops_at_a_round_no_better_than_chance(monkeypatch):
+    from types import SimpleNamespace
+
+    from smate.rebalance import boosting
+
+    labels = np.array([0, 1, 2, 3])
+    # Round 1 misses image 3, which then holds 3/4 of the weight; round 2 misses it again: error 3/4 = 1 - 1/K.
+    guesses = iter([np.array([0, 1, 2, 0]), np.array([0, 1, 2, 0])])
+    monkeypatch.setattr(boosting, "_predict_labels", lambda result, images: next(guesses))
+    samme = make_rebalancer("samme", {"rounds": 5})
+    result = samme.boost(lambda images, y, seed: SimpleNamespace(
+        predictions=np.array([2]), history=[{"epoch": 1, "step": 1}], train_seconds=0, epoch_eval_seconds=0,
+        predict_seconds=0), np.zeros((4, 2, 2, 3), np.uint8), labels, num_classes=4)
+    assert [r["round"] for r in samme.rounds_] == [1, 2] and samme.rounds_[1]["stopped"] == "no better than chance"
+    assert result.predictions.tolist() == [2]
+
+
+def test_samme_refuses_a_round_count_that_is_not_a_positive_integer():
+    with pytest.raises(SmateError, match="rebalance.samme.rounds must be a positive integer"):
+        make_rebalancer("samme", {"rounds": 0})
