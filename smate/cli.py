@@ -37,6 +37,7 @@ def build_parser():
         "transfer-gan": "train a GAN method's generator for each minority class (OUT/gan/VARIANT/generators/)",
         "synthesize": "sample the images a GAN method adds (OUT/gan/VARIANT/synthetic.npz, .png)",
         "feature-net": "train the classifier whose features score the generators (OUT/gan/feature_net.pt)",
+        "guide-net": "train SMate+'s classifier on the imbalanced set (OUT/gan/guide_net.pt)",
         "gan-quality": "score a GAN method's images: FD, KD, precision/recall, memorization (OUT/gan/VARIANT/quality.json)",
         "train": "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
         "summarize": "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
@@ -48,14 +49,14 @@ def build_parser():
         "methods": "list the registered rebalancing methods",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
-    stage_commands = ("run", "prepare", "split", "pretrain-gan", "transfer-gan", "synthesize", "feature-net",
-                      "gan-quality", "train", "summarize")
+    stage_commands = ("run", "prepare", "split", "pretrain-gan", "guide-net", "transfer-gan", "synthesize",
+                      "feature-net", "gan-quality", "train", "summarize")
     for name in stage_commands + ("params", "repro", "regimes", "sweep"):
         _config_options(sub[name])
     for name in stage_commands + ("regimes",):
         _out_option(sub[name])
     for name in ("transfer-gan", "synthesize", "gan-quality"):
-        sub[name].add_argument("--variant", required=True, help="smate, smate_noaug or gan_minority")
+        sub[name].add_argument("--variant", required=True, help="a generator method: smate, smate_plus, smate_noaug or gan_minority")
     sub["train"].add_argument("--method", required=True)
     sub["train"].add_argument("--seed", type=int, required=True)
     sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")

@@ -117,7 +117,8 @@ def ratio_sweep(rows, methods, out):
 
 
 def gan_training(results, out):
-    """The paper's Fig 9: G and D loss and D's accuracy on real and fake images per epoch, per generator."""
+    """The paper's Fig 9: G and D loss and D's accuracy on real and fake images per epoch, per generator,
+    and for SMate+'s generators the share of their fakes the guide classifier calls the minority."""
     frames = []
     for path in sorted(Path(results).glob("gan/**/history.json")):
         record = json.loads(path.read_text())
@@ -125,16 +126,23 @@ def gan_training(results, out):
     if not frames:
         return None
     frame = pd.concat(frames)
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+    guided = "guide_minority_rate" in frame
+    figure, axes = plt.subplots(1, 3 if guided else 2, figsize=(18 if guided else 12, 4))
     losses = frame.melt(id_vars=["generator", "epoch"], value_vars=["d_loss", "g_loss"], var_name="loss")
     sns.lineplot(losses, x="epoch", y="value", hue="generator", style="loss", ax=axes[0], legend=False)
     axes[0].set_title("D and G loss (solid: D, dashed: G)")
+    if guided:
+        rates = frame.dropna(subset=["guide_minority_rate"])
+        # Every generator in the hue order, so that SMate+'s colour matches the other panels'.
+        sns.lineplot(rates, x="epoch", y="guide_minority_rate", hue="generator", hue_order=list(frame["generator"].unique()),
+                     ax=axes[1], legend=False)
+        axes[1].set_title("Fakes the guide classifier calls the minority")
     accuracy = frame.melt(id_vars=["generator", "epoch"], value_vars=["d_real_accuracy", "d_fake_accuracy"],
                           var_name="images")
-    sns.lineplot(accuracy, x="epoch", y="value", hue="generator", style="images", ax=axes[1])
-    axes[1].axhline(0.5, color="grey", linewidth=0.8)
-    axes[1].set_title("D accuracy on real and fake images")
-    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    sns.lineplot(accuracy, x="epoch", y="value", hue="generator", style="images", ax=axes[-1])
+    axes[-1].axhline(0.5, color="grey", linewidth=0.8)
+    axes[-1].set_title("D accuracy on real and fake images")
+    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
     return _save(figure, out, "fig9_gan_training")
 
 

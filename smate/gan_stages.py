@@ -17,8 +17,10 @@ from .classify._trainer import to_device
 from .config import generator_methods
 from .errors import SmateError
 from .gan import build_gan, quality, sample, train_gan
+from .gan.guide import ClassifierGuide
 from .rebalance import REBALANCERS
-from .stages import feature_net_path, gan_dir, load_prepared, load_split, load_synthetic, synthetic_path
+from .stages import (feature_net_path, gan_dir, guide_net_path, load_prepared, load_split, load_synthetic,
+                     synthetic_path)
 
 
 def _imbalanced_train(config, out):
@@ -72,9 +74,18 @@ def transfer_gan(config, out, variant, progress=True):
         _, history = train_gan(
             members, params, epochs, folder, seed=gan["seed"], device=device,
             init=init, freeze=transfer["freeze"] if init is not None else 0, diffaugment=transfer["diffaugment"],
+            guide=_guide(out, class_id, transfer["guide_weight"], device) if method.guided else None,
             progress=progress, label=f"{variant} {name}",
         )
         _report(f"transfer_gan {variant} {name}", len(members), history, time.perf_counter() - start)
+
+
+def _guide(out, class_id, weight, device):
+    path = guide_net_path(out)
+    if not path.is_file() or path.read_bytes().startswith(b"skipped"):
+        raise SmateError(f"'{path}' is missing; make it with `smate-bench guide-net`")
+    saved, model = load_classifier(path, device)
+    return ClassifierGuide(model.to(memory_format=torch.channels_last), saved["normalization"], class_id, weight)
 
 
 def synthesize(config, out, variant):
@@ -141,28 +152,44 @@ def feature_net(config, out, progress=True):
         atomic.write_text(feature_net_path(out), "skipped: no method in methods trains a generator\n")
         print("feature_net: skipped, no method in methods trains a generator")
         return
-    classify = config["classify"]
     dataset = load_prepared(config, out)
+    _train_and_save(config, dataset, dataset.train_images, dataset.train_labels, feature_net_path(out),
+                    "feature_net", "the full train set", progress)
+
+
+def guide_net(config, out, progress=True):
+    """Train SMate+'s guide: classify.model on the imbalanced train set, all a user of the method has."""
+    if not any(REBALANCERS[variant].guided for variant in generator_methods(config)):
+        atomic.write_text(guide_net_path(out), "skipped: no method in methods is guided by a classifier\n")
+        print("guide_net: skipped, no method in methods is guided by a classifier")
+        return
+    dataset, images, labels, _ = _imbalanced_train(config, out)
+    _train_and_save(config, dataset, images, labels, guide_net_path(out), "guide_net", "the imbalanced train set", progress)
+
+
+def _train_and_save(config, dataset, images, labels, path, label, what, progress):
+    """classify.model trained on `images`, saved as plain state with its test accuracy."""
+    classify = config["classify"]
     recipe = CLASSIFIERS[classify["model"]](classify[classify["model"]], len(dataset.classes))
-    result = train_classifier(recipe, dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels,
+    result = train_classifier(recipe, images, labels, dataset.test_images, dataset.test_labels,
                               seed=config["gan"]["seed"], device=resolve_device(classify["device"]), progress=progress,
                               bf16=classify["bf16"], eval_every=classify["eval_every"])
     accuracy = float((result.predictions == dataset.test_labels).mean())
-    with atomic.atomic_path(feature_net_path(out)) as tmp:
+    with atomic.atomic_path(path) as tmp:
         torch.save({"state": result.model.cpu().state_dict(), "normalization": [t.cpu() for t in result.normalization],
                     "accuracy": accuracy, "classifier": classify["model"], "params": classify[classify["model"]],
                     "num_classes": len(dataset.classes), "image_shape": list(dataset.train_images.shape[1:])}, tmp)
-    print(f"feature_net: {classify['model']} on the full train set, test accuracy {accuracy:.4f}, "
-          f"trained in {result.train_seconds:.1f} s")
+    print(f"{label}: {classify['model']} on {what}, test accuracy {accuracy:.4f}, trained in {result.train_seconds:.1f} s")
 
 
-def load_feature_net(path, device):
-    """(the saved record, the model on `device`), rebuilt from plain state: nothing is unpickled."""
+def load_classifier(path, device):
+    """(the saved record, the model on `device`) of the feature or guide net, rebuilt from plain state:
+    nothing is unpickled."""
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise SmateError(f"'{path}' holds pickled objects, not plain tensors, and is refused; "
-                         "remake it with `smate-bench feature-net`") from None
+                         f"remake it with `smate-bench {path.stem.replace('_', '-')}`") from None
     height, width, channels = saved["image_shape"]
     recipe = CLASSIFIERS[saved["classifier"]](saved["params"], saved["num_classes"])
     model = recipe.build(torch.zeros(1, channels, height, width))
@@ -175,7 +202,7 @@ def gan_quality(config, out, variant):
     path = feature_net_path(out)
     if not path.is_file():
         raise SmateError(f"'{path}' is missing; make it with `smate-bench feature-net`")
-    saved, model = load_feature_net(path, resolve_device(config["classify"]["device"]))
+    saved, model = load_classifier(path, resolve_device(config["classify"]["device"]))
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
     synthetic, synthetic_labels = load_synthetic(out, variant)
     report = {"variant": variant, "feature_net": {"classifier": saved["classifier"], "test_accuracy": saved["accuracy"]},

@@ -56,10 +56,14 @@ def steps(config, out, progress=True, reference=None, reproduction=None):
     if pretrains:
         plan.append(Step("pretrain_gan", partial(gan_stages.pretrain_gan, config, out, progress), ("split",),
                          stages.gan_dir(out, "pretrained") / "generator.pt"))
+    if any(REBALANCERS[variant].guided for variant in variants):
+        plan.append(Step("guide_net", partial(gan_stages.guide_net, config, out, progress), ("split",),
+                         stages.guide_net_path(out)))
     for variant in variants:
-        source = "pretrain_gan" if REBALANCERS[variant].pretrained else "split"
+        sources = ("pretrain_gan" if REBALANCERS[variant].pretrained else "split",
+                   *(("guide_net",) if REBALANCERS[variant].guided else ()))
         plan.append(Step(f"transfer_gan@{variant}", partial(gan_stages.transfer_gan, config, out, variant, progress),
-                         (source,), stages.gan_dir(out, variant) / "generators", {"variant": variant}))
+                         sources, stages.gan_dir(out, variant) / "generators", {"variant": variant}))
         plan.append(Step(f"synthesize@{variant}", partial(gan_stages.synthesize, config, out, variant),
                          (f"transfer_gan@{variant}",), stages.synthetic_path(out, variant), {"variant": variant}))
     if variants:
@@ -138,7 +142,7 @@ def default_workers():
 
 # The stage groups dvc.yaml runs as one process each (`smate-bench run --only GROUP`): a DVC stage is
 # a new process, and 37 of them took 10x as long as one `run` on the tiny preset.
-GROUPS = {"gan": ("pretrain_gan", "transfer_gan", "synthesize", "feature_net", "gan_quality"),
+GROUPS = {"gan": ("pretrain_gan", "guide_net", "transfer_gan", "synthesize", "feature_net", "gan_quality"),
           "train": ("train", "train_gan")}
 
 
@@ -194,8 +198,9 @@ def run_step(config, out, name, progress=True):
     """One stage by its dvc.yaml name (what the CLI's stage commands and so `dvc repro` run), leaving
     its key so that `smate-bench run` keeps it."""
     plan = {step.name: step for step in steps(config, out, progress)}
-    if name not in plan:  # DVC runs every stage it defines; these two skip themselves when no method needs them
-        {"pretrain_gan": gan_stages.pretrain_gan, "feature_net": gan_stages.feature_net}[name](config, out, progress)
+    if name not in plan:  # DVC runs every stage it defines; these skip themselves when no method needs them
+        {"pretrain_gan": gan_stages.pretrain_gan, "guide_net": gan_stages.guide_net,
+         "feature_net": gan_stages.feature_net}[name](config, out, progress)
         return
     step = plan[name]
     seconds = _timed(step.run)

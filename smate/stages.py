@@ -6,6 +6,7 @@ OUT/gan/pretrained/                      pretrain_gan: generator, discriminator,
 OUT/gan/<variant>/generators/<class>/    transfer_gan: the same, per minority class
 OUT/gan/<variant>/synthetic.npz, .png    synthesize: the images a GAN method adds
 OUT/gan/feature_net.pt                   feature_net: the classifier whose features score generators
+OUT/gan/guide_net.pt                     guide_net: SMate+'s classifier, trained on the imbalanced set
 OUT/gan/<variant>/quality.json           gan_quality: FD, KD, precision/recall, memorization
 OUT/runs/<method>-<seed>/                train: metrics.json, history.csv, predictions.csv of one run
 OUT/summary.csv, summary.md              summarize: one row per method over its seeds
@@ -47,6 +48,10 @@ def gan_dir(out, variant):
 
 def feature_net_path(out):
     return Path(out) / "gan" / "feature_net.pt"
+
+
+def guide_net_path(out):
+    return Path(out) / "gan" / "guide_net.pt"
 
 
 def synthetic_path(out, variant):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from smate import atomic, keys, stages
@@ -82,10 +83,15 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
 def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
     pretrained = tiny_run / "gan" / "pretrained"
     assert {"generator.pt", "discriminator.pt", "history.json", "checkpoint.pt"} <= {p.name for p in pretrained.iterdir()}
-    for variant in ("smate", "smate_noaug", "gan_minority"):
+    guide = torch.load(tiny_run / "gan" / "guide_net.pt", weights_only=True)
+    assert guide["classifier"] == "fast" and 0 <= guide["accuracy"] <= 1
+    for variant in ("smate", "smate_plus", "smate_noaug", "gan_minority"):
         folder = tiny_run / "gan" / variant
         history = json.loads((folder / "generators" / "truck" / "history.json").read_text())
         assert history["freeze"] == (0 if variant == "gan_minority" else 6)
+        # Only SMate+ trains against the guide classifier, and records the share of its fakes called trucks.
+        rates = [epoch.get("guide_minority_rate") for epoch in history["history"]]
+        assert all(0 <= rate <= 1 for rate in rates) if variant == "smate_plus" else set(rates) == {None}
         assert history["n_images"] == (4 if variant == "smate_noaug" else 40)
         # smate_noaug trains 10x the epochs on 1/10 the images, with grids 10x as far apart.
         last_grid = "epoch_0010.png" if variant == "smate_noaug" else "epoch_0001.png"

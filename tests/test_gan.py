@@ -9,6 +9,7 @@ import torch
 from smate.data import load_dataset
 from smate.errors import SmateError
 from smate.gan import ARCHITECTURES, LOSSES, build_gan, freeze_first, sample, train_gan
+from smate.gan.guide import ClassifierGuide
 from smate.gan.models import BrownleeDiscriminator, BrownleeGenerator
 from smate.gan.step import GANStepper, gan_step
 from smate.gan.train import make_gan, to_unit_range
@@ -221,3 +222,31 @@ def test_a_diffaugment_transfer_records_it_and_never_resumes_a_checkpoint_made_w
     assert json.loads((tmp_path / "history.json").read_text())["diffaugment"] is True
     train_gan(trucks, PARAMS, 3, tmp_path, seed=0, diffaugment=True)
     assert "resuming from epoch 2" in capsys.readouterr().out
+
+
+def _guide_classifier():
+    torch.manual_seed(5)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 15 * 15, 10))
+    return model, (torch.full((1, 3, 1, 1), 127.5), torch.full((1, 3, 1, 1), 64.0))
+
+
+def test_the_guide_term_is_its_weight_times_the_classifiers_cross_entropy_on_the_minority():
+    model, normalization = _guide_classifier()
+    fakes = torch.rand(6, 3, 32, 32) * 2 - 1
+    logits = model(((fakes + 1) * 127.5 - 127.5) / 64)
+    expected = torch.nn.functional.cross_entropy(logits, torch.full((6,), 3))
+    term, recognised = ClassifierGuide(model, normalization, 3, 2.5)(fakes)
+    assert term.item() == pytest.approx(2.5 * expected.item(), rel=1e-5)
+    assert recognised.item() == pytest.approx((logits.argmax(1) == 3).float().mean().item())
+    assert not any(p.requires_grad for p in model.parameters())  # the classifier stays fixed
+
+
+def test_smate_plus_term_moves_the_guide_classifiers_minority_rate_on_fakes(trucks, tmp_path):
+    """A short run, the same seed and classifier: weight 0 only measures the rate, weight 5 trains for it."""
+    last_rates = {}
+    for weight in (0.0, 5.0):
+        model, normalization = _guide_classifier()  # calls none of the first fakes class 3
+        _, history = train_gan(trucks, PARAMS, 5, tmp_path / str(weight), seed=0,
+                               guide=ClassifierGuide(model, normalization, 3, weight))
+        last_rates[weight] = history[-1]["guide_minority_rate"]
+    assert last_rates[0.0] < 0.2 and last_rates[5.0] > 0.8

@@ -8,9 +8,10 @@ launches them all at once.
 import torch
 
 
-def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True, augment=None):
+def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True, augment=None, guide=None):
     """One step on a batch of real images: D on them and as many fresh fakes, then G. Returns
-    (D loss, G loss, share of real caught, share of fake caught) as one tensor on the device.
+    (D loss, G loss, share of real caught, share of fake caught) as one tensor on the device, and with
+    a `guide` (SMate+'s classifier term, added to G's loss) the share of fakes its classifier recognises.
     `cache=False` turns off autocast's weight cache, which a CUDA graph capture must not use.
     `augment` (DiffAugment) changes every image D sees, real or fake, with a fresh draw each time."""
     device_type = real.device.type
@@ -28,7 +29,8 @@ def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, 
     # The generator step reuses this batch's fakes against the just-updated discriminator.
     with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
         g_scores = discriminator(seen(fake)).float()
-    g_loss = loss.generator_loss(g_scores)
+        guide_loss, recognised = guide(fake) if guide is not None else (0.0, None)
+    g_loss = loss.generator_loss(g_scores) + guide_loss
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
@@ -36,6 +38,7 @@ def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, 
         d_loss.detach(), g_loss.detach(),
         (real_scores.detach() > loss.threshold).float().mean(),
         (fake_scores.detach() <= loss.threshold).float().mean(),
+        *([] if recognised is None else [recognised]),
     ])
 
 
@@ -48,9 +51,9 @@ class GANStepper:
     the first WARMUP_STEPS full batches run eagerly on a side stream, the next one is captured, and
     every later full batch replays it; a smaller last batch runs eagerly. Without, every step is eager."""
 
-    def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False, augment=None):
+    def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False, augment=None, guide=None):
         self.models = (generator, discriminator, opt_g, opt_d, loss)
-        self.autocast, self.augment = autocast, augment
+        self.autocast, self.options = autocast, {"augment": augment, "guide": guide}
         self.graphs = graphs
         self.steps = 0
         self.graph = self.static_real = self.static_stats = None
@@ -58,11 +61,11 @@ class GANStepper:
 
     def __call__(self, real):
         if not self.graphs:
-            return gan_step(*self.models, real, self.autocast, augment=self.augment)
+            return gan_step(*self.models, real, self.autocast, **self.options)
         if self.batch_size is None:
             self.batch_size = len(real)
         if len(real) != self.batch_size:
-            return gan_step(*self.models, real, self.autocast, cache=False, augment=self.augment)
+            return gan_step(*self.models, real, self.autocast, cache=False, **self.options)
         self.steps += 1
         if self.steps <= WARMUP_STEPS:
             return self._on_side_stream(real)
@@ -76,7 +79,7 @@ class GANStepper:
         side = torch.cuda.Stream(real.device)
         side.wait_stream(torch.cuda.current_stream(real.device))
         with torch.cuda.stream(side):
-            stats = gan_step(*self.models, real, self.autocast, cache=False, augment=self.augment)
+            stats = gan_step(*self.models, real, self.autocast, cache=False, **self.options)
         torch.cuda.current_stream(real.device).wait_stream(side)
         return stats
 
@@ -84,7 +87,7 @@ class GANStepper:
         self.static_real = real.clone()
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.static_stats = gan_step(*self.models, self.static_real, self.autocast, cache=False, augment=self.augment)
+            self.static_stats = gan_step(*self.models, self.static_real, self.autocast, cache=False, **self.options)
         # Capturing records the step without running it; replay runs this batch's step.
         self.graph.replay()
         return self.static_stats

@@ -63,11 +63,12 @@ def to_uint8(images):
 
 
 def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, diffaugment=False,
-              progress=False, label="gan"):
+              guide=None, progress=False, label="gan"):
     """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
     samples/ and checkpoint.pt under `out_dir`. `init` holds state dicts to start from (transfer);
     `freeze` stops gradients to the generator's first modules; `diffaugment` shows D every image
-    through DiffAugment. Returns (generator, history)."""
+    through DiffAugment; `guide` (a ClassifierGuide, SMate+) adds its term to G's loss, and each
+    epoch's history records the share of fakes its classifier recognises. Returns (generator, history)."""
     out_dir = Path(out_dir)
     device = torch.device(device)
     torch.manual_seed(seed)
@@ -77,9 +78,9 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     fixed_noise = torch.randn(GRID_SIZE, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
     autocast = torch.bfloat16 if resolve_bf16(params["bf16"], device) else None
     step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs,
-                      diff_augment if diffaugment else None)
+                      diff_augment if diffaugment else None, guide)
 
-    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment)
+    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide)
     history, start_epoch = [], 0
     checkpoint_path = out_dir / "checkpoint.pt"
     state = _load_checkpoint(checkpoint_path, device)
@@ -103,7 +104,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     for epoch in bar:
         generator.train()
         discriminator.train()
-        sums = torch.zeros(4, device=device)  # d_loss, g_loss, real caught, fake caught
+        sums = torch.zeros(4 if guide is None else 5, device=device)  # d_loss, g_loss, real caught, fake caught[, recognised]
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         start = time.perf_counter()
@@ -114,7 +115,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
         sums = (sums / steps).tolist()
         seconds = time.perf_counter() - start
         history.append({"epoch": epoch + 1, "d_loss": sums[0], "g_loss": sums[1], "d_real_accuracy": sums[2],
-                        "d_fake_accuracy": sums[3], "seconds": seconds, "images_per_second": n / seconds})
+                        "d_fake_accuracy": sums[3], **({} if guide is None else {"guide_minority_rate": sums[4]}),
+                        "seconds": seconds, "images_per_second": n / seconds})
         bar.set_postfix(d_loss=f"{sums[0]:.3f}", g_loss=f"{sums[1]:.3f}", fake_acc=f"{sums[3]:.2f}")
         last = epoch + 1 == epochs
         if last or (epoch + 1) % params["sample_every"] == 0:
@@ -174,13 +176,13 @@ def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, opt_g, 
         torch.save(state, tmp)
 
 
-def _fingerprint(params, images, seed, freeze, init, diffaugment):
+def _fingerprint(params, images, seed, freeze, init, diffaugment, guide):
     """What a checkpoint must share with this run to be resumed: everything but the epoch count,
     which may grow (a checkpoint past it is not resumed), and the GAN code that made it."""
     digest = hashlib.sha256(json.dumps({k: v for k, v in params.items() if k != "epochs"}, sort_keys=True, default=str).encode())
     digest.update(code_digest(("smate/gan", "smate/precision.py")).encode())
     digest.update(np.ascontiguousarray(images).tobytes())
-    digest.update(f"{seed}/{freeze}/{diffaugment}".encode())
+    digest.update(f"{seed}/{freeze}/{diffaugment}/{guide.fingerprint() if guide else None}".encode())
     if init is not None:
         for tensor in init["generator"].values():
             digest.update(tensor.cpu().numpy().tobytes())

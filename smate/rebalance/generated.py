@@ -17,6 +17,8 @@ class _Generated(Rebalancer):
     pretrained = True
     # Whether the minority images are grown to gan.transfer.augment_to with the paper's augmentation.
     augmented = True
+    # Whether the transfer adds SMate+'s classifier term to the generator's loss (gan.transfer.guide_weight).
+    guided = False
 
     def __init__(self, seed=0):
         super().__init__(seed)
@@ -47,6 +49,14 @@ class _Generated(Rebalancer):
 class SMate(_Generated):
     """Minority images from a generator pretrained on the majority classes, then fine-tuned with
     its first layers frozen on the augmented minority (the paper's method)."""
+
+
+@register("smate_plus")
+class SMatePlus(_Generated):
+    """SMate+, the paper's future work: SMate's transfer, with a term in the generator's loss that
+    penalises fakes a fixed classifier (trained on the imbalanced train set) calls another class."""
+
+    guided = True
 
 
 @register("smate_noaug")
