@@ -19,8 +19,8 @@ from .errors import SmateError
 from .gan import build_gan, quality, sample, train_gan
 from .gan.guide import ClassifierGuide
 from .rebalance import REBALANCERS
-from .stages import (feature_net_path, gan_dir, guide_net_path, load_prepared, load_split, load_synthetic,
-                     synthetic_path)
+from .stages import (feature_net_path, gan_dir, generator_dir, guide_net_path, load_prepared, load_split,
+                     load_synthetic, synthetic_path)
 
 
 def _imbalanced_train(config, out):
@@ -46,18 +46,26 @@ def pretrain_gan(config, out, progress=True):
 
 
 def transfer_gan(config, out, variant, progress=True):
-    """Train `variant`'s generator for each minority class, from the pretrained one when it uses it."""
+    """Train `variant`'s generator for each minority class, from the pretrained one when it uses it;
+    a cGAN's one generator on the whole imbalanced train set."""
     method = _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    if method.conditional:
+        start = time.perf_counter()
+        _, history = train_gan(images, gan["train"], gan["conditional"]["epochs"], generator_dir(out, variant, None),
+                               seed=gan["seed"], device=device, diffaugment=gan["transfer"]["diffaugment"], labels=labels,
+                               num_classes=len(dataset.classes), progress=progress, label=f"{variant} all classes")
+        _report(f"transfer_gan {variant} all classes", len(images), history, time.perf_counter() - start)
+        return
     init = _load_pretrained(out, device) if method.pretrained else None
     transfer = gan["transfer"]
     for class_id in minority_ids:
         members = images[labels == class_id]
         params, epochs = gan["train"], transfer["epochs"]
         name = dataset.classes[class_id]
-        folder = gan_dir(out, variant) / "generators" / name
+        folder = generator_dir(out, variant, name)
         if method.augmented:
             originals = len(members)
             members = augment_to(members, transfer["augment_to"], seed=gan["seed"] * 1000 + class_id, device=device)
@@ -91,21 +99,24 @@ def _guide(out, class_id, weight, device):
 def synthesize(config, out, variant):
     """For each run seed, as many images of each minority class as balancing the imbalanced train
     set needs, from noise seeded by the run seed: each seed's run adds its own draw."""
-    _variant(variant)
+    method = _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
     counts = np.bincount(labels, minlength=len(dataset.classes))
     made, made_labels, made_seeds = [], [], []
     for class_id in minority_ids:
-        path = gan_dir(out, variant) / "generators" / dataset.classes[class_id] / "generator.pt"
+        path = generator_dir(out, variant, dataset.classes[class_id]) / "generator.pt"
         if not path.is_file():
             raise SmateError(f"'{path}' is missing; make it with `smate-bench transfer-gan --variant {variant}`")
-        generator, _ = build_gan(gan["train"], images.shape[-1], images.shape[1])
+        generator, _ = build_gan(gan["train"], images.shape[-1], images.shape[1],
+                                 len(dataset.classes) if method.conditional else None)
         generator.load_state_dict(torch.load(path, map_location=device, weights_only=True))
         needed = int(counts.max() - counts[class_id])
+        drawn_class = class_id if method.conditional else None
         for seed in config["seeds"]:
-            made.append(sample(generator.to(device), needed, seed=synthesis_seed(seed, class_id), device=device))
+            made.append(sample(generator.to(device), needed, seed=synthesis_seed(seed, class_id), device=device,
+                               label=drawn_class))
             made_labels.append(np.full(needed, class_id, dtype=np.int64))
             made_seeds.append(np.full(needed, seed, dtype=np.int64))
     made, made_labels, made_seeds = np.concatenate(made), np.concatenate(made_labels), np.concatenate(made_seeds)
@@ -252,7 +263,7 @@ def _generator_records(out, variant, classes, minority_ids, batch_size):
     trainings = [gan_dir(out, "pretrained")] if REBALANCERS[variant].pretrained else []
     records = {}
     for class_id in minority_ids:
-        folder = gan_dir(out, variant) / "generators" / classes[class_id]
+        folder = generator_dir(out, variant, classes[class_id])
         stages_of_class = []
         for path in trainings + [folder]:
             history = json.loads((path / "history.json").read_text())

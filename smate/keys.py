@@ -37,7 +37,7 @@ _TRAIN_PARAMS = ("rebalance.{method}", "classify.model", "classify.device", "cla
 # Per stage kind: the params it reads ({method} and {model} filled in per run).
 STAGE_PARAMS = {
     "pretrain_gan": ("gan_methods", "gan.train", "gan.seed", "gan.device", "gan.pretrain"),
-    "transfer_gan": ("gan.train", "gan.seed", "gan.device", "gan.transfer"),
+    "transfer_gan": ("gan.train", "gan.seed", "gan.device", "gan.transfer", "gan.conditional"),
     "synthesize": ("gan.train.architecture", "gan.seed", "gan.device", "seeds"),
     "feature_net": ("gan_methods", "gan.seed", "classify.model", "classify.device", "classify.bf16", "classify.eval_every",
                     "classify.{model}"),

@@ -3,7 +3,7 @@
 OUT/prepared/dataset.npz, dataset.json   prepare: the decoded images, labels and class names
 OUT/prepared/split.json                  split: the kept train indices of the imbalanced set
 OUT/gan/pretrained/                      pretrain_gan: generator, discriminator, history, sample grids
-OUT/gan/<variant>/generators/<class>/    transfer_gan: the same, per minority class
+OUT/gan/<variant>/generators/<class>/    transfer_gan: the same, per minority class (a cGAN's one: generators/all/)
 OUT/gan/<variant>/synthetic.npz, .png    synthesize: the images a GAN method adds
 OUT/gan/feature_net.pt                   feature_net: the classifier whose features score generators
 OUT/gan/guide_net.pt                     guide_net: SMate+'s classifier, trained on the imbalanced set
@@ -26,7 +26,7 @@ from .config import generator_methods, minority_names
 from .data import Dataset, class_counts, class_ids, load_dataset, make_imbalanced
 from .errors import SmateError
 from .metrics import classification_metrics
-from .rebalance import make_rebalancer
+from .rebalance import REBALANCERS, make_rebalancer
 from .runinfo import environment
 from .summary import records_csv, summarize_runs, write_summary
 
@@ -44,6 +44,11 @@ def run_dir(out, method, seed):
 
 def gan_dir(out, variant):
     return Path(out) / "gan" / variant
+
+
+def generator_dir(out, variant, class_name):
+    """Where `variant`'s generator of one minority class lives; a cGAN's one generator draws them all."""
+    return gan_dir(out, variant) / "generators" / ("all" if REBALANCERS[variant].conditional else class_name)
 
 
 def feature_net_path(out):

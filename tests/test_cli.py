@@ -85,17 +85,24 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
     assert {"generator.pt", "discriminator.pt", "history.json", "checkpoint.pt"} <= {p.name for p in pretrained.iterdir()}
     guide = torch.load(tiny_run / "gan" / "guide_net.pt", weights_only=True)
     assert guide["classifier"] == "fast" and 0 <= guide["accuracy"] <= 1
-    for variant in ("smate", "smate_plus", "smate_noaug", "gan_minority"):
+    # Per generator method: the generator's folder, frozen layers, images, last grid, its trainings and their steps.
+    # smate_noaug trains 10x the epochs on 1/10 the images, with grids 10x as far apart; the cGAN trains once,
+    # on all 184 images of the imbalanced set (batch 32: 6 steps an epoch).
+    expected = {
+        "smate": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan", "smate truck"], 2),
+        "smate_plus": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan", "smate_plus truck"], 2),
+        "smate_noaug": ("truck", 6, 4, "epoch_0010.png", ["pretrain_gan", "smate_noaug truck"], 10),
+        "gan_minority": ("truck", 0, 40, "epoch_0001.png", ["gan_minority truck"], 2),
+        "cgan": ("all", 0, 184, "epoch_0001.png", ["cgan all classes"], 6),
+    }
+    for variant, (generator, freeze, images, last_grid, labels, steps) in expected.items():
         folder = tiny_run / "gan" / variant
-        history = json.loads((folder / "generators" / "truck" / "history.json").read_text())
-        assert history["freeze"] == (0 if variant == "gan_minority" else 6)
+        history = json.loads((folder / "generators" / generator / "history.json").read_text())
+        assert history["freeze"] == freeze and history["n_images"] == images
         # Only SMate+ trains against the guide classifier, and records the share of its fakes called trucks.
         rates = [epoch.get("guide_minority_rate") for epoch in history["history"]]
         assert all(0 <= rate <= 1 for rate in rates) if variant == "smate_plus" else set(rates) == {None}
-        assert history["n_images"] == (4 if variant == "smate_noaug" else 40)
-        # smate_noaug trains 10x the epochs on 1/10 the images, with grids 10x as far apart.
-        last_grid = "epoch_0010.png" if variant == "smate_noaug" else "epoch_0001.png"
-        assert sorted(p.name for p in (folder / "generators" / "truck" / "samples").iterdir()) == [last_grid]
+        assert sorted(p.name for p in (folder / "generators" / generator / "samples").iterdir()) == [last_grid]
         with np.load(folder / "synthetic.npz") as synthetic:
             # Each run seed draws its own 16 trucks.
             assert synthetic["images"].shape == (32, 32, 32, 3) and set(synthetic["labels"]) == {9}
@@ -109,8 +116,7 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
         assert scores["memorization"]["ratio"] > 0
         assert 0 <= scores["classified_as_class"]["synthetic"] <= 1 and 0 <= scores["classified_as_class"]["heldout"] <= 1
         trainings = json.loads((folder / "quality.json").read_text())["generators"]["truck"]
-        assert [t["label"] for t in trainings] == (["pretrain_gan"] if variant != "gan_minority" else []) + [f"{variant} truck"]
-        assert trainings[-1]["steps"] == (10 if variant == "smate_noaug" else 2)  # batch 32: 10 epochs of 4, 1 of 40
+        assert [t["label"] for t in trainings] == labels and trainings[-1]["steps"] == steps
 
 
 def test_the_report_states_budgets_replication_and_generators(tiny_run):

@@ -250,3 +250,26 @@ def test_smate_plus_term_moves_the_guide_classifiers_minority_rate_on_fakes(truc
                                guide=ClassifierGuide(model, normalization, 3, weight))
         last_rates[weight] = history[-1]["guide_minority_rate"]
     assert last_rates[0.0] < 0.2 and last_rates[5.0] > 0.8
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_a_conditional_gan_draws_and_scores_each_image_for_its_label(name):
+    torch.manual_seed(0)
+    generator, discriminator = build_gan({"architecture": name}, num_classes=10)
+    generator.eval(), discriminator.eval()
+    noise = torch.randn(2, 100).repeat(2, 1)
+    labels = torch.tensor([1, 1, 9, 9])
+    images = generator(noise, labels)
+    assert images.shape == (4, 3, 32, 32) and not torch.equal(images[:2], images[2:])
+    scores = discriminator(images[:2].repeat(2, 1, 1, 1), labels)
+    assert scores.shape == (4, 1) and not torch.equal(scores[:2], scores[2:])
+
+
+def test_a_conditional_gan_trains_on_labelled_images_and_samples_the_class_asked_for(tmp_path):
+    dataset = load_dataset("imagefolder", FIXTURE)
+    generator, history = train_gan(dataset.train_images[:64], PARAMS, 1, tmp_path, seed=0,
+                                   labels=dataset.train_labels[:64], num_classes=10)
+    assert len(history) == 1 and np.isfinite(history[0]["d_loss"])
+    trucks, cars = sample(generator, 4, seed=1, label=9), sample(generator, 4, seed=1, label=1)
+    assert trucks.shape == (4, 32, 32, 3) and not np.array_equal(trucks, cars)
+    np.testing.assert_array_equal(trucks, sample(generator, 4, seed=1, label=9))

@@ -48,6 +48,7 @@ class BrownleeDiscriminator(nn.Sequential):
         side = image_size // 8
         layers += [nn.Flatten(), nn.Dropout(0.4), norm(nn.Linear(256 * side * side, 1))]
         super().__init__(*layers)
+        self.norm = norm  # for a class projection on top, normalised alike
 
 
 def normalized_generator(latent_dim=LATENT_DIM, channels=3):
@@ -57,6 +58,33 @@ def normalized_generator(latent_dim=LATENT_DIM, channels=3):
 def spectral_discriminator(channels=3, image_size=32):
     """The Brownlee discriminator with spectral norm on every weight (Miyato et al. 2018)."""
     return BrownleeDiscriminator(channels, image_size, norm=spectral_norm)
+
+
+class ConditionalGenerator(nn.Module):
+    """A generator told which class to draw: the noise scaled by a learned embedding of the label
+    (as PyTorch's ACGAN example conditions its generator)."""
+
+    def __init__(self, body, num_classes):
+        super().__init__()
+        self.body, self.latent_dim = body, body.latent_dim
+        self.embed = nn.Embedding(num_classes, body.latent_dim)
+
+    def forward(self, noise, labels):
+        return self.body(noise * self.embed(labels))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """A discriminator with a class projection (Miyato and Koyama 2018): the body's score of an image plus
+    the inner product of its last features with an embedding of the label."""
+
+    def __init__(self, body, num_classes):
+        super().__init__()
+        self.features, self.score = nn.Sequential(*list(body)[:-1]), body[-1]
+        self.embed = body.norm(nn.Embedding(num_classes, self.score.in_features))
+
+    def forward(self, images, labels):
+        features = self.features(images)
+        return self.score(features) + (self.embed(labels) * features).sum(1, keepdim=True)
 
 
 ARCHITECTURES = {

@@ -8,27 +8,31 @@ launches them all at once.
 import torch
 
 
-def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True, augment=None, guide=None):
-    """One step on a batch of real images: D on them and as many fresh fakes, then G. Returns
+def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True, augment=None, guide=None,
+             labels=None):
+    """One step on a batch of real images: D on them and as many fresh fakes, then G. With `labels` (a
+    cGAN) the fakes are drawn for the real images' labels and D scores every image with its label. Returns
     (D loss, G loss, share of real caught, share of fake caught) as one tensor on the device, and with
     a `guide` (SMate+'s classifier term, added to G's loss) the share of fakes its classifier recognises.
     `cache=False` turns off autocast's weight cache, which a CUDA graph capture must not use.
     `augment` (DiffAugment) changes every image D sees, real or fake, with a fresh draw each time."""
     device_type = real.device.type
     seen = augment or (lambda images: images)
+    condition = () if labels is None else (labels,)
+    critic = discriminator if labels is None else (lambda images: discriminator(images, labels))
     noise = torch.randn(len(real), generator.latent_dim, device=real.device)
     with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
-        fake = generator(noise)
+        fake = generator(noise, *condition)
         real_seen, fake_seen = seen(real), seen(fake.detach())
-        real_scores = discriminator(real_seen).float()
-        fake_scores = discriminator(fake_seen).float()
-    d_loss = loss.discriminator_loss(real_scores, fake_scores, discriminator, real_seen, fake_seen)
+        real_scores = critic(real_seen).float()
+        fake_scores = critic(fake_seen).float()
+    d_loss = loss.discriminator_loss(real_scores, fake_scores, critic, real_seen, fake_seen)
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
     # The generator step reuses this batch's fakes against the just-updated discriminator.
     with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
-        g_scores = discriminator(seen(fake)).float()
+        g_scores = critic(seen(fake)).float()
         guide_loss, recognised = guide(fake) if guide is not None else (0.0, None)
     g_loss = loss.generator_loss(g_scores) + guide_loss
     opt_g.zero_grad(set_to_none=True)
@@ -47,47 +51,54 @@ WARMUP_STEPS = 3
 
 
 class GANStepper:
-    """Call with each batch of real images; returns gan_step's statistics. With `graphs` (CUDA only),
-    the first WARMUP_STEPS full batches run eagerly on a side stream, the next one is captured, and
-    every later full batch replays it; a smaller last batch runs eagerly. Without, every step is eager."""
+    """Call with each batch of real images (and their labels, for a cGAN); returns gan_step's statistics.
+    With `graphs` (CUDA only), the first WARMUP_STEPS full batches run eagerly on a side stream, the next
+    one is captured, and every later full batch replays it; a smaller last batch runs eagerly. Without,
+    every step is eager."""
 
     def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False, augment=None, guide=None):
         self.models = (generator, discriminator, opt_g, opt_d, loss)
         self.autocast, self.options = autocast, {"augment": augment, "guide": guide}
         self.graphs = graphs
         self.steps = 0
-        self.graph = self.static_real = self.static_stats = None
+        self.graph = self.static_real = self.static_labels = self.static_stats = None
         self.batch_size = None
 
-    def __call__(self, real):
+    def __call__(self, real, labels=None):
         if not self.graphs:
-            return gan_step(*self.models, real, self.autocast, **self.options)
+            return self._step(real, labels)
         if self.batch_size is None:
             self.batch_size = len(real)
         if len(real) != self.batch_size:
-            return gan_step(*self.models, real, self.autocast, cache=False, **self.options)
+            return self._step(real, labels, cache=False)
         self.steps += 1
         if self.steps <= WARMUP_STEPS:
-            return self._on_side_stream(real)
+            return self._on_side_stream(real, labels)
         if self.graph is None:
-            return self._capture(real)
+            return self._capture(real, labels)
         self.static_real.copy_(real)
+        if labels is not None:
+            self.static_labels.copy_(labels)
         self.graph.replay()
         return self.static_stats
 
-    def _on_side_stream(self, real):
+    def _step(self, real, labels, cache=True):
+        return gan_step(*self.models, real, self.autocast, cache=cache, labels=labels, **self.options)
+
+    def _on_side_stream(self, real, labels):
         side = torch.cuda.Stream(real.device)
         side.wait_stream(torch.cuda.current_stream(real.device))
         with torch.cuda.stream(side):
-            stats = gan_step(*self.models, real, self.autocast, cache=False, **self.options)
+            stats = self._step(real, labels, cache=False)
         torch.cuda.current_stream(real.device).wait_stream(side)
         return stats
 
-    def _capture(self, real):
+    def _capture(self, real, labels):
         self.static_real = real.clone()
+        self.static_labels = None if labels is None else labels.clone()
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.static_stats = gan_step(*self.models, self.static_real, self.autocast, cache=False, **self.options)
+            self.static_stats = self._step(self.static_real, self.static_labels, cache=False)
         # Capturing records the step without running it; replay runs this batch's step.
         self.graph.replay()
         return self.static_stats

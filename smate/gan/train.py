@@ -19,25 +19,31 @@ from ..keys import code_digest
 from ..precision import resolve_bf16
 from .diffaugment import diff_augment
 from .losses import LOSSES
-from .models import ARCHITECTURES, freeze_first
+from .models import ARCHITECTURES, ConditionalGenerator, ProjectionDiscriminator, freeze_first
 from .step import GANStepper
 
 GRID_SIZE = 64
 
 
-def build_gan(params, channels=3, image_size=32):
+def build_gan(params, channels=3, image_size=32, num_classes=None):
+    """G and D of the architecture; with `num_classes`, conditioned on the label (a cGAN)."""
     make_generator, make_discriminator = ARCHITECTURES[params["architecture"]]
-    return make_generator(channels=channels), make_discriminator(channels=channels, image_size=image_size)
+    generator, discriminator = make_generator(channels=channels), make_discriminator(channels=channels, image_size=image_size)
+    if num_classes is None:
+        return generator, discriminator
+    return ConditionalGenerator(generator, num_classes), ProjectionDiscriminator(discriminator, num_classes)
 
 
-def make_gan(params, device="cpu", channels=3, image_size=32, init=None, freeze=0, capturable=False):
-    """G and D on the device (channels_last), started from `init`'s state dicts if given, G's first
-    `freeze` modules frozen, and an optimizer for each: (generator, discriminator, opt_g, opt_d)."""
-    generator, discriminator = build_gan(params, channels, image_size)
+def make_gan(params, device="cpu", channels=3, image_size=32, init=None, freeze=0, capturable=False, num_classes=None):
+    """G and D on the device (channels_last), conditioned on `num_classes` labels if given, started
+    from `init`'s state dicts if given, G's first `freeze` layers frozen, and an optimizer for each:
+    (generator, discriminator, opt_g, opt_d)."""
+    generator, discriminator = build_gan(params, channels, image_size, num_classes)
     if init is not None:
         generator.load_state_dict(init["generator"])
         discriminator.load_state_dict(init["discriminator"])
-    freeze_first(generator, freeze)
+    if freeze:
+        freeze_first(generator, freeze)
     generator.to(device, memory_format=torch.channels_last)
     discriminator.to(device, memory_format=torch.channels_last)
     return (generator, discriminator, make_optimizer(params, generator.parameters(), capturable),
@@ -63,9 +69,10 @@ def to_uint8(images):
 
 
 def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, diffaugment=False,
-              guide=None, progress=False, label="gan"):
+              guide=None, labels=None, num_classes=None, progress=False, label="gan"):
     """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
-    samples/ and checkpoint.pt under `out_dir`. `init` holds state dicts to start from (transfer);
+    samples/ and checkpoint.pt under `out_dir`. With `labels` and `num_classes`, a cGAN conditioned on
+    the images' labels. `init` holds state dicts to start from (transfer);
     `freeze` stops gradients to the generator's first modules; `diffaugment` shows D every image
     through DiffAugment; `guide` (a ClassifierGuide, SMate+) adds its term to G's loss, and each
     epoch's history records the share of fakes its classifier recognises. Returns (generator, history)."""
@@ -73,14 +80,18 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     device = torch.device(device)
     torch.manual_seed(seed)
     graphs = device.type == "cuda" and params["cuda_graphs"]
-    generator, discriminator, opt_g, opt_d = make_gan(params, device, images.shape[-1], images.shape[1], init, freeze, graphs)
+    generator, discriminator, opt_g, opt_d = make_gan(params, device, images.shape[-1], images.shape[1], init, freeze, graphs,
+                                                      num_classes if labels is not None else None)
     real_all = to_unit_range(images, device)
+    labels_all = None if labels is None else torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
     fixed_noise = torch.randn(GRID_SIZE, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    # A cGAN's grid cycles through the classes, a row of eight showing eight of them.
+    fixed_labels = None if labels is None else torch.arange(GRID_SIZE, device=device) % num_classes
     autocast = torch.bfloat16 if resolve_bf16(params["bf16"], device) else None
     step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs,
                       diff_augment if diffaugment else None, guide)
 
-    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide)
+    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels)
     history, start_epoch = [], 0
     checkpoint_path = out_dir / "checkpoint.pt"
     state = _load_checkpoint(checkpoint_path, device)
@@ -110,7 +121,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
         start = time.perf_counter()
         steps = 0
         for index in torch.randperm(n, device=device).split(batch_size):
-            sums += step(real_all[index])
+            sums += step(real_all[index], None if labels_all is None else labels_all[index])
             steps += 1
         sums = (sums / steps).tolist()
         seconds = time.perf_counter() - start
@@ -120,7 +131,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
         bar.set_postfix(d_loss=f"{sums[0]:.3f}", g_loss=f"{sums[1]:.3f}", fake_acc=f"{sums[3]:.2f}")
         last = epoch + 1 == epochs
         if last or (epoch + 1) % params["sample_every"] == 0:
-            _save_grid(generator, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png")
+            _save_grid(generator, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png", fixed_labels)
         if last or (epoch + 1) % params["checkpoint_every"] == 0:
             _save_checkpoint(checkpoint_path, fingerprint, epoch + 1, generator, discriminator, opt_g, opt_d, history, device)
 
@@ -134,18 +145,19 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
 
 
 @torch.no_grad()
-def sample(generator, count, seed, device="cpu", batch_size=1000):
-    """`count` uint8 NHWC images from the generator, from noise seeded by `seed`."""
+def sample(generator, count, seed, device="cpu", batch_size=1000, label=None):
+    """`count` uint8 NHWC images from the generator, from noise seeded by `seed`; a cGAN's of class `label`."""
     generator.eval()
     noise = torch.randn(count, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
-    parts = [to_uint8(generator(chunk.to(device))) for chunk in noise.split(batch_size)]
+    condition = () if label is None else (torch.full((min(count, batch_size),), label, device=device),)
+    parts = [to_uint8(generator(chunk.to(device), *(c[:len(chunk)] for c in condition))) for chunk in noise.split(batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, 32, 32, 3), np.uint8)
 
 
 @torch.no_grad()
-def _save_grid(generator, noise, path):
+def _save_grid(generator, noise, path, labels=None):
     generator.eval()
-    images = (generator(noise).float().clamp(-1, 1) + 1) / 2
+    images = (generator(noise, *(() if labels is None else (labels,))).float().clamp(-1, 1) + 1) / 2
     generator.train()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic.atomic_path(path) as tmp:
@@ -176,12 +188,14 @@ def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, opt_g, 
         torch.save(state, tmp)
 
 
-def _fingerprint(params, images, seed, freeze, init, diffaugment, guide):
+def _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels):
     """What a checkpoint must share with this run to be resumed: everything but the epoch count,
     which may grow (a checkpoint past it is not resumed), and the GAN code that made it."""
     digest = hashlib.sha256(json.dumps({k: v for k, v in params.items() if k != "epochs"}, sort_keys=True, default=str).encode())
     digest.update(code_digest(("smate/gan", "smate/precision.py")).encode())
     digest.update(np.ascontiguousarray(images).tobytes())
+    if labels is not None:
+        digest.update(np.asarray(labels, dtype=np.int64).tobytes())
     digest.update(f"{seed}/{freeze}/{diffaugment}/{guide.fingerprint() if guide else None}".encode())
     if init is not None:
         for tensor in init["generator"].values():

@@ -19,6 +19,8 @@ class _Generated(Rebalancer):
     augmented = True
     # Whether the transfer adds SMate+'s classifier term to the generator's loss (gan.transfer.guide_weight).
     guided = False
+    # Whether one generator, conditioned on the label, learns every class of the imbalanced train set.
+    conditional = False
 
     def __init__(self, seed=0):
         super().__init__(seed)
@@ -57,6 +59,17 @@ class SMatePlus(_Generated):
     penalises fakes a fixed classifier (trained on the imbalanced train set) calls another class."""
 
     guided = True
+
+
+@register("cgan")
+class ConditionalGAN(_Generated):
+    """One DCGAN conditioned on the label (a projection discriminator), trained on the whole imbalanced
+    train set and sampled for the minority: the idea behind BAGAN, the minority borrowing what the
+    majority taught the generator without a transfer step."""
+
+    pretrained = False
+    augmented = False
+    conditional = True
 
 
 @register("smate_noaug")
