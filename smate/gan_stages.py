@@ -81,7 +81,8 @@ def transfer_gan(config, out, variant, progress=True):
         start = time.perf_counter()
         _, history = train_gan(
             members, params, epochs, folder, seed=gan["seed"], device=device,
-            init=init, freeze=transfer["freeze"] if init is not None else 0, diffaugment=transfer["diffaugment"],
+            init=init, freeze=transfer["freeze"] if init is not None else 0,
+            diffaugment=transfer["diffaugment"] or method.diffaugment,
             guide=_guide(out, class_id, transfer["guide_weight"], device) if method.guided else None,
             progress=progress, label=f"{variant} {name}",
         )
@@ -216,6 +217,7 @@ def gan_quality(config, out, variant):
     saved, model = load_classifier(path, resolve_device(config["classify"]["device"]))
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
     synthetic, synthetic_labels = load_synthetic(out, variant)
+    by_seed = {seed: load_synthetic(out, variant, seed) for seed in config["seeds"]}
     report = {"variant": variant, "feature_net": {"classifier": saved["classifier"], "test_accuracy": saved["accuracy"]},
               "note": "features of this suite's classifier, not Inception: not comparable with published FID/KID",
               "classes": {}}
@@ -231,6 +233,11 @@ def gan_quality(config, out, variant):
         report["classes"][dataset.classes[class_id]] = {
             "n_synthetic": len(made), "n_heldout": len(heldout),
             "frechet_distance": quality.frechet_distance(real_features, fake_features),
+            # Each run seed's own draw, for paired comparisons of generators (conditional on each generator).
+            "frechet_distance_by_seed": {
+                str(seed): quality.frechet_distance(real_features, extract_features(
+                    model, drawn[drawn_labels == class_id], saved["normalization"]))
+                for seed, (drawn, drawn_labels) in by_seed.items()},
             "kernel_distance": kid_mean, "kernel_distance_std": kid_std,
             "precision": precision, "recall": recall,
             "memorization": quality.memorization(made, images[labels == class_id], heldout),

@@ -29,7 +29,22 @@ def load_runs(results):
     paths = sorted(Path(results).glob("runs/*/metrics.json"))
     if not paths:
         raise SmateError(f"no runs under '{results}/runs/'; run `smate-bench run` (or dvc repro) first")
-    return [json.loads(path.read_text()) for path in paths]
+    runs = [json.loads(path.read_text()) for path in paths]
+    for run in runs:
+        _add_generator_distance(results, run)
+    return runs
+
+
+def _add_generator_distance(results, run):
+    """A generator method's run gains the Frechet distance of the images its own seed drew (the mean over the
+    minority classes), which the claims comparing generators test seed by seed."""
+    path = Path(results) / "gan" / run["method"] / "quality.json"
+    if not path.is_file():
+        return
+    by_class = [scores.get("frechet_distance_by_seed", {}).get(str(run["seed"]))
+                for scores in json.loads(path.read_text())["classes"].values()]
+    if by_class and None not in by_class:
+        run["generator_frechet_distance"] = float(np.mean(by_class))
 
 
 def configured_runs(folder, runs):
@@ -165,10 +180,11 @@ def _contender(claim, grouped):
 
 
 def test_claim(claim, grouped):
-    """One-sided paired t-tests over the seeds the methods share: does `better` beat each of `worse` on `metric`?
-    It holds when every test is significant (the largest p, an intersection-union test); it does not hold
-    when the opposite test against any of them is; otherwise it is not significant, or untested below 2 seeds.
-    A best-of `better` multiplies both p-values by the number of methods it was picked from (Bonferroni)."""
+    """One-sided paired t-tests over the seeds the methods share: does `better` beat each of `worse` on `metric`
+    (a higher value, or with `lower_is_better` a lower one)? It holds when every test is significant (the
+    largest p, an intersection-union test); it does not hold when the opposite test against any of them is;
+    otherwise it is not significant, or untested below 2 seeds. A best-of `better` multiplies both p-values
+    by the number of methods it was picked from (Bonferroni)."""
     worse = _opponents(claim)
     contender, picked_from = _contender(claim, grouped)
     text = claim["text"] if isinstance(claim["better"], str) or contender is None else \
@@ -178,15 +194,19 @@ def test_claim(claim, grouped):
     if contender is None:
         missing.insert(0, f"none of {', '.join(claim['better']['best_of'])} has runs")
     if missing:
-        return {**result, "n": 0, "mean_difference": None, "p_value": None, "p_opposite": None,
-                "verdict": f"not run ({missing[0]})"}
+        return _not_run(result, missing[0])
     better = grouped[contender]
     seeds = sorted(set(better).intersection(*(grouped[m] for m in worse)))
-    a = np.array([better[s][claim["metric"]] for s in seeds])
+    missing = [f"{m}-{s} has no {claim['metric']}" for m in [contender, *worse] for s in seeds
+               if claim["metric"] not in grouped[m][s]]
+    if missing:
+        return _not_run(result, missing[0])
+    sign = -1 if claim.get("lower_is_better") else 1  # so that "greater" always means better
+    a = sign * np.array([better[s][claim["metric"]] for s in seeds])
     tested = len(seeds) > 1
     differences, greater, less = [], [], []
     for method in worse:
-        b = np.array([grouped[method][s][claim["metric"]] for s in seeds])
+        b = sign * np.array([grouped[method][s][claim["metric"]] for s in seeds])
         differences.append(float((a - b).mean()))
         if tested:
             # Identical values leave the t statistic undefined; neither direction is shown.
@@ -205,6 +225,10 @@ def test_claim(claim, grouped):
         verdict = "not significant"
     return {**result, "n": len(seeds), "mean_difference": min(differences), "p_value": p_value, "p_opposite": p_opposite,
             "verdict": verdict}
+
+
+def _not_run(result, why):
+    return {**result, "n": 0, "mean_difference": None, "p_value": None, "p_opposite": None, "verdict": f"not run ({why})"}
 
 
 def holm(p_values):
@@ -504,11 +528,16 @@ def _tested(section, specs, grouped, sources):
 
 def _claims_table(claims, source_names):
     return tabulate([[c["claim"], *[c[name] for name in source_names], c["n"],
-                      "" if c["mean_difference"] is None else f"{100 * c['mean_difference']:+.2f}",
+                      "" if c["mean_difference"] is None else f"{_points(c) * c['mean_difference']:+.2f}",
                       "" if c["p_value"] is None else f"{c['p_value']:.4f}",
                       "" if c["p_holm"] is None else f"{c['p_holm']:.4f}", c["verdict"]] for c in claims],
                     headers=["claim", *source_names, "n", "difference (points)", "p-value", "Holm p", "verdict"],
                     tablefmt="github", disable_numparse=True)
+
+
+def _points(claim):
+    """Percentage points for the classification metrics (fractions); a generator's distance as it is."""
+    return 100 if claim["metric"] in METRICS else 1
 
 
 def _rows_csv(rows):

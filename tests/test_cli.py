@@ -91,6 +91,7 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
     expected = {
         "smate": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan", "smate truck"], 2),
         "smate_plus": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan", "smate_plus truck"], 2),
+        "smate_diffaugment": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan", "smate_diffaugment truck"], 2),
         "smate_noaug": ("truck", 6, 4, "epoch_0010.png", ["pretrain_gan", "smate_noaug truck"], 10),
         "gan_minority": ("truck", 0, 40, "epoch_0001.png", ["gan_minority truck"], 2),
         "cgan": ("all", 0, 184, "epoch_0001.png", ["cgan all classes"], 6),
@@ -99,6 +100,7 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
         folder = tiny_run / "gan" / variant
         history = json.loads((folder / "generators" / generator / "history.json").read_text())
         assert history["freeze"] == freeze and history["n_images"] == images
+        assert history["diffaugment"] == (variant == "smate_diffaugment")
         # Only SMate+ trains against the guide classifier, and records the share of its fakes called trucks.
         rates = [epoch.get("guide_minority_rate") for epoch in history["history"]]
         assert all(0 <= rate <= 1 for rate in rates) if variant == "smate_plus" else set(rates) == {None}
@@ -113,6 +115,7 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
         scores = json.loads((folder / "quality.json").read_text())["classes"]["truck"]
         assert scores["n_synthetic"] == 16 and scores["n_heldout"] == 10
         assert np.isfinite(scores["frechet_distance"]) and 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
+        assert sorted(scores["frechet_distance_by_seed"]) == ["0", "1"]  # each run seed's own draw
         assert scores["memorization"]["ratio"] > 0
         assert 0 <= scores["classified_as_class"]["synthetic"] <= 1 and 0 <= scores["classified_as_class"]["heldout"] <= 1
         trainings = json.loads((folder / "quality.json").read_text())["generators"]["truck"]

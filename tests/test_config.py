@@ -32,7 +32,7 @@ def test_every_preset_builds(name):
 def test_smoke_preset_runs_every_method_with_two_seeds():
     config = build_config(preset="smoke")
     assert config["methods"] == defaults()["methods"]
-    assert generator_methods(config) == ["smate", "smate_plus", "cgan", "smate_noaug", "gan_minority"]
+    assert generator_methods(config) == ["smate", "smate_plus", "smate_diffaugment", "cgan", "smate_noaug", "gan_minority"]
     assert config["seeds"] == [0, 1]
 
 

@@ -42,6 +42,7 @@ EXPECTED_COUNTS = {
     "smate": [40, 40, 40, 40],
     "smate_plus": [40, 40, 40, 40],
     "cgan": [40, 40, 40, 40],
+    "smate_diffaugment": [40, 40, 40, 40],
     "smate_noaug": [40, 40, 40, 40],
     "gan_minority": [40, 40, 40, 40],
     **{name: COUNTS for name in ("class_balanced", "focal", "ldam_drw", "logit_adjust", "logit_adjust_posthoc",

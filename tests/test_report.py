@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 
 from smate import report
 from smate.cli import main
@@ -101,6 +102,27 @@ def test_a_best_of_claim_picks_the_highest_mean_and_pays_for_the_pick():
     assert report.source_verdict(claim, {"smote": {"minority_recall": 0.5}}) == ""
 
 
+def test_a_generator_claim_reads_each_seeds_frechet_distance_and_lower_wins(tmp_path):
+    runs = [fake_run(method, seed, 0.9, 0.5) for method in ("smate", "smate_diffaugment") for seed in range(3)]
+    write_runs(tmp_path, runs)
+    distances = {"smate": [40.0, 42.0, 41.0], "smate_diffaugment": [30.0, 33.0, 31.0]}
+    for method, values in distances.items():
+        quality = {"classes": {"truck": {"frechet_distance_by_seed": {str(s): v for s, v in enumerate(values)}}}}
+        (tmp_path / "gan" / method).mkdir(parents=True)
+        (tmp_path / "gan" / method / "quality.json").write_text(json.dumps(quality))
+    grouped = report.by_method(report.load_runs(tmp_path))
+    assert grouped["smate_diffaugment"][1]["generator_frechet_distance"] == 33.0
+    claim = {"id": "da", "text": "diffaugment lowers FD", "metric": "generator_frechet_distance", "lower_is_better": True,
+             "better": "smate_diffaugment", "worse": "smate"}
+    result = report.test_claim(claim, grouped)
+    assert result["verdict"] == "holds" and result["mean_difference"] == pytest.approx(29 / 3)
+    assert report.test_claim({**claim, "better": "smate", "worse": "smate_diffaugment"}, grouped)["verdict"] == "does not hold"
+    assert "| +9.67 " in report._claims_table([{**result, "p_holm": None}], [])  # FD units, not percentage points
+    # A run without the distance (a method with no generator) leaves the claim untested, saying why.
+    without = report.test_claim({**claim, "worse": "smote"}, report.by_method(runs + [fake_run("smote", 0, 0.9, 0.5)]))
+    assert without["verdict"].startswith("not run (smate_diffaugment-0 has no generator_frechet_distance")
+
+
 def test_runs_on_another_imbalance_profile_skip_the_papers_numbers_but_test_the_suites_claims(tmp_path):
     methods = ["imbalanced", "smote", "focal", "logit_adjust"]
     runs = [fake_run(m, s, 0.6 + 0.05 * i + 0.01 * s, 0.3 + 0.1 * i) for i, m in enumerate(methods) for s in range(3)]
@@ -174,8 +196,9 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     assert [row["method"] for row in rows] == METHODS and rows[0]["n"] == "3"
     with open(out / "claims.csv") as handle:
         claims = list(csv.DictReader(handle))
-    assert {c["classifier"] for c in claims} == {"fast", "keras_cnn"} and len(claims) == 2 * (11 + 4)
-    assert [c["section"] for c in claims[:15]] == ["paper"] * 11 + ["beyond"] * 4
+    beyond = len(yaml.safe_load((REPO / "paper" / "reference.yaml").read_text())["beyond"])
+    assert {c["classifier"] for c in claims} == {"fast", "keras_cnn"} and len(claims) == 2 * (11 + beyond)
+    assert [c["section"] for c in claims[:11 + beyond]] == ["paper"] * 11 + ["beyond"] * beyond
     drawn = {p.relative_to(out).as_posix() for p in out.rglob("*.png")}
     assert drawn == {f"figures/{regime}/{name}.png" for regime in ("fast", "keras_cnn")
                      for name in ("fig5_accuracy_per_epoch", "fig10_minority_per_epoch", "fig11_confusion",

@@ -21,6 +21,8 @@ class _Generated(Rebalancer):
     guided = False
     # Whether one generator, conditioned on the label, learns every class of the imbalanced train set.
     conditional = False
+    # Whether the transfer uses DiffAugment whatever gan.transfer.diffaugment says.
+    diffaugment = False
 
     def __init__(self, seed=0):
         super().__init__(seed)
@@ -59,6 +61,14 @@ class SMatePlus(_Generated):
     penalises fakes a fixed classifier (trained on the imbalanced train set) calls another class."""
 
     guided = True
+
+
+@register("smate_diffaugment")
+class SMateDiffAugment(_Generated):
+    """SMate with DiffAugment (Zhao et al. 2020) in its transfer: beside `smate` in one run, it measures
+    what DiffAugment does for the minority generator."""
+
+    diffaugment = True
 
 
 @register("cgan")
