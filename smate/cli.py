@@ -56,7 +56,8 @@ def build_parser():
     for name in stage_commands + ("regimes",):
         _out_option(sub[name])
     for name in ("transfer-gan", "synthesize", "gan-quality"):
-        sub[name].add_argument("--variant", required=True, help="a generator method: smate, smate_plus, smate_noaug or gan_minority")
+        sub[name].add_argument("--variant", required=True,
+                               help="a generator method: smate, smate_plus, smate_diffaugment, cgan, smate_noaug or gan_minority")
     sub["train"].add_argument("--method", required=True)
     sub["train"].add_argument("--seed", type=int, required=True)
     sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")

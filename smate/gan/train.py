@@ -150,7 +150,8 @@ def sample(generator, count, seed, device="cpu", batch_size=1000, label=None):
     generator.eval()
     noise = torch.randn(count, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
     condition = () if label is None else (torch.full((min(count, batch_size),), label, device=device),)
-    parts = [to_uint8(generator(chunk.to(device), *(c[:len(chunk)] for c in condition))) for chunk in noise.split(batch_size)]
+    parts = [to_uint8(generator(chunk.to(device), *(labels[:len(chunk)] for labels in condition)))
+             for chunk in noise.split(batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, 32, 32, 3), np.uint8)
 
 
