@@ -104,7 +104,7 @@ def apply_override(config, override):
 def _refuse_gan_methods(origin, methods, gan_methods):
     """The generator methods had a list of their own until one `methods` list took every method."""
     gan_methods = gan_methods if isinstance(gan_methods, list) else [gan_methods]
-    plain = [m for m in methods if m not in gan_methods]
+    plain = plain_methods({"methods": [m for m in methods if m not in gan_methods]})
     raise SmateError(f"{origin}: gan_methods is gone; every method, generator ones included, goes in methods: "
                      f"methods: [{', '.join(plain + gan_methods)}]")
 

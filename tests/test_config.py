@@ -109,6 +109,9 @@ def test_an_old_gan_methods_list_stops_with_the_one_list_to_write(tmp_path):
     params.write_text("methods: [imbalanced, smote]\ngan_methods: [smate]\n")
     with pytest.raises(SmateError, match=r"old.yaml: gan_methods is gone.*methods: \[imbalanced, smote, smate\]$"):
         build_config(params)
+    # The old list named every generator method a run trained: it replaces those in the default methods.
+    with pytest.raises(SmateError, match=r"--set: gan_methods is gone.*methods: \[full, .*, samme, smate\]$"):
+        build_config(overrides=["gan_methods=smate"])
 
 
 def test_override_does_not_mutate_its_input():
