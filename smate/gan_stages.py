@@ -55,7 +55,8 @@ def transfer_gan(config, out, variant, progress=True):
     if method.conditional:
         start = time.perf_counter()
         _, history = train_gan(images, gan["train"], gan["conditional"]["epochs"], generator_dir(out, variant, None),
-                               seed=gan["seed"], device=device, diffaugment=gan["transfer"]["diffaugment"], labels=labels,
+                               seed=gan["seed"], device=device, diffaugment=gan["transfer"]["diffaugment"] or method.diffaugment,
+                               labels=labels,
                                num_classes=len(dataset.classes), progress=progress, label=f"{variant} all classes")
         _report(f"transfer_gan {variant} all classes", len(images), history, time.perf_counter() - start)
         return
@@ -216,28 +217,29 @@ def gan_quality(config, out, variant):
         raise SmateError(f"'{path}' is missing; make it with `smate-bench feature-net`")
     saved, model = load_classifier(path, resolve_device(config["classify"]["device"]))
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
-    synthetic, synthetic_labels = load_synthetic(out, variant)
     by_seed = {seed: load_synthetic(out, variant, seed) for seed in config["seeds"]}
+    first = config["seeds"][0]
+    synthetic, synthetic_labels = by_seed[first]  # every score but the FD by seed is of the first seed's draw
     report = {"variant": variant, "feature_net": {"classifier": saved["classifier"], "test_accuracy": saved["accuracy"]},
               "note": "features of this suite's classifier, not Inception: not comparable with published FID/KID",
               "classes": {}}
     for class_id in minority_ids:
         made = synthetic[synthetic_labels == class_id]
         heldout = dataset.test_images[dataset.test_labels == class_id]
-        fake_features = extract_features(model, made, saved["normalization"])
         real_features = extract_features(model, heldout, saved["normalization"])
+        # Each run seed's own draw, for paired comparisons of generators (conditional on each generator).
+        seed_features = {seed: extract_features(model, drawn[drawn_labels == class_id], saved["normalization"])
+                         for seed, (drawn, drawn_labels) in by_seed.items()}
+        fake_features = seed_features[first]
+        distances = {str(seed): quality.frechet_distance(real_features, features) for seed, features in seed_features.items()}
         precision, recall = quality.precision_recall(real_features, fake_features)
         recognised = {"synthetic": _share_classified_as(model, made, saved["normalization"], class_id),
                       "heldout": _share_classified_as(model, heldout, saved["normalization"], class_id)}
         kid_mean, kid_std = quality.kernel_distance(real_features, fake_features)
         report["classes"][dataset.classes[class_id]] = {
             "n_synthetic": len(made), "n_heldout": len(heldout),
-            "frechet_distance": quality.frechet_distance(real_features, fake_features),
-            # Each run seed's own draw, for paired comparisons of generators (conditional on each generator).
-            "frechet_distance_by_seed": {
-                str(seed): quality.frechet_distance(real_features, extract_features(
-                    model, drawn[drawn_labels == class_id], saved["normalization"]))
-                for seed, (drawn, drawn_labels) in by_seed.items()},
+            "frechet_distance": distances[str(first)],
+            "frechet_distance_by_seed": distances,
             "kernel_distance": kid_mean, "kernel_distance_std": kid_std,
             "precision": precision, "recall": recall,
             "memorization": quality.memorization(made, images[labels == class_id], heldout),

@@ -30,19 +30,23 @@ def load_runs(results):
     if not paths:
         raise SmateError(f"no runs under '{results}/runs/'; run `smate-bench run` (or dvc repro) first")
     runs = [json.loads(path.read_text()) for path in paths]
+    qualities = {method: _quality(results, method) for method in {run["method"] for run in runs}}
     for run in runs:
-        _add_generator_distance(results, run)
+        _add_generator_distance(run, qualities[run["method"]])
     return runs
 
 
-def _add_generator_distance(results, run):
+def _quality(results, method):
+    path = Path(results) / "gan" / method / "quality.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _add_generator_distance(run, quality):
     """A generator method's run gains the Frechet distance of the images its own seed drew (the mean over the
     minority classes), which the claims comparing generators test seed by seed."""
-    path = Path(results) / "gan" / run["method"] / "quality.json"
-    if not path.is_file():
+    if quality is None:
         return
-    by_class = [scores.get("frechet_distance_by_seed", {}).get(str(run["seed"]))
-                for scores in json.loads(path.read_text())["classes"].values()]
+    by_class = [scores.get("frechet_distance_by_seed", {}).get(str(run["seed"])) for scores in quality["classes"].values()]
     if by_class and None not in by_class:
         run["generator_frechet_distance"] = float(np.mean(by_class))
 
