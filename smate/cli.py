@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import atomic
@@ -74,6 +75,12 @@ def build_parser():
         sub[name].add_argument("--workers", type=int, default=None,
                                help="processes that run independent stages at once, one thread each "
                                     "(default: 2 on a CPU, where it measured faster; 1 with a GPU)")
+    for name in ("run", "sweep"):
+        sub[name].add_argument("--executor", choices=("local", "ray"), default="local",
+                               help="local: this machine's processes (default); ray: each stage a task on a Ray "
+                                    "cluster, which must see the project at this path (README, Runs on a Ray cluster)")
+        sub[name].add_argument("--address", help="with --executor ray: the cluster to join, e.g. auto or HOST:6379 "
+                                                 "(default: RAY_ADDRESS, else a new local cluster of this machine's cores)")
     sub["sweep"].add_argument("--out", default="results/sweep", help="folder for every output (default: results/sweep/)")
     sub["run"].add_argument("--only", choices=("gan", "train"),
                             help="only the GAN stages or only the classifier runs, on a split made before (as dvc.yaml does)")
@@ -133,21 +140,44 @@ def _dispatch(args):
     from . import pipeline
 
     if args.command in ("run", "sweep"):
-        workers = pipeline.default_workers() if args.workers is None else args.workers
-        if workers < 1:
-            raise SmateError(f"--workers must be 1 or more, got {workers}")
-    if args.command == "run":
-        reference = None if args.only else _run_reference(args)
-        pipeline.run_all(config, args.out, progress, reference, args.reproduction, workers, args.only)
-    elif args.command == "sweep":
-        from . import sweep
+        with _executor(args) as (workers, cluster):
+            if args.command == "run":
+                reference = None if args.only else _run_reference(args)
+                pipeline.run_all(config, args.out, progress, reference, args.reproduction, workers, args.only, cluster)
+            else:
+                from . import sweep
 
-        sweep.run_sweep(config, args.out, progress, workers)
+                sweep.run_sweep(config, args.out, progress, workers, cluster)
     elif args.command == "regimes":
         pipeline.run_regimes(config, args.out, args.reference, progress)
     else:
         pipeline.run_step(config, args.out, _stage_name(args, config), progress)
     return 0
+
+
+@contextmanager
+def _executor(args):
+    """The local executor's worker count, or a Ray cluster (closed at the end when this run started it)."""
+    from . import pipeline
+
+    if args.executor == "local":
+        if args.address:
+            raise SmateError("--address is for --executor ray; add --executor ray to run on that cluster")
+        workers = pipeline.default_workers() if args.workers is None else args.workers
+        if workers < 1:
+            raise SmateError(f"--workers must be 1 or more, got {workers}")
+        yield workers, None
+        return
+    if args.workers is not None:
+        raise SmateError("--workers is for the local executor; on Ray each stage asks for a CPU (or a GPU), "
+                         "and the cluster's size sets how many run at once")
+    from .ray_executor import RayCluster
+
+    cluster = RayCluster(args.address)
+    try:
+        yield 1, cluster
+    finally:
+        cluster.close()
 
 
 def _check_writable(folder):

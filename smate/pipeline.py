@@ -146,19 +146,20 @@ GROUPS = {"gan": ("pretrain_gan", "guide_net", "transfer_gan", "synthesize", "fe
           "train": ("train", "train_gan")}
 
 
-def run_all(config, out, progress=True, reference=None, reproduction=None, workers=1, only=None):
+def run_all(config, out, progress=True, reference=None, reproduction=None, workers=1, only=None, cluster=None):
     """Every stage; with `reference` (the paper's numbers) also the report in OUT/report/. A stage
     finished before with the same content key (params, code, data, upstream stages) is kept, so a
     killed run resumes. With `workers` > 1, independent stages run at once in that many one-thread
-    processes. `only` (a key of GROUPS) runs that group's stages alone, on a split made before.
+    processes; with `cluster` (a ray_executor.RayCluster), each stage is a task on that Ray cluster.
+    `only` (a key of GROUPS) runs that group's stages alone, on a split made before.
     OUT/stages.json records each stage's status and wall time as it goes."""
     out = Path(out)
     start = time.perf_counter()
-    plan = steps(config, out, progress and workers == 1, reference, reproduction)
-    log = {"workers": workers, "stages": {}}
+    plan = steps(config, out, progress and workers == 1 and cluster is None, reference, reproduction)
+    log = {**({"workers": workers} if cluster is None else cluster.describe()), "stages": {}}
     if only is None:
         for step in plan[:2]:  # prepare and split: every key needs the split
-            _record(out, log, step.name, "ran", _timed(step.run))
+            _record(out, log, step.name, "ran", _timed(step.run) if cluster is None else cluster.run_one(step))
     else:
         stages.load_split(config, out)  # one clear line when the split is missing or stale
         if (out / "stages.json").is_file():
@@ -178,12 +179,15 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
     if kept:
         print(f"run: {kept} stages kept, finished before with the same params, code and data")
     bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
+    finish = partial(_finish, out, log, keys, bar)
     try:
-        if workers > 1:
-            _run_parallel(out, pending, keys, log, workers, bar)
+        if cluster is not None:
+            cluster.run(pending, finish)
+        elif workers > 1:
+            _run_parallel(pending, workers, finish)
         else:
             for step in pending:
-                _finish(out, log, step, keys, _timed(step.run), bar)
+                finish(step, _timed(step.run))
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -214,10 +218,12 @@ def _timed(run):
     return time.perf_counter() - start
 
 
-def _finish(out, log, step, keys, seconds, bar):
+def _finish(out, log, keys, bar, step, seconds, attempts=1):
     if step.kind not in ALWAYS_RUN:
         _write_key(out, step.name, keys(step.name), seconds)
-    _record(out, log, step.name, "ran", seconds)
+    if attempts > 1:
+        print(f"{step.name}: finished on attempt {attempts}; Ray retried it after losing its worker")
+    _record(out, log, step.name, "ran", seconds, attempts)
     bar.update()
 
 
@@ -225,8 +231,10 @@ def _write_key(out, name, key, seconds):
     atomic.write_json(key_path(out, name), {"key": key, "seconds": round(seconds, 2)})
 
 
-def _record(out, log, name, status, seconds):
+def _record(out, log, name, status, seconds, attempts=1):
     log["stages"][name] = {"status": status, "seconds": None if seconds is None else round(seconds, 2)}
+    if attempts > 1:
+        log["stages"][name]["attempts"] = attempts
     atomic.write_json(Path(out) / "stages.json", log)
 
 
@@ -248,7 +256,7 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _run_parallel(out, pending, keys, log, workers, bar):
+def _run_parallel(pending, workers, finish):
     """Start each step once the steps it reads have finished, in plan order, on `workers` processes.
     A failing step stops new starts; the running ones finish and keep their outputs, then its error is raised."""
     waiting = list(pending)
@@ -277,7 +285,7 @@ def _run_parallel(out, pending, keys, log, workers, bar):
                         error = error or future.exception()
                         continue
                     done.add(step.name)
-                    _finish(out, log, step, keys, future.result(), bar)
+                    finish(step, future.result())
         except KeyboardInterrupt:
             # The workers may not have had the signal (a `kill` of this process alone): pass it on,
             # so that each stops where it is and removes its partial files.

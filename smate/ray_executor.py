@@ -1,0 +1,155 @@
+"""`smate-bench run --executor ray`: each stage a Ray task, placed and ordered by Ray.
+
+A stage's task takes its upstream stages' tasks as arguments, so Ray starts it once they have
+finished and runs independent stages at once, as many as the cluster's CPUs (or GPUs) allow.
+Every task reads and writes OUT itself, at the driver's path: stages hand each other files of up to
+hundreds of MB (the dataset, generators, synthetic images), which a file system every node mounts
+carries once, where returning them through the driver would carry each twice and hold it in memory.
+"""
+
+import logging
+import os
+import sys
+
+from .errors import SmateError
+
+INSTALL = "pip install 'smate-bench[ray]' (or pip install ray)"
+RETRIES = 3  # Ray reruns a stage whose worker was lost (its process killed, its node gone) this many times
+# Stages that train or run a network ask for a GPU where the cluster has any; the others for a CPU.
+GPU_STAGES = ("pretrain_gan", "guide_net", "transfer_gan", "synthesize", "feature_net", "gan_quality",
+              "train", "train_gan")
+
+
+def _ray():
+    # Ray folds log lines that differ only in numbers into one ("repeated 5x"): each stage's result line counts.
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    try:
+        import ray
+    except ImportError:
+        raise SmateError(f"--executor ray needs Ray, which is not installed: {INSTALL}") from None
+    return ray
+
+
+class AttemptLog:
+    """Which stages have started and how often: Ray retries a lost worker's task without telling the driver."""
+
+    def __init__(self):
+        self.attempts = {}
+
+    def start(self, name):
+        self.attempts[name] = self.attempts.get(name, 0) + 1
+
+    def count(self, name):
+        return self.attempts.get(name, 0)
+
+    def started(self):
+        return set(self.attempts)
+
+
+def run_stage(run, name, cwd, attempt_log, *upstream):
+    """A stage on a Ray worker, in the driver's folder; `upstream` only orders it after those stages."""
+    import ray
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from .pipeline import _timed
+
+    ray.get(attempt_log.start.remote(name))
+    try:
+        os.chdir(cwd)
+    except FileNotFoundError:
+        node = ray.get_runtime_context().get_node_id()[:8]
+        raise SmateError(f"node {node} has no folder {cwd}: the Ray executor needs the project (and OUT) on a "
+                         "file system that every node mounts at the driver's path") from None
+    threads = max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy and scipy too: a CPU the task did not ask for is another task's
+    return _timed(run)
+
+
+class RayCluster:
+    """A connection to a Ray cluster: `address` joins one ("auto": the one this machine is part of);
+    None starts a local one on this machine's cores, unless Ray is already initialised (the tests)."""
+
+    def __init__(self, address=None):
+        self.ray = _ray()
+        self.owned = not self.ray.is_initialized()
+        if self.owned:
+            try:
+                self.ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+            except ConnectionError as err:
+                raise SmateError(f"cannot reach the Ray cluster at {address!r} ({err}); start one with "
+                                 "`ray start --head`, or leave out --address for a local one") from None
+        resources = self.ray.cluster_resources()
+        self.cpus, self.gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
+        self.nodes = sum(node["Alive"] for node in self.ray.nodes())
+        self.task = self.ray.remote(max_retries=RETRIES)(run_stage)
+        self.attempt_log = self.ray.remote(AttemptLog).options(num_cpus=0).remote()
+
+    def describe(self):
+        return {"executor": "ray", "nodes": self.nodes, "cpus": self.cpus, "gpus": self.gpus}
+
+    def close(self):
+        if self.owned:
+            self.ray.shutdown()
+
+    def run_one(self, step):
+        """One stage, waited for: prepare and split, which every later stage's key reads."""
+        seconds, = self.run([step], lambda step, seconds, attempts: None)
+        return seconds
+
+    def run(self, steps, finish):
+        """Every step as a task, each after the steps it reads among `steps`; `finish(step, seconds,
+        attempts)` as each ends. A failed stage cancels those not started, lets the running ones
+        finish (their outputs kept, as the local executor does), then stops with its error."""
+        refs = {}
+        for step in steps:
+            upstream = [refs[name] for name in step.after if name in refs]
+            options = {"name": step.name, "num_cpus": 1}
+            if self.gpus and step.kind in GPU_STAGES:
+                options["num_gpus"] = 1
+            refs[step.name] = self.task.options(**options).remote(
+                step.run, step.name, os.getcwd(), self.attempt_log, *upstream)
+        by_ref = {ref: step for step, ref in zip(steps, refs.values())}
+        waiting, results, error = list(refs.values()), [], None
+        try:
+            while waiting:
+                ready, waiting = self.ray.wait(waiting, num_returns=1)
+                step = by_ref[ready[0]]
+                try:
+                    seconds = self.ray.get(ready[0])
+                except self.ray.exceptions.RayError as err:
+                    if error is None:
+                        error = self._stage_error(step, err)
+                        waiting = self._cancel_unstarted(waiting, by_ref)
+                    continue
+                results.append(seconds)
+                finish(step, seconds, self.ray.get(self.attempt_log.count.remote(step.name)))
+        except KeyboardInterrupt:
+            for ref in waiting:
+                self.ray.cancel(ref)  # a KeyboardInterrupt in the stage, which removes its partial files
+            if waiting:
+                self.ray.wait(waiting, num_returns=len(waiting), timeout=60)
+            raise
+        if error is not None:
+            raise error
+        return results
+
+    def _cancel_unstarted(self, waiting, by_ref):
+        started = self.ray.get(self.attempt_log.started.remote())
+        for ref in waiting:
+            if by_ref[ref].name not in started:
+                self.ray.cancel(ref)
+        return [ref for ref in waiting if by_ref[ref].name in started]
+
+    def _stage_error(self, step, err):
+        """The stage's own error in one line; a bug's remote traceback goes to stderr first."""
+        cause = getattr(err, "cause", None)
+        if isinstance(cause, SmateError):
+            return SmateError(f"stage {step.name} failed: {cause}")
+        if cause is None:  # the worker was lost more often than Ray retries, or its node ran out of memory
+            return SmateError(f"stage {step.name} failed after {RETRIES} retries: {type(err).__name__}: "
+                              f"{str(err).splitlines()[0]}")
+        print(err, file=sys.stderr)
+        return SmateError(f"stage {step.name} failed: {type(cause).__name__}: {cause}")
+

@@ -1,0 +1,137 @@
+"""`smate-bench run --executor ray` on a local two-CPU Ray cluster, against the local executor's tiny run."""
+
+import csv
+import json
+import sys
+import threading
+import time
+
+import psutil
+import pytest
+
+from smate.cli import main
+from smate.errors import SmateError
+from smate.ray_executor import RayCluster
+
+from conftest import TINY
+
+ray = pytest.importorskip("ray", reason="the Ray executor's tests need the ray extra: pip install 'smate-bench[ray]'")
+
+TIMES = {"train_seconds_mean", "train_seconds_std"}  # wall times, the one thing that differs between executors
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 2**20)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ray_run(cluster, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ray")
+    assert main(["run", *TINY, "--executor", "ray", "--out", str(out)]) == 0
+    return out
+
+
+def _summary(folder):
+    with open(folder / "summary.csv") as handle:
+        return [{k: v for k, v in row.items() if k not in TIMES} for row in csv.DictReader(handle)]
+
+
+def _metrics(folder, run, drop=("seconds",)):
+    record = json.loads((folder / "runs" / run / "metrics.json").read_text())
+    return {key: value for key, value in record.items() if key not in drop}
+
+
+def test_a_ray_run_gives_the_local_runs_numbers(ray_run, tiny_run):
+    assert _summary(ray_run) == _summary(tiny_run)
+    runs = sorted(path.name for path in (tiny_run / "runs").iterdir())
+    assert runs == sorted(path.name for path in (ray_run / "runs").iterdir())
+    for run in runs:
+        assert _metrics(ray_run, run) == _metrics(tiny_run, run), run
+    for quality in tiny_run.glob("gan/*/quality.json"):
+        assert json.loads((ray_run / quality.relative_to(tiny_run)).read_text()) == json.loads(quality.read_text())
+    log = json.loads((ray_run / "stages.json").read_text())
+    assert (log["executor"], log["cpus"], log["gpus"], log["nodes"]) == ("ray", 2, 0, 1)
+    assert {stage["status"] for stage in log["stages"].values()} == {"ran"}
+    assert (ray_run / "report" / "report.md").is_file()
+
+
+def test_a_second_ray_run_keeps_every_finished_stage(ray_run, capsys):
+    before = {path: path.stat().st_mtime_ns for path in (ray_run / "runs").glob("*/metrics.json")}
+    assert main(["run", *TINY, "--executor", "ray", "--out", str(ray_run)]) == 0
+    log = json.loads((ray_run / "stages.json").read_text())
+    rerun = {name for name, stage in log["stages"].items() if stage["status"] == "ran"}
+    assert rerun == {"prepare", "split", "summarize", "report"} | {n for n in log["stages"] if n.startswith("gan_quality@")}
+    assert {path: path.stat().st_mtime_ns for path in before} == before
+    assert f"run: {len(log['stages']) - len(rerun)} stages kept" in capsys.readouterr().out
+
+
+def test_a_stage_that_fails_on_a_worker_stops_the_run_with_its_one_line_error(cluster, tmp_path, capsys):
+    grid = ["--set", "methods=imbalanced,smote", "--set", "seeds=0", "--executor", "ray", "--out", str(tmp_path)]
+    # The tiny split has 4 trucks, too few for 20 neighbours: SMOTE's rebalancing fails on its worker.
+    assert main(["run", *TINY, *grid, "--set", "rebalance.smote.k_neighbors=20"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("smate-bench: error: stage train@smote-0 failed: smote failed (")
+    assert "lower rebalance.smote.k_neighbors below that" in error
+    assert not (tmp_path / "runs" / "smote-0").exists() and not list(tmp_path.rglob("*.partial"))
+    finished = {name for name, stage in json.loads((tmp_path / "stages.json").read_text())["stages"].items()}
+    assert "train@smote-0" not in finished and {"prepare", "split"} <= finished
+    for name in finished - {"prepare", "split"}:
+        assert (tmp_path / "keys" / f"{name}.json").is_file()
+
+    # Mended, the rerun keeps what finished and runs the rest.
+    assert main(["run", *TINY, *grid, "--set", "rebalance.smote.k_neighbors=3"]) == 0
+    stages = json.loads((tmp_path / "stages.json").read_text())["stages"]
+    assert stages["train@smote-0"]["status"] == "ran"
+    assert all(stages[name]["status"] == "kept" for name in finished - {"prepare", "split"})
+
+
+def _kill_first(prefix, run):
+    """Kill (SIGKILL) the Ray worker whose title starts with `prefix` once it appears, while `run` goes on."""
+    while run.is_alive():
+        for process in psutil.process_iter(["cmdline"]):
+            if " ".join(process.info["cmdline"] or []).startswith(prefix):
+                process.kill()
+                return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_stage_whose_worker_is_lost_is_retried_and_gives_the_same_numbers(cluster, tiny_run, tmp_path, capsys):
+    argv = ["run", *TINY, "--set", "methods=imbalanced,smote", "--executor", "ray", "--out", str(tmp_path)]
+    drop = ("seconds", "params")
+    codes = []
+    run = threading.Thread(target=lambda: codes.append(main(argv)))
+    run.start()
+    killed = _kill_first("ray::train@smote-1", run)
+    run.join()
+    assert killed, "the run ended before its smote-1 stage could be killed"
+    assert codes == [0]
+    assert "train@smote-1: finished on attempt 2; Ray retried it after losing its worker" in capsys.readouterr().out
+    assert json.loads((tmp_path / "stages.json").read_text())["stages"]["train@smote-1"]["attempts"] == 2
+    # The params differ in their methods list alone, which the run's content key leaves out.
+    assert _metrics(tmp_path, "smote-1", drop) == _metrics(tiny_run, "smote-1", drop)
+
+
+def test_a_node_without_the_project_folder_says_it_must_be_shared(cluster):
+    on_ray = RayCluster()
+    stage = on_ray.task.remote(print, "train@smote-0", "/no/such/project", on_ray.attempt_log)
+    with pytest.raises(SmateError, match="no folder /no/such/project: .* every node mounts at the driver's path"):
+        ray.get(stage)
+
+
+def test_without_ray_the_ray_executor_says_how_to_install_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is not installed
+    assert main(["run", *TINY, "--executor", "ray", "--out", str(tmp_path)]) == 2
+    assert "pip install 'smate-bench[ray]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--executor", "ray", "--workers", "2"], "--workers is for the local executor"),
+    (["--address", "auto"], "--address is for --executor ray"),
+])
+def test_options_of_the_other_executor_are_refused(argv, message, tmp_path, capsys):
+    assert main(["run", *TINY, *argv, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
