@@ -9,7 +9,9 @@ carries once, where returning them through the driver would carry each twice and
 
 import logging
 import os
+import signal
 import sys
+import threading
 
 from .errors import SmateError
 
@@ -28,6 +30,10 @@ def _ray():
     except ImportError:
         raise SmateError(f"--executor ray needs Ray, which is not installed: {INSTALL}") from None
     return ray
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 class AttemptLog:
@@ -112,6 +118,9 @@ class RayCluster:
                 step.run, step.name, os.getcwd(), self.attempt_log, *upstream)
         by_ref = {ref: step for step, ref in zip(steps, refs.values())}
         waiting, results, error = list(refs.values()), [], None
+        # A `kill` (SIGTERM) of the driver stops the run as Ctrl-C does (signals reach the main thread alone).
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             while waiting:
                 ready, waiting = self.ray.wait(waiting, num_returns=1)
@@ -126,11 +135,17 @@ class RayCluster:
                 results.append(seconds)
                 finish(step, seconds, self.ray.get(self.attempt_log.count.remote(step.name)))
         except KeyboardInterrupt:
-            for ref in waiting:
-                self.ray.cancel(ref)  # a KeyboardInterrupt in the stage, which removes its partial files
-            if waiting:
-                self.ray.wait(waiting, num_returns=len(waiting), timeout=60)
+            running = self._cancel_unstarted(waiting, by_ref)
+            for ref in running:
+                # Ray 2.60 can abort the driver when a cancel meets the task's own end, so a finished one is left be.
+                if not self.ray.wait([ref], timeout=0)[0]:
+                    self.ray.cancel(ref)  # a KeyboardInterrupt in the stage, which removes its partial files
+            if running:
+                self.ray.wait(running, num_returns=len(running), timeout=60)
             raise
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, previous)
         if error is not None:
             raise error
         return results

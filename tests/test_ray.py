@@ -2,6 +2,8 @@
 
 import csv
 import json
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -13,7 +15,7 @@ from smate.cli import main
 from smate.errors import SmateError
 from smate.ray_executor import RayCluster
 
-from conftest import TINY
+from conftest import TINY, cli_env
 
 ray = pytest.importorskip("ray", reason="the Ray executor's tests need the ray extra: pip install 'smate-bench[ray]'")
 
@@ -113,6 +115,24 @@ def test_a_stage_whose_worker_is_lost_is_retried_and_gives_the_same_numbers(clus
     assert json.loads((tmp_path / "stages.json").read_text())["stages"]["train@smote-1"]["attempts"] == 2
     # The params differ in their methods list alone, which the run's content key leaves out.
     assert _metrics(tmp_path, "smote-1", drop) == _metrics(tiny_run, "smote-1", drop)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupting_a_ray_run_stops_its_stages_and_its_cluster_and_leaves_no_partial_files(tmp_path, sig):
+    # Its own local cluster, which the run must take down with it.
+    run = subprocess.Popen(["smate-bench", "run", *TINY, "--executor", "ray", "--out", str(tmp_path)],
+                           env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "keys" / "pretrain_gan.json").is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the GAN and classifier stages run
+    processes = psutil.Process(run.pid).children(recursive=True)
+    run.send_signal(sig)
+    assert run.wait(timeout=120) == 130
+    assert "interrupted; finished outputs are kept" in run.stderr.read()
+    gone, alive = psutil.wait_procs(processes, timeout=30)
+    assert not alive, [process.name() for process in alive]
+    assert not list(tmp_path.rglob("*.partial"))
 
 
 def test_a_node_without_the_project_folder_says_it_must_be_shared(cluster):
