@@ -159,7 +159,7 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
     log = {**({"workers": workers} if cluster is None else cluster.describe()), "stages": {}}
     if only is None:
         for step in plan[:2]:  # prepare and split: every key needs the split
-            _record(out, log, step.name, "ran", _timed(step.run) if cluster is None else cluster.run_one(step))
+            _record(out, log, step.name, "ran", timed(step.run) if cluster is None else cluster.run_one(step))
     else:
         stages.load_split(config, out)  # one clear line when the split is missing or stale
         if (out / "stages.json").is_file():
@@ -187,7 +187,7 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
             _run_parallel(pending, workers, finish)
         else:
             for step in pending:
-                finish(step, _timed(step.run))
+                finish(step, timed(step.run))
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -207,12 +207,13 @@ def run_step(config, out, name, progress=True):
          "feature_net": gan_stages.feature_net}[name](config, out, progress)
         return
     step = plan[name]
-    seconds = _timed(step.run)
+    seconds = timed(step.run)
     if step.kind not in ALWAYS_RUN:
         _write_key(out, name, Keys(config, out, plan.values())(name), seconds)
 
 
-def _timed(run):
+def timed(run):
+    """The seconds `run()` takes."""
     start = time.perf_counter()
     run()
     return time.perf_counter() - start
@@ -274,7 +275,7 @@ def _run_parallel(pending, workers, finish):
                         if len(running) >= workers:
                             break
                         waiting.remove(step)
-                        running[pool.submit(_timed, step.run)] = step
+                        running[pool.submit(timed, step.run)] = step
                 if not running:
                     break
                 finished_now, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -58,7 +58,7 @@ def run_stage(run, name, cwd, attempt_log, *upstream):
     import torch
     from threadpoolctl import threadpool_limits
 
-    from .pipeline import _timed
+    from .pipeline import timed
 
     ray.get(attempt_log.start.remote(name))
     try:
@@ -70,7 +70,7 @@ def run_stage(run, name, cwd, attempt_log, *upstream):
     threads = max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
     torch.set_num_threads(threads)
     threadpool_limits(threads)  # numpy and scipy too: a CPU the task did not ask for is another task's
-    return _timed(run)
+    return timed(run)
 
 
 class RayCluster:
