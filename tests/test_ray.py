@@ -90,6 +90,16 @@ def test_a_stage_that_fails_on_a_worker_stops_the_run_with_its_one_line_error(cl
     assert all(stages[name]["status"] == "kept" for name in finished - {"prepare", "split"})
 
 
+def test_a_sweep_on_ray_gives_the_local_sweeps_numbers(cluster, tmp_path):
+    grid = ["--set", "sweep.ratios=0.2,0.5", "--set", "sweep.methods=class_weight", "--set", "seeds=0"]
+    assert main(["sweep", *TINY, *grid, "--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
+    assert main(["sweep", *TINY, *grid, "--out", str(tmp_path / "local")]) == 0
+    for ratio in ("ratio-0.2", "ratio-0.5"):
+        assert _metrics(tmp_path / "ray" / ratio, "class_weight-0") == _metrics(tmp_path / "local" / ratio, "class_weight-0")
+        assert json.loads((tmp_path / "ray" / ratio / "stages.json").read_text())["executor"] == "ray"
+    assert (tmp_path / "ray" / "report" / "sweep.md").read_text() == (tmp_path / "local" / "report" / "sweep.md").read_text()
+
+
 def _kill_first(prefix, run):
     """Kill (SIGKILL) the Ray worker whose title starts with `prefix` once it appears, while `run` goes on."""
     while run.is_alive():
