@@ -11,8 +11,10 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -181,13 +183,14 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
     bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
     finish = partial(_finish, out, log, keys, bar)
     try:
-        if cluster is not None:
-            cluster.run(pending, finish)
-        elif workers > 1:
-            _run_parallel(pending, workers, finish)
-        else:
-            for step in pending:
-                finish(step, timed(step.run))
+        with sigterm_interrupts():
+            if cluster is not None:
+                cluster.run(pending, finish)
+            elif workers > 1:
+                _run_parallel(pending, workers, finish)
+            else:
+                for step in pending:
+                    finish(step, timed(step.run))
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -257,6 +260,20 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+@contextmanager
+def sigterm_interrupts():
+    """A `kill` (SIGTERM) of this process stops the run as Ctrl-C does, workers included. Python hands
+    signals to the main thread alone, so elsewhere (a run in a thread) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_parallel(pending, workers, finish):
     """Start each step once the steps it reads have finished, in plan order, on `workers` processes.
     A failing step stops new starts; the running ones finish and keep their outputs, then its error is raised."""
@@ -265,8 +282,6 @@ def _run_parallel(pending, workers, finish):
     done = set()
     running = {}
     error = None
-    # A `kill` (SIGTERM) of this process stops the run as Ctrl-C does, workers included.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker) as pool:
         try:
             while waiting or running:
@@ -294,8 +309,6 @@ def _run_parallel(pending, workers, finish):
                 os.kill(child.pid, signal.SIGTERM)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-        finally:
-            signal.signal(signal.SIGTERM, previous)
     if error is not None:
         raise error
 

@@ -9,9 +9,7 @@ carries once, where returning them through the driver would carry each twice and
 
 import logging
 import os
-import signal
 import sys
-import threading
 
 from .errors import SmateError
 
@@ -30,10 +28,6 @@ def _ray():
     except ImportError:
         raise SmateError(f"--executor ray needs Ray, which is not installed: {INSTALL}") from None
     return ray
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 class AttemptLog:
@@ -118,9 +112,6 @@ class RayCluster:
                 step.run, step.name, os.getcwd(), self.attempt_log, *upstream)
         by_ref = {ref: step for step, ref in zip(steps, refs.values())}
         waiting, results, error = list(refs.values()), [], None
-        # A `kill` (SIGTERM) of the driver stops the run as Ctrl-C does (signals reach the main thread alone).
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             while waiting:
                 ready, waiting = self.ray.wait(waiting, num_returns=1)
@@ -143,9 +134,6 @@ class RayCluster:
             if running:
                 self.ray.wait(running, num_returns=len(running), timeout=60)
             raise
-        finally:
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGTERM, previous)
         if error is not None:
             raise error
         return results
