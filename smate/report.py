@@ -439,8 +439,8 @@ def _generator_finding(qualities):
 
 def _replication_lines(grouped):
     """How each run's spread and budget should be read: what the seeds vary, and the optimizer steps."""
-    first = next(iter(next(iter(grouped.values())).values()))
-    generators = [m for m in grouped if m in generator_methods(first["params"])]
+    # Each method's own runs say whether it draws from a generator: older runs' params list fewer methods.
+    generators = [m for m, seeds in grouped.items() if m in generator_methods(next(iter(seeds.values()))["params"])]
     lines = []
     if generators:
         lines.append(f"GAN rows ({', '.join(generators)}) are conditional on one generator per method, trained once; "
