@@ -52,16 +52,16 @@ def transfer_gan(config, out, variant, progress=True):
     gan = config["gan"]
     device = resolve_device(gan["device"])
     dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    transfer = gan["transfer"]
+    diffaugment = transfer["diffaugment"] or method.diffaugment
     if method.conditional:
         start = time.perf_counter()
         _, history = train_gan(images, gan["train"], gan["conditional"]["epochs"], generator_dir(out, variant, None),
-                               seed=gan["seed"], device=device, diffaugment=gan["transfer"]["diffaugment"] or method.diffaugment,
-                               labels=labels,
+                               seed=gan["seed"], device=device, diffaugment=diffaugment, labels=labels,
                                num_classes=len(dataset.classes), progress=progress, label=f"{variant} all classes")
         _report(f"transfer_gan {variant} all classes", len(images), history, time.perf_counter() - start)
         return
     init = _load_pretrained(out, device) if method.pretrained else None
-    transfer = gan["transfer"]
     for class_id in minority_ids:
         members = images[labels == class_id]
         params, epochs = gan["train"], transfer["epochs"]
@@ -83,7 +83,7 @@ def transfer_gan(config, out, variant, progress=True):
         _, history = train_gan(
             members, params, epochs, folder, seed=gan["seed"], device=device,
             init=init, freeze=transfer["freeze"] if init is not None else 0,
-            diffaugment=transfer["diffaugment"] or method.diffaugment,
+            diffaugment=diffaugment,
             guide=_guide(out, class_id, transfer["guide_weight"], device) if method.guided else None,
             progress=progress, label=f"{variant} {name}",
         )

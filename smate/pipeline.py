@@ -225,8 +225,6 @@ def timed(run):
 def _finish(out, log, keys, bar, step, seconds, attempts=1):
     if step.kind not in ALWAYS_RUN:
         _write_key(out, step.name, keys(step.name), seconds)
-    if attempts > 1:
-        print(f"{step.name}: finished on attempt {attempts}; Ray retried it after losing its worker")
     _record(out, log, step.name, "ran", seconds, attempts)
     bar.update()
 
@@ -242,14 +240,19 @@ def _record(out, log, name, status, seconds, attempts=1):
     atomic.write_json(Path(out) / "stages.json", log)
 
 
-def _start_worker():
-    """Each worker computes on one thread (two such processes beat one two-thread process here), and
-    stops as if interrupted when the main process dies, instead of training on unseen."""
+def limit_threads(threads):
+    """Compute on `threads` threads, numpy and scipy too: a core the worker was not given is another's."""
     import torch
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(1)
-    threadpool_limits(1)
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+
+
+def _start_worker():
+    """Each worker computes on one thread (two such processes beat one two-thread process here), and
+    stops as if interrupted when the main process dies, instead of training on unseen."""
+    limit_threads(1)
     # SIGTERM, not SIGINT: a run started in the background (nohup, &) inherits SIGINT ignored.
     signal.signal(signal.SIGTERM, _interrupt)
     if sys.platform.startswith("linux"):

@@ -49,10 +49,8 @@ class AttemptLog:
 def run_stage(run, name, cwd, attempt_log, *upstream):
     """A stage on a Ray worker, in the driver's folder; `upstream` only orders it after those stages."""
     import ray
-    import torch
-    from threadpoolctl import threadpool_limits
 
-    from .pipeline import timed
+    from .pipeline import limit_threads, timed
 
     ray.get(attempt_log.start.remote(name))
     try:
@@ -61,9 +59,7 @@ def run_stage(run, name, cwd, attempt_log, *upstream):
         node = ray.get_runtime_context().get_node_id()[:8]
         raise SmateError(f"node {node} has no folder {cwd}: the Ray executor needs the project (and OUT) on a "
                          "file system that every node mounts at the driver's path") from None
-    threads = max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
-    torch.set_num_threads(threads)
-    threadpool_limits(threads)  # numpy and scipy too: a CPU the task did not ask for is another task's
+    limit_threads(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
     return timed(run)
 
 
@@ -124,7 +120,10 @@ class RayCluster:
                         waiting = self._cancel_unstarted(waiting, by_ref)
                     continue
                 results.append(seconds)
-                finish(step, seconds, self.ray.get(self.attempt_log.count.remote(step.name)))
+                attempts = self.ray.get(self.attempt_log.count.remote(step.name))
+                if attempts > 1:
+                    print(f"{step.name}: finished on attempt {attempts}; Ray retried it after losing its worker")
+                finish(step, seconds, attempts)
         except KeyboardInterrupt:
             running = self._cancel_unstarted(waiting, by_ref)
             for ref in running:
