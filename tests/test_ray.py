@@ -100,11 +100,22 @@ def test_a_sweep_on_ray_gives_the_local_sweeps_numbers(cluster, tmp_path):
     assert (tmp_path / "ray" / "report" / "sweep.md").read_text() == (tmp_path / "local" / "report" / "sweep.md").read_text()
 
 
+def _title(process):
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def _kill_first(prefix, run):
-    """Kill (SIGKILL) the Ray worker whose title starts with `prefix` once it appears, while `run` goes on."""
+    """Kill (SIGKILL) the Ray worker whose title starts with `prefix`, while `run` goes on. Not at once:
+    the title comes before the stage records its attempt, so the kill waits until it is training."""
     while run.is_alive():
-        for process in psutil.process_iter(["cmdline"]):
-            if " ".join(process.info["cmdline"] or []).startswith(prefix):
+        for process in psutil.process_iter():
+            if _title(process).startswith(prefix):
+                time.sleep(0.3)
+                if not _title(process).startswith(prefix):
+                    break  # it finished meanwhile: the run ends unkilled, and the test says so
                 process.kill()
                 return True
         time.sleep(0.02)
