@@ -7,13 +7,17 @@ hundreds of MB (the dataset, generators, synthetic images), which a file system 
 carries once, where returning them through the driver would carry each twice and hold it in memory.
 """
 
+import _thread
 import logging
 import os
 import sys
+import threading
+from functools import partial
 
 from .errors import SmateError
 
 INSTALL = "pip install 'smate-bench[ray]' (or pip install ray)"
+POLL_SECONDS = 0.5  # how soon a running stage notices that the driver was interrupted
 RETRIES = 3  # Ray reruns a stage whose worker was lost (its process killed, its node gone) this many times
 # Stages that train or run a network ask for a GPU where the cluster has any; the others for a CPU.
 GPU_STAGES = ("pretrain_gan", "guide_net", "transfer_gan", "synthesize", "feature_net", "gan_quality",
@@ -31,19 +35,35 @@ def _ray():
 
 
 class AttemptLog:
-    """Which stages have started and how often: Ray retries a lost worker's task without telling the driver."""
+    """Which stages have started and how often (Ray retries a lost worker's task without telling the
+    driver), and whether the run still wants stages started, or running ones stopped."""
 
     def __init__(self):
         self.attempts = {}
+        self.halted = False  # a stage failed: none starts after
+        self.interrupted = False  # the driver was interrupted: the running ones stop too
 
     def start(self, name):
+        """Whether `name` may begin; if so, its attempt is counted."""
+        if self.halted:
+            return False
         self.attempts[name] = self.attempts.get(name, 0) + 1
+        return True
 
     def count(self, name):
         return self.attempts.get(name, 0)
 
     def started(self):
         return set(self.attempts)
+
+    def halt(self):
+        self.halted = True
+
+    def interrupt(self):
+        self.halted = self.interrupted = True
+
+    def is_interrupted(self):
+        return self.interrupted
 
 
 def run_stage(run, name, cwd, attempt_log, *upstream):
@@ -52,7 +72,8 @@ def run_stage(run, name, cwd, attempt_log, *upstream):
 
     from .pipeline import limit_threads, timed
 
-    ray.get(attempt_log.start.remote(name))
+    if not ray.get(attempt_log.start.remote(name)):
+        return None  # the run stopped before this stage began
     try:
         os.chdir(cwd)
     except FileNotFoundError:
@@ -60,7 +81,38 @@ def run_stage(run, name, cwd, attempt_log, *upstream):
         raise SmateError(f"node {node} has no folder {cwd}: the Ray executor needs the project (and OUT) on a "
                          "file system that every node mounts at the driver's path") from None
     limit_threads(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
-    return timed(run)
+    return _until_interrupted(partial(timed, run), partial(_driver_interrupted, attempt_log))
+
+
+def _driver_interrupted(attempt_log):
+    import ray
+
+    try:
+        return ray.get(attempt_log.is_interrupted.remote())
+    except ray.exceptions.RayActorError:  # the log dies with its driver: stop as if interrupted
+        return True
+
+
+def _until_interrupted(run, interrupted):
+    """`run()`, stopped as Ctrl-C stops it (its partial files removed) once `interrupted()` says so.
+    The stage asks, rather than the driver calling ray.cancel: in Ray 2.60 a cancel that meets a
+    task's own start or end can abort the driver (ray-project/ray#54798)."""
+    done, lock = threading.Event(), threading.Lock()
+
+    def watch():
+        while not done.wait(POLL_SECONDS):
+            if interrupted():
+                with lock:
+                    if not done.is_set():
+                        _thread.interrupt_main()
+                return
+
+    threading.Thread(target=watch, daemon=True, name="interrupt-watch").start()
+    try:
+        return run()
+    finally:
+        with lock:  # from here on the watcher interrupts nothing
+            done.set()
 
 
 class RayCluster:
@@ -96,8 +148,8 @@ class RayCluster:
 
     def run(self, steps, finish):
         """Every step as a task, each after the steps it reads among `steps`; `finish(step, seconds,
-        attempts)` as each ends. A failed stage cancels those not started, lets the running ones
-        finish (their outputs kept, as the local executor does), then stops with its error."""
+        attempts)` as each ends. A failed stage halts the run: the stages not yet begun skip themselves,
+        the running ones finish (their outputs kept, as the local executor does), then its error is raised."""
         refs = {}
         for step in steps:
             upstream = [refs[name] for name in step.after if name in refs]
@@ -117,7 +169,9 @@ class RayCluster:
                 except self.ray.exceptions.RayError as err:
                     if error is None:
                         error = self._stage_error(step, err)
-                        waiting = self._cancel_unstarted(waiting, by_ref)
+                        self.ray.get(self.attempt_log.halt.remote())
+                    continue
+                if seconds is None:  # skipped: the run was halted before it began
                     continue
                 results.append(seconds)
                 attempts = self.ray.get(self.attempt_log.count.remote(step.name))
@@ -125,24 +179,20 @@ class RayCluster:
                     print(f"{step.name}: finished on attempt {attempts}; Ray retried it after losing its worker")
                 finish(step, seconds, attempts)
         except KeyboardInterrupt:
-            running = self._cancel_unstarted(waiting, by_ref)
-            for ref in running:
-                # Ray 2.60 can abort the driver when a cancel meets the task's own end, so a finished one is left be.
-                if not self.ray.wait([ref], timeout=0)[0]:
-                    self.ray.cancel(ref)  # a KeyboardInterrupt in the stage, which removes its partial files
-            if running:
-                self.ray.wait(running, num_returns=len(running), timeout=60)
+            self._interrupt(waiting, by_ref)
             raise
         if error is not None:
             raise error
         return results
 
-    def _cancel_unstarted(self, waiting, by_ref):
+    def _interrupt(self, waiting, by_ref):
+        """Stop every stage, the running ones as Ctrl-C would (each removes its partial files), and wait
+        for those: the rest never begin, and Ray drops them with the driver."""
+        self.ray.get(self.attempt_log.interrupt.remote())
         started = self.ray.get(self.attempt_log.started.remote())
-        for ref in waiting:
-            if by_ref[ref].name not in started:
-                self.ray.cancel(ref)
-        return [ref for ref in waiting if by_ref[ref].name in started]
+        running = [ref for ref in waiting if by_ref[ref].name in started]
+        if running:
+            self.ray.wait(running, num_returns=len(running), timeout=60)
 
     def _stage_error(self, step, err):
         """The stage's own error in one line; a bug's remote traceback goes to stderr first."""

@@ -13,7 +13,8 @@ import pytest
 
 from smate.cli import main
 from smate.errors import SmateError
-from smate.ray_executor import RayCluster
+from smate import atomic
+from smate.ray_executor import AttemptLog, RayCluster, _until_interrupted
 
 from conftest import TINY, cli_env
 
@@ -149,11 +150,43 @@ def test_interrupting_a_ray_run_stops_its_stages_and_its_cluster_and_leaves_no_p
         time.sleep(0.05)  # until the GAN and classifier stages run
     processes = psutil.Process(run.pid).children(recursive=True)
     run.send_signal(sig)
-    assert run.wait(timeout=120) == 130
-    assert "interrupted; finished outputs are kept" in run.stderr.read()
+    code = run.wait(timeout=120)
+    stderr = run.stderr.read()
+    assert code == 130, stderr
+    assert "interrupted; finished outputs are kept" in stderr
     gone, alive = psutil.wait_procs(processes, timeout=30)
     assert not alive, [process.name() for process in alive]
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_a_stage_told_of_the_interrupt_stops_as_ctrl_c_stops_it_and_removes_its_partial_file(tmp_path):
+    partials = []
+
+    def stage():
+        with atomic.atomic_path(tmp_path / "generator.pt") as tmp:
+            partials.append(tmp)
+            while True:
+                time.sleep(0.01)
+
+    told = time.monotonic() + 0.3
+    with pytest.raises(KeyboardInterrupt):
+        _until_interrupted(stage, lambda: time.monotonic() > told)
+    assert partials and not partials[0].exists() and not (tmp_path / "generator.pt").exists()
+
+
+def test_a_stage_that_ends_before_the_interrupt_is_left_be():
+    assert _until_interrupted(lambda: 42, lambda: True) == 42
+    time.sleep(1)  # past the watcher's first look, which must not interrupt this test
+
+
+def test_after_a_halt_no_stage_begins_and_retries_are_counted():
+    log = AttemptLog()
+    assert log.start("train@smote-1") and log.start("train@smote-1")
+    assert log.count("train@smote-1") == 2 and not log.is_interrupted()
+    log.halt()
+    assert not log.start("summarize") and log.started() == {"train@smote-1"} and not log.is_interrupted()
+    log.interrupt()
+    assert log.is_interrupted()
 
 
 def test_a_node_without_the_project_folder_says_it_must_be_shared(cluster):
