@@ -3,9 +3,12 @@
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
+
+PARTIAL = re.compile(r"\..+\.[0-9a-f]{16}\.partial")
 
 
 def _partial_name(path):
@@ -61,3 +64,15 @@ def atomic_dir(path):
     finally:
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp)
+
+
+def remove_partials(root):
+    """Remove the partial files and folders below `root`, for a caller that knows no process still
+    writes them (a SIGKILL or a lost node skips the cleanup above); returns how many."""
+    found = [path for path in Path(root).rglob("*.partial") if PARTIAL.fullmatch(path.name)]
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return len(found)

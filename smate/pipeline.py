@@ -22,7 +22,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from . import atomic, gan_stages, report, stages
+from . import atomic, gan_stages, out_lock, report, stages
 from .classify import CLASSIFIERS
 from .config import apply_override, generator_methods, plain_methods
 from .keys import stage_key
@@ -156,63 +156,65 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
     `only` (a key of GROUPS) runs that group's stages alone, on a split made before.
     OUT/stages.json records each stage's status and wall time as it goes."""
     out = Path(out)
-    start = time.perf_counter()
-    plan = steps(config, out, progress and workers == 1 and cluster is None, reference, reproduction)
-    log = {**({"workers": workers} if cluster is None else cluster.describe()), "stages": {}}
-    if only is None:
-        for step in plan[:2]:  # prepare and split: every key needs the split
-            _record(out, log, step.name, "ran", timed(step.run) if cluster is None else cluster.run_one(step))
-    else:
-        stages.load_split(config, out)  # one clear line when the split is missing or stale
-        if (out / "stages.json").is_file():
-            log["stages"] = json.loads((out / "stages.json").read_text())["stages"]
-    chosen = [step for step in plan[2:] if only is None or step.kind in GROUPS[only]]
-    if only == "gan":
-        (out / "gan").mkdir(parents=True, exist_ok=True)  # dvc.yaml's output, even with no GAN method to train
-    keys = Keys(config, out, plan)
-    pending = []
-    for step in chosen:
-        if step.kind not in ALWAYS_RUN and finished(out, step, keys(step.name)):
-            seconds = json.loads(key_path(out, step.name).read_text()).get("seconds")
-            _record(out, log, step.name, "kept", seconds)
+    with out_lock.holding(out):
+        start = time.perf_counter()
+        plan = steps(config, out, progress and workers == 1 and cluster is None, reference, reproduction)
+        log = {**({"workers": workers} if cluster is None else cluster.describe()), "stages": {}}
+        if only is None:
+            for step in plan[:2]:  # prepare and split: every key needs the split
+                _record(out, log, step.name, "ran", timed(step.run) if cluster is None else cluster.run_one(step))
         else:
-            pending.append(step)
-    kept = len(chosen) - len(pending)
-    if kept:
-        print(f"run: {kept} stages kept, finished before with the same params, code and data")
-    bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
-    finish = partial(_finish, out, log, keys, bar)
-    try:
-        with sigterm_interrupts():
-            if cluster is not None:
-                cluster.run(pending, finish)
-            elif workers > 1:
-                _run_parallel(pending, workers, finish)
+            stages.load_split(config, out)  # one clear line when the split is missing or stale
+            if (out / "stages.json").is_file():
+                log["stages"] = json.loads((out / "stages.json").read_text())["stages"]
+        chosen = [step for step in plan[2:] if only is None or step.kind in GROUPS[only]]
+        if only == "gan":
+            (out / "gan").mkdir(parents=True, exist_ok=True)  # dvc.yaml's output, even with no GAN method to train
+        keys = Keys(config, out, plan)
+        pending = []
+        for step in chosen:
+            if step.kind not in ALWAYS_RUN and finished(out, step, keys(step.name)):
+                seconds = json.loads(key_path(out, step.name).read_text()).get("seconds")
+                _record(out, log, step.name, "kept", seconds)
             else:
-                for step in pending:
-                    finish(step, timed(step.run))
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - start
-    log["wall_seconds"] = seconds
-    atomic.write_json(out / "stages.json", log)
-    runs = sum(step.kind in ("train", "train_gan") for step in chosen)
-    where = "" if only else f"; summary in {out / 'summary.md'}"
-    print(f"run: {len(chosen)} stages, {runs} of them classifier runs, {kept} kept, in {seconds:.1f} s{where}")
+                pending.append(step)
+        kept = len(chosen) - len(pending)
+        if kept:
+            print(f"run: {kept} stages kept, finished before with the same params, code and data")
+        bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
+        finish = partial(_finish, out, log, keys, bar)
+        try:
+            with sigterm_interrupts():
+                if cluster is not None:
+                    cluster.run(pending, finish)
+                elif workers > 1:
+                    _run_parallel(pending, workers, finish)
+                else:
+                    for step in pending:
+                        finish(step, timed(step.run))
+        finally:
+            bar.close()
+        seconds = time.perf_counter() - start
+        log["wall_seconds"] = seconds
+        atomic.write_json(out / "stages.json", log)
+        runs = sum(step.kind in ("train", "train_gan") for step in chosen)
+        where = "" if only else f"; summary in {out / 'summary.md'}"
+        print(f"run: {len(chosen)} stages, {runs} of them classifier runs, {kept} kept, in {seconds:.1f} s{where}")
 
 
 def run_step(config, out, name, progress=True):
     """One stage by its dvc.yaml name (what the CLI's stage commands and so `dvc repro` run), leaving
     its key so that `smate-bench run` keeps it."""
-    plan = {step.name: step for step in steps(config, out, progress)}
-    if name not in plan:  # DVC runs every stage it defines; these skip themselves when no method needs them
-        {"pretrain_gan": gan_stages.pretrain_gan, "guide_net": gan_stages.guide_net,
-         "feature_net": gan_stages.feature_net}[name](config, out, progress)
-        return
-    step = plan[name]
-    seconds = timed(step.run)
-    if step.kind not in ALWAYS_RUN:
-        _write_key(out, name, Keys(config, out, plan.values())(name), seconds)
+    with out_lock.holding(out):
+        plan = {step.name: step for step in steps(config, out, progress)}
+        if name not in plan:  # DVC runs every stage it defines; these skip themselves when no method needs them
+            {"pretrain_gan": gan_stages.pretrain_gan, "guide_net": gan_stages.guide_net,
+             "feature_net": gan_stages.feature_net}[name](config, out, progress)
+            return
+        step = plan[name]
+        seconds = timed(step.run)
+        if step.kind not in ALWAYS_RUN:
+            _write_key(out, name, Keys(config, out, plan.values())(name), seconds)
 
 
 def timed(run):

@@ -7,7 +7,7 @@ hundreds of MB (the dataset, generators, synthetic images), which a file system 
 carries once, where returning them through the driver would carry each twice and hold it in memory.
 """
 
-import _thread
+import ctypes
 import logging
 import os
 import sys
@@ -98,13 +98,14 @@ def _until_interrupted(run, interrupted):
     The stage asks, rather than the driver calling ray.cancel: in Ray 2.60 a cancel that meets a
     task's own start or end can abort the driver (ray-project/ray#54798)."""
     done, lock = threading.Event(), threading.Lock()
+    stage_thread = threading.get_ident()
 
     def watch():
         while not done.wait(POLL_SECONDS):
             if interrupted():
                 with lock:
                     if not done.is_set():
-                        _thread.interrupt_main()
+                        _raise_in(stage_thread, KeyboardInterrupt)
                 return
 
     threading.Thread(target=watch, daemon=True, name="interrupt-watch").start()
@@ -113,6 +114,11 @@ def _until_interrupted(run, interrupted):
     finally:
         with lock:  # from here on the watcher interrupts nothing
             done.set()
+
+
+def _raise_in(thread_id, exception):
+    # Not _thread.interrupt_main: that does nothing where SIGINT is ignored, as under nohup.
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception))
 
 
 class RayCluster:
