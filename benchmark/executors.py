@@ -8,7 +8,6 @@ It also checks that both runs wrote the same summary, bar the wall-time columns.
 """
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmark.image.compare_summaries import differences
 from smate import atomic
 
 EXECUTORS = {"local": [], "ray": ["--executor", "ray"]}
@@ -27,11 +27,6 @@ def _run(preset, data, out, extra):
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
-
-
-def _summary(out):
-    with open(Path(out) / "summary.csv") as handle:
-        return [{k: v for k, v in row.items() if not k.startswith("train_seconds")} for row in csv.DictReader(handle)]
 
 
 def main(argv=None):
@@ -48,8 +43,10 @@ def main(argv=None):
                 out = Path(scratch) / f"{name}-{repeat}"
                 seconds[name].append(round(_run(args.preset, args.data, out, extra), 1))
                 print(f"{name}: {seconds[name][-1]} s", flush=True)
-            matches.append(_summary(Path(scratch) / f"local-{repeat}") == _summary(Path(scratch) / f"ray-{repeat}"))
-            print(f"round {repeat + 1}: the summaries {'match' if matches[-1] else 'DIFFER'}")
+            cells = differences(Path(scratch) / f"local-{repeat}" / "summary.csv",
+                                Path(scratch) / f"ray-{repeat}" / "summary.csv")
+            matches.append(not cells)
+            print(f"round {repeat + 1}: the summaries {'match' if matches[-1] else 'DIFFER'}", *cells, sep="\n")
     ratio = sum(seconds["ray"]) / sum(seconds["local"])
     record = {"preset": args.preset, "seconds": seconds, "ray_over_local": round(ratio, 3), "same_numbers": all(matches)}
     print(json.dumps(record))
