@@ -182,16 +182,8 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
         if kept:
             print(f"run: {kept} stages kept, finished before with the same params, code and data")
         bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
-        finish = partial(_finish, out, log, keys, bar)
         try:
-            with sigterm_interrupts():
-                if cluster is not None:
-                    cluster.run(pending, finish)
-                elif workers > 1:
-                    _run_parallel(pending, workers, finish)
-                else:
-                    for step in pending:
-                        finish(step, timed(step.run))
+            _run_pending(pending, partial(_finish, out, log, keys, bar), workers, cluster)
         finally:
             bar.close()
         seconds = time.perf_counter() - start
@@ -200,6 +192,18 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
         runs = sum(step.kind in ("train", "train_gan") for step in chosen)
         where = "" if only else f"; summary in {out / 'summary.md'}"
         print(f"run: {len(chosen)} stages, {runs} of them classifier runs, {kept} kept, in {seconds:.1f} s{where}")
+
+
+def _run_pending(pending, finish, workers, cluster):
+    """Each step on the chosen executor, `finish(step, seconds, ...)` as each ends; a `kill` interrupts them."""
+    with sigterm_interrupts():
+        if cluster is not None:
+            cluster.run(pending, finish)
+        elif workers > 1:
+            _run_parallel(pending, workers, finish)
+        else:
+            for step in pending:
+                finish(step, timed(step.run))
 
 
 def run_step(config, out, name, progress=True):
