@@ -185,10 +185,11 @@ def _contender(claim, grouped):
 
 def test_claim(claim, grouped):
     """One-sided paired t-tests over the seeds the methods share: does `better` beat each of `worse` on `metric`
-    (a higher value, or with `lower_is_better` a lower one)? It holds when every test is significant (the
-    largest p, an intersection-union test); it does not hold when the opposite test against any of them is;
-    otherwise it is not significant, or untested below 2 seeds. A best-of `better` multiplies both p-values
-    by the number of methods it was picked from (Bonferroni)."""
+    (a higher value, or with `lower_is_better` a lower one)? `p_value` is the largest p of those tests (it
+    holds only when `better` beats each, an intersection-union test); `p_opposite` is the smallest p of the
+    opposite tests times the number of opponents (any one beating `better` refutes it, so the pick of that
+    one is paid for, Bonferroni). A best-of `better` multiplies both by the number of methods it was picked
+    from. The verdict here is before correction over the claims tested together (`_tested` corrects it)."""
     worse = _opponents(claim)
     contender, picked_from = _contender(claim, grouped)
     text = claim["text"] if isinstance(claim["better"], str) or contender is None else \
@@ -218,17 +219,19 @@ def test_claim(claim, grouped):
             greater.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="greater").pvalue))
             less.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="less").pvalue))
     p_value = min(1.0, picked_from * max(greater)) if tested else None
-    p_opposite = min(1.0, picked_from * min(less)) if tested else None
-    if not tested:
-        verdict = f"untested ({len(seeds)} seed)"
-    elif p_value < ALPHA:
-        verdict = "holds"
-    elif p_opposite < ALPHA:
-        verdict = "does not hold"
-    else:
-        verdict = "not significant"
+    p_opposite = min(1.0, picked_from * len(worse) * min(less)) if tested else None
+    verdict = verdict_of(p_value, p_opposite) if tested else f"untested ({len(seeds)} seed)"
     return {**result, "n": len(seeds), "mean_difference": min(differences), "p_value": p_value, "p_opposite": p_opposite,
             "verdict": verdict}
+
+
+def verdict_of(p_value, p_opposite):
+    """holds, does not hold (the opposite test significant) or not significant, from (corrected) p-values."""
+    if p_value < ALPHA:
+        return "holds"
+    if p_opposite < ALPHA:
+        return "does not hold"
+    return "not significant"
 
 
 def _not_run(result, why):
@@ -301,8 +304,8 @@ def build_report(results, reference_path, out=None, reproduction=None):
     qualities = _qualities(with_gans[0]) if with_gans else []
     if generator_figures or qualities:
         links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
-        sections.append("\n\n".join(["## Generators", *_generator_tables(qualities, out, with_gans[0]), links]))
-    findings.insert(0, _scale_finding(runs, reference))
+        sections.append("\n\n".join(["## Generators", *(_generator_tables(qualities, out, with_gans[0]) if qualities else []), links]))
+    findings.insert(0, _scale_finding(runs, reference, with_gans[0] if with_gans else None))
     if qualities:
         findings.append(_generator_finding(qualities))
     markdown = "# smate-bench report\n\n" + "\n\n".join(left_out + sections) + "\n"
@@ -357,11 +360,14 @@ def _percent(value):
     return "" if value is None else f"{100 * value:.1f}%"
 
 
-def _scale_finding(runs, reference):
-    """What these runs changed against the paper's setting, for REPRODUCTION.md."""
+def _scale_finding(runs, reference, gan_folder=None):
+    """What these runs changed against the paper's setting, for REPRODUCTION.md. The GAN settings come from a
+    generator method's own runs and the freeze from the generators' own records: other runs may be older."""
     paper = {item["what"]: item["value"] for item in reference.get("other_numbers", [])}
     params = runs[0]["params"]
-    data, gan = params["data"], params.get("gan")
+    data = params["data"]
+    drawing = [run for run in runs if run["method"] in generator_methods(run["params"])]
+    gan = drawing[0]["params"].get("gan") if drawing else None
     per_class = data.get("max_train_per_class")
     minority = ", ".join(runs[0]["minority"])
     classifiers = sorted({run["classifier"] for run in runs})
@@ -373,13 +379,14 @@ def _scale_finding(runs, reference):
         f"- Classifiers: {', '.join(f'{c} ({_recipe_line(params, c)})' for c in classifiers)}; "
         f"seeds {sorted({run['seed'] for run in runs})} (the paper: one run, no seed).",
     ]
-    if generator_methods(params) and gan:
+    if gan:
+        freeze = _recorded_freeze(gan_folder) or [gan["transfer"]["freeze"]]
         lines.append(
             f"- Generators: {gan['train']['architecture']} with the {gan['train']['loss']} loss, batch "
             f"{gan['train']['batch_size']}, {gan['pretrain']['epochs']} pretraining epochs on the majority classes, "
             f"{gan['transfer']['epochs']} transfer epochs on the minority grown to {gan['transfer']['augment_to']:,} images "
             f"(the paper: the Brownlee DCGAN, {paper.get('minority images after augmentation (converged)', '?'):,} "
-            f"augmented minority images), {gan['transfer']['freeze']} generator modules frozen.")
+            f"augmented minority images), {' or '.join(map(str, freeze))} generator modules frozen in the transfer.")
     imbalanced = [run for run in runs if run["method"] == "imbalanced"]
     if per_class is not None and imbalanced:
         kept = sum(imbalanced[0]["train_counts"][name] for name in imbalanced[0]["minority"])
@@ -387,6 +394,17 @@ def _scale_finding(runs, reference):
                      "images make SMOTE's neighbourhoods and the GANs' data sparser: compare the methods with each "
                      "other here, not these numbers with the paper's.")
     return "\n".join(lines)
+
+
+def _recorded_freeze(folder):
+    """The frozen-module counts the transfers from a pretrained generator recorded, in order (empty without records)."""
+    from .rebalance import REBALANCERS
+
+    if folder is None:
+        return []
+    counts = {json.loads(path.read_text()).get("freeze") for path in Path(folder).glob("gan/*/generators/*/history.json")
+              if path.parts[-4] in REBALANCERS and REBALANCERS[path.parts[-4]].pretrained}
+    return sorted(count for count in counts if count is not None)
 
 
 def _cut_words(data, minority):
@@ -474,8 +492,6 @@ def _regime(regime, runs, reference, out):
     claims = _tested("paper", reference["claims"], grouped, sources) if profile == "minority" else []
     beyond = _tested("beyond", reference.get("beyond", []), grouped, [])
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
-    held = sum(claim["verdict"] == "holds" for claim in claims)
-    held_holm = sum(claim["p_holm"] is not None and claim["p_holm"] < ALPHA for claim in claims)
     if profile != "minority":
         tally = (f"These runs cut the train set by the {profile} profile, not as the paper did (one class cut to a "
                  "ratio): the paper's numbers and claims do not apply to them.")
@@ -483,8 +499,7 @@ def _regime(regime, runs, reference, out):
         tally = (f"None of the paper's {len(claims)} claims can be tested on these runs (a paired test needs two seeds "
                  "or more); the differences stand beside what the paper's and the notebook's single runs show.")
     else:
-        tally = (f"{held} of the paper's {len(claims)} claims hold with this classifier ({held_holm} after Holm's "
-                 "correction over them).")
+        tally = _tally(claims)
     head = [f"## Classifier: {regime}", _environment_line(runs), tally]
     names = [name for name, _ in sources]
     published_headers, published = paper_vs_reproduced(rows, reference)
@@ -496,17 +511,18 @@ def _regime(regime, runs, reference, out):
         + (f" The notebook is a second source: {reference['notebook']['source']}." if "notebook" in reference else ""),
         tabulate(published, headers=published_headers, tablefmt="github", disable_numparse=True),
         "### The paper's claims",
-        f"One-sided paired t-tests over seeds: a claim holds when p < {ALPHA}, does not hold when the opposite test "
-        "is significant, and is otherwise not significant; against several methods it must beat each (the smallest "
-        "difference, the largest p). The "
-        f"Holm column adjusts p over this section's claims. {', '.join(names).capitalize()}: what the source's single "
-        "runs show, with its numbers.",
+        f"One-sided paired t-tests over seeds: a claim holds when its Holm p < {ALPHA}, does not hold when the "
+        "opposite test's Holm p is, and is otherwise not significant; Holm's correction runs over this section's "
+        "claims, on each side. Against several methods a claim must beat each (the smallest difference, the largest "
+        "p), and any one beating it refutes it (the smallest opposite p, times their number). A claim that compares a "
+        "generator method trained once is descriptive, whatever its p. "
+        f"{', '.join(names).capitalize()}: what the source's single runs show, with its numbers.",
         _claims_table(claims, names),
     ]
     extension = [] if not beyond else [
         "### Beyond the paper",
-        "The same tests, of this suite's claims: the loss-based methods, SMate+ and the conditional GAN against the "
-        "paper's field. A best-of claim picks the loss-based method with the highest mean among those run and "
+        "The same tests, of this suite's claims, with Holm's correction over them: the loss-based methods, SMate+ "
+        "and the conditional GAN against the paper's field. A best-of claim picks the loss-based method with the highest mean among those run and "
         "multiplies its p-values by their number (Bonferroni), since the pick was made on these runs.",
         _claims_table(beyond, []),
     ]
@@ -519,23 +535,70 @@ def _regime(regime, runs, reference, out):
     return section, findings, claims + beyond
 
 
+def _tally(claims):
+    """How many of the paper's claims hold, do not hold, rest on one generator, after Holm's correction."""
+    verdicts = Counter(claim["verdict"].split(" (")[0] for claim in claims)
+    family = sum(claim["p_holm"] is not None for claim in claims)
+    raw_holds = sum(claim["p_value"] is not None and claim["p_value"] < ALPHA for claim in claims
+                    if claim["p_holm"] is not None)
+    line = (f"Of the paper's {len(claims)} claims, {verdicts['holds']} hold and {verdicts['does not hold']} do not "
+            f"hold with this classifier, after Holm's correction on both sides over the {family} tested together "
+            f"({raw_holds} would hold before it)")
+    if verdicts["descriptive"]:
+        line += (f"; {verdicts['descriptive']} compare a generator trained once and are descriptive, their seeds "
+                 "varying the draw and the classifier, not the generator")
+    return line + "."
+
+
 def _tested(section, specs, grouped, sources):
-    """Each claim of `specs` tested, with Holm's p over them and each source's reading of its own runs."""
+    """Each claim of `specs` tested, Holm's correction over the claims tested together applied to both sides
+    (the p that it holds and the p that the opposite holds), the verdict from the corrected p-values, and each
+    source's reading of its own runs. A claim comparing a generator method trained once is descriptive: its
+    seeds vary the draw and the classifier, not the generator, so it is left out of the family and has no verdict."""
     claims = [{"section": section, **test_claim(spec, grouped)} for spec in specs]
-    for claim, adjusted in zip(claims, holm([c["p_value"] for c in claims])):
-        claim["p_holm"] = adjusted
+    for claim in claims:
+        trainings = _generator_trainings(claim, grouped)
+        claim["generator_trainings"] = trainings
+        if claim["p_value"] is not None and trainings is not None and trainings < 2:
+            claim["verdict"] = f"descriptive ({trainings} generator)"
+    family = [c for c in claims if c["p_value"] is not None and not c["verdict"].startswith("descriptive")]
+    for raw, corrected in (("p_value", "p_holm"), ("p_opposite", "p_opposite_holm")):
+        for claim, adjusted in zip(family, holm([c[raw] for c in family])):
+            claim[corrected] = adjusted
+    for claim in claims:
+        claim.setdefault("p_holm", None)
+        claim.setdefault("p_opposite_holm", None)
+        if claim in family:
+            claim["verdict"] = verdict_of(claim["p_holm"], claim["p_opposite_holm"])
     for claim, spec in zip(claims, specs):
         for name, numbers in sources:
             claim[name] = source_verdict(spec, numbers)
     return claims
 
 
+def _generator_trainings(claim, grouped):
+    """The fewest generator trainings behind any generator method a claim compares, over its paired seeds
+    (None when it compares no generator method). Runs that record no generator seed drew from one generator."""
+    counts = []
+    for method in [claim["better"], *claim["worse"].split()]:
+        runs = grouped.get(method or "", {})
+        if not runs or method not in generator_methods(next(iter(runs.values()))["params"]):
+            continue
+        counts.append(len({run.get("generator_seed", run["params"]["gan"]["seed"]) for run in runs.values()}))
+    return min(counts) if counts else None
+
+
+def _p(value):
+    return "" if value is None else f"{value:.4f}"
+
+
 def _claims_table(claims, source_names):
     return tabulate([[c["claim"], *[c[name] for name in source_names], c["n"],
                       "" if c["mean_difference"] is None else f"{_points(c) * c['mean_difference']:+.2f}",
-                      "" if c["p_value"] is None else f"{c['p_value']:.4f}",
-                      "" if c["p_holm"] is None else f"{c['p_holm']:.4f}", c["verdict"]] for c in claims],
-                    headers=["claim", *source_names, "n", "difference (points)", "p-value", "Holm p", "verdict"],
+                      _p(c["p_value"]), _p(c["p_holm"]), _p(c["p_opposite"]), _p(c.get("p_opposite_holm")), c["verdict"]]
+                     for c in claims],
+                    headers=["claim", *source_names, "n", "difference (points)", "p-value", "Holm p", "opposite p",
+                             "opposite Holm p", "verdict"],
                     tablefmt="github", disable_numparse=True)
 
 

@@ -15,8 +15,12 @@ from conftest import FIXTURE, REPO
 METHODS = ["full", "imbalanced", "smote", "smate"]
 
 
-def fake_run(method, seed, accuracy, recall, classifier="fast"):
+def fake_run(method, seed, accuracy, recall, classifier="fast", generators="per_seed"):
+    """A run's record; a generator method's run drew from its own seed's generator, or with `generators`
+    "single" from the one generator of every seed (its record names no generator seed, as older runs)."""
+    replicated = method in METHODS[3:] and generators == "per_seed"
     return {
+        **({"generator_seed": seed} if replicated else {}),
         "method": method, "seed": seed, "classifier": classifier, "accuracy": accuracy, "minority_recall": recall,
         "history": [{"epoch": e, "train_accuracy": accuracy * e / 2, "test_accuracy": accuracy * e / 2,
                      "minority_recall": recall * e / 2} for e in (1, 2)],
@@ -48,6 +52,40 @@ CLAIM = {"id": "x", "text": "smate beats smote", "metric": "minority_recall", "b
 def grouped(better_recalls, worse_recalls):
     return report.by_method([fake_run("smate", s, 0.9, r) for s, r in enumerate(better_recalls)]
                             + [fake_run("smote", s, 0.9, r) for s, r in enumerate(worse_recalls)])
+
+
+LOSING = [0.50, 0.56, 0.52], [0.60, 0.60, 0.60]  # smate below smote by 10, 4 and 8 points: one-sided p about 0.03
+
+
+def test_a_does_not_hold_verdict_is_corrected_for_the_claims_tested_with_it():
+    runs = grouped(*LOSING)
+    specs = [{**CLAIM, "id": f"c{i}"} for i in range(3)]
+    claims = report._tested("paper", specs, runs, [])
+    for claim in claims:
+        assert claim["p_opposite"] < 0.05 <= claim["p_opposite_holm"] == pytest.approx(3 * claim["p_opposite"])
+        assert claim["verdict"] == "not significant"
+    alone = report._tested("paper", specs[:1], runs, [])[0]
+    assert alone["p_opposite_holm"] == alone["p_opposite"] < 0.05 and alone["verdict"] == "does not hold"
+
+
+def test_losing_to_any_of_several_opponents_pays_for_the_pick_of_that_one():
+    runs = report.by_method([fake_run("smate", s, 0.9, r) for s, r in enumerate(LOSING[0])]
+                            + [fake_run(m, s, 0.9, r) for m in ("smote", "full") for s, r in enumerate(LOSING[1])])
+    one = report.test_claim(CLAIM, runs)
+    both = report.test_claim({**CLAIM, "worse": ["smote", "full"]}, runs)
+    assert both["p_opposite"] == pytest.approx(2 * one["p_opposite"])
+
+
+def test_a_claim_on_a_generator_trained_once_is_descriptive_and_outside_the_family():
+    single = report.by_method([fake_run("smate", s, 0.9, r, generators="single") for s, r in enumerate(LOSING[0])]
+                              + [fake_run("smote", s, 0.9, r) for s, r in enumerate(LOSING[1])])
+    other = {"id": "y", "text": "smote beats full", "metric": "accuracy", "better": "smote", "worse": "full"}
+    claims = report._tested("paper", [CLAIM, other], {**single, "full": single["smote"]}, [])
+    assert claims[0]["verdict"] == "descriptive (1 generator)" and claims[0]["p_holm"] is None
+    assert claims[0]["p_opposite"] < 0.05 and claims[0]["generator_trainings"] == 1
+    assert claims[1]["generator_trainings"] is None and claims[1]["p_holm"] == claims[1]["p_value"]  # a family of one
+    replicated = report._tested("paper", [CLAIM], grouped(*LOSING), [])[0]
+    assert replicated["generator_trainings"] == 3 and replicated["verdict"] == "does not hold"
 
 
 def test_a_consistent_win_holds_and_a_loss_does_not():
@@ -219,7 +257,26 @@ def test_reproduction_file_states_what_holds_per_classifier(tmp_path):
     assert text.startswith("# Reproducing SMate: what holds") and "## Classifier: fast" in text
     assert "device x86_64 (cpu)" in text and "seeds [0, 1, 2]" in text
     assert re.search(r"SMate beats SMOTE on truck recall +\| +\| yes \(53\.5 vs 51\) +\| 3 +\| \+21\.00 .*\| holds", text)
-    assert "claims hold with this classifier" in text and "![" not in text
+    assert "2 hold and 0 do not hold with this classifier, after Holm's correction on both sides" in text
+    assert "![" not in text
+
+
+def test_reproduction_reads_the_freeze_from_the_generators_records_not_an_older_run(tmp_path):
+    runs = [fake_run(m, s, 0.8, 0.6) for m in METHODS for s in range(2)]
+    older = defaults()
+    older["gan"]["transfer"]["freeze"] = 8
+    for run in runs:
+        if run["method"] != "smate":
+            run["params"] = {**run["params"], "gan": older["gan"]}  # made at an older commit
+    write_runs(tmp_path, runs)
+    history = tmp_path / "gan" / "smate" / "generators" / "truck" / "history.json"
+    history.parent.mkdir(parents=True)
+    history.write_text(json.dumps({"label": "smate truck", "n_images": 10, "seed": 0, "freeze": 5, "history": [
+        {"epoch": 1, "d_loss": 1.0, "g_loss": 1.0, "d_real_accuracy": 0.5, "d_fake_accuracy": 0.5}]}))
+    target = tmp_path / "REPRODUCTION.md"
+    main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml"),
+          "--reproduction", str(target)])
+    assert "5 generator modules frozen in the transfer" in target.read_text()
 
 
 def test_a_summary_that_names_none_of_the_runs_stops_with_one_line(tmp_path, capsys):
