@@ -63,6 +63,17 @@ def deferred_weights(counts, beta, epoch, start_epoch):
     return effective_number_weights(counts, beta)
 
 
+def cross_entropy(logits, labels):
+    """Plain cross-entropy per example, without the recipe's label smoothing."""
+    return F.cross_entropy(logits.float(), labels, reduction="none")
+
+
+def weighted_as_their_mean(per_example, weights):
+    """Per-example losses whose mean is the weighted mean sum(w * l) / sum(w), as cross_entropy(weight=...)
+    reduces (Cao et al.'s reference code), where a plain mean of w * l would divide by the batch size."""
+    return per_example * weights * (len(weights) / weights.sum())
+
+
 def focal_loss(logits, labels, gamma):
     """Lin et al. (ICCV 2017): -(1 - p_t)^gamma log p_t, which gamma 0 turns into cross-entropy."""
     log_p = F.log_softmax(logits.float(), dim=1).gather(1, labels[:, None]).squeeze(1)

@@ -188,7 +188,9 @@ def test_class_balanced_weighs_by_the_effective_number(imbalanced):
     method = _objective("class_balanced", imbalanced, beta=0.9)
     raw = [(1 - 0.9) / (1 - 0.9**c) for c in COUNTS]
     np.testing.assert_allclose(method.class_weight_, [4 * w / sum(raw) for w in raw], rtol=1e-6)
-    assert method.objective_ is None
+    # Plain cross-entropy (the trainer applies the class weights): no label smoothing, whatever the recipe's.
+    plain = torch.nn.functional.cross_entropy(LOGITS, LABELS, reduction="none")
+    torch.testing.assert_close(method.objective_.loss(LOGITS, LABELS, progress=0.5), plain)
 
 
 def test_focal_trains_on_the_focal_loss(imbalanced):
@@ -205,7 +207,9 @@ def test_ldam_drw_uses_a_cosine_classifier_and_switches_its_weights_on_late(imba
     plain = torch.nn.functional.cross_entropy(10 * shifted, LABELS, reduction="none")
     torch.testing.assert_close(objective.loss(LOGITS, LABELS, progress=0.79), plain)
     raw = torch.tensor([(1 - 0.9) / (1 - 0.9**c) for c in COUNTS])
-    torch.testing.assert_close(objective.loss(LOGITS, LABELS, progress=0.8), plain * (4 * raw / raw.sum())[LABELS])
+    # After the switch the batch's mean is the reference's cross_entropy(weight=...): divided by the weights' sum.
+    weighted = torch.nn.functional.cross_entropy(10 * shifted, LABELS, weight=4 * raw / raw.sum())
+    torch.testing.assert_close(objective.loss(LOGITS, LABELS, progress=0.8).mean(), weighted)
     model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 4))
     objective.prepare(model)
     assert isinstance(model[0], torch.nn.Linear) and not isinstance(model[2], torch.nn.Linear)

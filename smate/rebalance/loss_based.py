@@ -18,18 +18,19 @@ class _LossBased(Rebalancer):
 
 
 @register("class_balanced")
-class ClassBalanced(Rebalancer):
+class ClassBalanced(_LossBased):
     """Cui et al. (CVPR 2019): cross-entropy weighted by the inverse effective number of samples."""
 
     def __init__(self, seed=0, beta=0.9999):
         super().__init__(seed)
         self.beta = beta
 
-    def _fit_resample(self, X, y):
+    def _objective(self, counts):
         from .. import losses
 
-        self.class_weight_ = losses.effective_number_weights(np.bincount(y), self.beta).double().numpy()
-        return X, y
+        self.class_weight_ = losses.effective_number_weights(counts, self.beta).double().numpy()
+        # Their loss is plain cross-entropy, as every loss here: the recipe's label smoothing is left out.
+        return losses.Objective(loss=lambda logits, labels, progress: losses.cross_entropy(logits, labels))
 
 
 @register("focal")
@@ -65,7 +66,7 @@ class LDAMDRW(_LossBased):
             per_example = losses.ldam_loss(logits, labels, margins, self.scale)
             if progress < self.drw_start:
                 return per_example
-            return per_example * weights.to(logits.device)[labels]
+            return losses.weighted_as_their_mean(per_example, weights.to(logits.device)[labels])
 
         return losses.Objective(loss=loss, prepare=losses.use_cosine_classifier)
 
