@@ -26,7 +26,8 @@ from smate.cli import REFERENCE
 from smate.config import build_config
 from smate.errors import SmateError
 from smate.runinfo import environment
-from smate.stages import gan_dir, load_synthetic, prepared_dir
+from smate.layout import prepared_dir, training_dir
+from smate.stages import load_synthetic
 
 
 def time_step(step, cuda):
@@ -49,11 +50,11 @@ def _gan_histories(folder):
 def images_processed(step, result, config, out):
     """(images the stage processed, images/s of its training loop alone) or (None, None) where neither applies.
     Training stages count every image of every epoch."""
-    kind, _, variant = step.name.partition("@")
+    kind, fields = step.kind, step.fields
     if kind == "prepare":
         return sum(result["train_counts"].values()) + sum(result["test_counts"].values()), None
     if kind in ("pretrain_gan", "transfer_gan"):
-        histories = _gan_histories(gan_dir(out, "pretrained" if kind == "pretrain_gan" else variant))
+        histories = _gan_histories(training_dir(out, fields.get("variant", "pretrained"), fields["generator_seed"]))
         epochs = [epoch for history in histories for epoch in history["history"]]
         if not epochs:
             return None, None
@@ -63,9 +64,9 @@ def images_processed(step, result, config, out):
         counts = json.loads((prepared_dir(out) / "dataset.json").read_text())["train_counts"]
         model = config["classify"]["model"]
         return round(sum(counts.values()) * config["classify"][model]["epochs"]), None
-    if kind in ("synthesize", "gan_quality"):
-        return len(load_synthetic(out, variant)[1]), None
-    if kind in ("train", "train_gan"):
+    if kind == "synthesize":
+        return len(load_synthetic(out, fields["variant"], fields["generator_seed"])[1]), None
+    if kind == "train":
         model = result["classifier"]
         seen = sum(result["train_counts"].values()) * config["classify"][model]["epochs"]
         return round(seen), seen / result["seconds"]["train"]

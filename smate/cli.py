@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import atomic
-from .config import build_config, dump, generator_methods, preset_names
+from .config import build_config, dump, generator_methods, generator_seeds, preset_names
 from .errors import SmateError
+from .stage_registry import STAGES
 
 REFERENCE = "paper/reference.yaml"
 
@@ -30,19 +31,11 @@ def _out_option(parser):
 def build_parser():
     parser = argparse.ArgumentParser(prog="smate-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    stage_commands = {spec.name.replace("_", "-"): spec for spec in STAGES.values() if spec.command}
     helps = {
         "run": "every stage without DVC: prepare, split, the GANs, train each method x seed, summarize, report",
-        "prepare": "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
-        "split": "cut the minority classes to data.ratio (OUT/prepared/split.json)",
-        "pretrain-gan": "train the GAN on the majority classes of the imbalanced set (OUT/gan/pretrained/)",
-        "transfer-gan": "train a GAN method's generator for each minority class (OUT/gan/VARIANT/generators/)",
-        "synthesize": "sample the images a GAN method adds (OUT/gan/VARIANT/synthetic.npz, .png)",
-        "feature-net": "train the classifier whose features score the generators (OUT/gan/feature_net.pt)",
-        "guide-net": "train SMate+'s classifier on the imbalanced set (OUT/gan/guide_net.pt)",
-        "gan-quality": "score a GAN method's images: FD, KD, precision/recall, memorization (OUT/gan/VARIANT/quality.json)",
-        "train": "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
-        "summarize": "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
-        "report": "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
+        **{command: spec.help for command, spec in stage_commands.items()},
+        "report": STAGES["report"].help,
         "regimes": "run everything with each classifier (fast, keras_cnn) into OUT/<classifier>/, then one report",
         "sweep": "run sweep.methods at each of sweep.ratios (OUT/ratio-R/), then one table and figure against the ratio",
         "params": "print the merged parameters, or write them with --write",
@@ -50,17 +43,13 @@ def build_parser():
         "methods": "list the registered rebalancing methods",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
-    stage_commands = ("run", "prepare", "split", "pretrain-gan", "guide-net", "transfer-gan", "synthesize",
-                      "feature-net", "gan-quality", "train", "summarize")
-    for name in stage_commands + ("params", "repro", "regimes", "sweep"):
+    for name in ("run", *stage_commands, "params", "repro", "regimes", "sweep"):
         _config_options(sub[name])
-    for name in stage_commands + ("regimes",):
+    for name in ("run", *stage_commands, "regimes"):
         _out_option(sub[name])
-    for name in ("transfer-gan", "synthesize", "gan-quality"):
-        sub[name].add_argument("--variant", required=True,
-                               help="a generator method: smate, smate_plus, smate_diffaugment, cgan, smate_noaug or gan_minority")
-    sub["train"].add_argument("--method", required=True)
-    sub["train"].add_argument("--seed", type=int, required=True)
+    for name, spec in stage_commands.items():
+        for option in spec.label:
+            sub[name].add_argument(f"--{option.replace('_', '-')}", **STAGE_OPTIONS[option])
     sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")
     sub["report"].add_argument("--results", nargs="+", default=["results"],
                                help="folders holding runs/ (default: results/); runs of several are reported together")
@@ -86,6 +75,16 @@ def build_parser():
                             help="only the GAN stages or only the classifier runs, on a split made before (as dvc.yaml does)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
     return parser
+
+
+# The options of the stage commands, one per field that names a stage instance (stage_registry.Stage.label).
+STAGE_OPTIONS = {
+    "variant": {"required": True, "help": "a generator method: smate, smate_plus, smate_diffaugment, cgan, smate_noaug "
+                                          "or gan_minority"},
+    "method": {"required": True},
+    "seed": {"type": int, "required": True},
+    "generator_seed": {"type": int, "help": "the seed of the generators (default: the first the params train)"},
+}
 
 
 def _config(args):
@@ -193,20 +192,22 @@ def _check_writable(folder):
 
 
 def _stage_name(args, config):
-    """The dvc.yaml stage a stage command runs, e.g. `train --method smote --seed 0` is train@smote-0."""
-    kind = args.command.replace("-", "_")
-    if kind == "train":
-        if args.method not in config["methods"]:
-            raise SmateError(f"method {args.method!r} is not in methods of the params; "
-                             f"add it there, e.g. --set methods={args.method}")
-        stage = "train_gan" if args.method in generator_methods(config) else "train"
-        return f"{stage}@{args.method}-{args.seed}"
-    if kind in ("transfer_gan", "synthesize", "gan_quality"):
-        if args.variant not in generator_methods(config):
-            raise SmateError(f"variant {args.variant!r} is not a generator method in methods of the params; "
-                             f"add it, e.g. --set methods={args.variant}")
-        return f"{kind}@{args.variant}"
-    return kind
+    """The stage instance a stage command runs, e.g. `train --method smote --seed 0` is train@smote-0."""
+    spec = STAGES[args.command.replace("-", "_")]
+    if "method" in spec.label and args.method not in config["methods"]:
+        raise SmateError(f"method {args.method!r} is not in methods of the params; "
+                         f"add it there, e.g. --set methods={args.method}")
+    if "variant" in spec.label and args.variant not in generator_methods(config):
+        raise SmateError(f"variant {args.variant!r} is not a generator method in methods of the params; "
+                         f"add it, e.g. --set methods={args.variant}")
+    if "generator_seed" in spec.label:
+        seeds = generator_seeds(config)
+        if args.generator_seed is None:
+            args.generator_seed = seeds[0]
+        elif args.generator_seed not in seeds:
+            raise SmateError(f"--generator-seed {args.generator_seed} is not a seed the params train generators with "
+                             f"({', '.join(map(str, seeds))}; gan.generators {config['gan']['generators']})")
+    return spec.step_name(vars(args))
 
 
 def _run_reference(args):

@@ -117,6 +117,9 @@ def _parse_value(raw, listy):
     return yaml.safe_load(raw) if raw.strip() else None
 
 
+# per_seed: each run seed trains its own generators, so the seeds replicate the generators' training too.
+GENERATORS = ("per_seed", "single")
+
 # Parameters that take true, false or "auto".
 TRISTATE = ("classify.bf16", "gan.train.bf16")
 
@@ -185,6 +188,8 @@ def validate(config):
     for key, known in (("architecture", ARCHITECTURES), ("loss", LOSSES), ("optimizer", ("adam", "rmsprop"))):
         if gan[key] not in known:
             raise SmateError(f"unknown gan.train.{key} {gan[key]!r}; choose one of: {', '.join(known)}")
+    if config["gan"]["generators"] not in GENERATORS:
+        raise SmateError(f"gan.generators must be one of {', '.join(GENERATORS)}, got {config['gan']['generators']!r}")
     classify = config["classify"]
     if classify["budget"] not in ("epochs", "steps"):
         raise SmateError(f"classify.budget must be epochs or steps, got {classify['budget']!r}")
@@ -215,6 +220,16 @@ def generator_methods(params):
 
     named = params["methods"] + params.get("gan_methods", [])
     return [m for m in named if m in REBALANCERS and REBALANCERS[m].needs_synthetic]
+
+
+def generator_seeds(config):
+    """The seeds of the generators a run trains: one per run seed (gan.generators: per_seed), else gan.seed's one."""
+    return list(config["seeds"]) if config["gan"]["generators"] == "per_seed" else [config["gan"]["seed"]]
+
+
+def generator_seed_of(config, run_seed):
+    """The seed of the generators whose images the run of `run_seed` draws."""
+    return run_seed if config["gan"]["generators"] == "per_seed" else config["gan"]["seed"]
 
 
 def plain_methods(params):

@@ -175,13 +175,14 @@ def draw_runs(runs, out):
 def draw_generators(results, out):
     """The GAN figures: training curves, augmented and generated minority images; returns the names drawn."""
     drawn = [gan_training(results, out)]
-    augmented = sorted(Path(results).glob("gan/smate/generators/*/augmented.npy"))
+    # Trainings sit in seed-G/ folders, or in results made before generator seeds, right in the method's folder.
+    augmented = sorted(Path(results).glob("gan/smate/**/generators/*/augmented.npy"))
     if augmented:
         drawn.append(image_grid(np.load(augmented[0]), out, "fig7_augmented_minority", "Augmented minority images"))
     # The synthesize stage's 64-image preview: the images array itself is too large to commit with results.
-    preview = Path(results) / "gan" / "smate" / "synthetic.png"
-    if preview.is_file():
-        with Image.open(preview) as image:
+    previews = sorted(Path(results).glob("gan/smate/**/synthetic.png"))
+    if previews:
+        with Image.open(previews[0]) as image:
             tiles = np.asarray(image.convert("RGB"))
         drawn.append(tiled_figure(tiles, out, "fig12_generated_minority", "SMate's generated minority images"))
     return [name for name in drawn if name]

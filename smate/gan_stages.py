@@ -12,122 +12,132 @@ from torchvision.utils import save_image
 
 from . import atomic
 from .augment import augment_to
-from .classify import CLASSIFIERS, extract_features, resolve_device, train_classifier
-from .classify._trainer import to_device
-from .config import generator_methods
+from .classify import CLASSIFIERS, extract_features, predict_labels, resolve_device, train_classifier
+from .config import generator_seed_of
 from .errors import SmateError
 from .gan import build_gan, quality, sample, train_gan
 from .gan.guide import ClassifierGuide
 from .rebalance import REBALANCERS
-from .stages import (feature_net_path, gan_dir, generator_dir, guide_net_path, load_prepared, load_split,
-                     load_synthetic, synthetic_path)
+from .layout import feature_net_path, gan_dir, generator_dir, guide_net_path, synthetic_path, training_dir
+from .stages import load_prepared, load_split, load_synthetic
 
 
-def _imbalanced_train(config, out):
-    dataset = load_prepared(config, out)
-    split = load_split(config, out)
+def _imbalanced_train(out):
+    dataset = load_prepared(out)
+    split = load_split(out)
     kept = np.asarray(split["kept_indices"], dtype=np.int64)
     return dataset, dataset.train_images[kept], dataset.train_labels[kept], split["minority_ids"]
 
 
-def pretrain_gan(config, out, progress=True):
+def pretrain_gan(config, out, generator_seed, progress=True):
+    """Train the generator the pretrained methods transfer from, on the majority classes."""
     gan = config["gan"]
-    if not any(REBALANCERS[variant].pretrained for variant in generator_methods(config)):
-        # DVC runs every stage it defines; with no method that needs pretraining, say so instead.
-        atomic.write_json(gan_dir(out, "pretrained") / "skipped.json", {"reason": "no method uses a pretrained generator"})
-        print("pretrain_gan: skipped, no method in methods uses a pretrained generator")
-        return
-    dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    dataset, images, labels, minority_ids = _imbalanced_train(out)
     majority = images[~np.isin(labels, minority_ids)]
     start = time.perf_counter()
-    _, history = train_gan(majority, gan["train"], gan["pretrain"]["epochs"], gan_dir(out, "pretrained"),
-                           seed=gan["seed"], device=resolve_device(gan["device"]), progress=progress, label="pretrain_gan")
-    _report("pretrain_gan", len(majority), history, time.perf_counter() - start)
+    label = f"pretrain_gan seed {generator_seed}"
+    _, history = train_gan(majority, gan["train"], gan["pretrain"]["epochs"], training_dir(out, "pretrained", generator_seed),
+                           seed=generator_seed, device=resolve_device(gan["device"]), progress=progress, label=label)
+    _report(label, len(majority), history, time.perf_counter() - start)
 
 
-def transfer_gan(config, out, variant, progress=True):
-    """Train `variant`'s generator for each minority class, from the pretrained one when it uses it;
-    a cGAN's one generator on the whole imbalanced train set."""
+def transfer_gan(config, out, variant, generator_seed, progress=True):
+    """Train `variant`'s generator for each minority class, from the pretrained one of the same seed when
+    it uses it; a cGAN's one generator on the whole imbalanced train set."""
     method = _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
-    dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    dataset, images, labels, minority_ids = _imbalanced_train(out)
     transfer = gan["transfer"]
     diffaugment = transfer["diffaugment"] or method.diffaugment
     if method.conditional:
         start = time.perf_counter()
-        _, history = train_gan(images, gan["train"], gan["conditional"]["epochs"], generator_dir(out, variant, None),
-                               seed=gan["seed"], device=device, diffaugment=diffaugment, labels=labels,
-                               num_classes=len(dataset.classes), progress=progress, label=f"{variant} all classes")
-        _report(f"transfer_gan {variant} all classes", len(images), history, time.perf_counter() - start)
+        label = f"{variant} all classes, seed {generator_seed}"
+        _, history = train_gan(images, gan["train"], gan["conditional"]["epochs"],
+                               generator_dir(out, variant, None, generator_seed), seed=generator_seed, device=device,
+                               diffaugment=diffaugment, labels=labels, num_classes=len(dataset.classes),
+                               progress=progress, label=label)
+        _report(f"transfer_gan {label}", len(images), history, time.perf_counter() - start)
         return
-    init = _load_pretrained(out, device) if method.pretrained else None
+    init = _load_pretrained(out, generator_seed, device) if method.pretrained else None
     for class_id in minority_ids:
         members = images[labels == class_id]
         params, epochs = gan["train"], transfer["epochs"]
         name = dataset.classes[class_id]
-        folder = generator_dir(out, variant, name)
+        folder = generator_dir(out, variant, name, generator_seed)
         if method.augmented:
             originals = len(members)
-            members = augment_to(members, transfer["augment_to"], seed=gan["seed"] * 1000 + class_id, device=device)
+            members = augment_to(members, transfer["augment_to"], seed=generator_seed * 1000 + class_id, device=device)
             with atomic.atomic_path(folder / "augmented.npy") as tmp:
                 with open(tmp, "wb") as handle:
                     np.save(handle, members[originals:originals + 64])  # for the report's figure
         else:
-            # As many images seen as the augmented variants, so only the data differs; grids and checkpoints keep pace.
-            factor = max(1, round(transfer["augment_to"] / len(members)))
+            # As many optimizer steps as the augmented variants make, so only the data differs; grids and
+            # checkpoints keep pace.
+            factor = max(1, round(steps_per_epoch(transfer["augment_to"], params["batch_size"])
+                                  / steps_per_epoch(len(members), params["batch_size"])))
             epochs *= factor
             params = {**params, "sample_every": params["sample_every"] * factor,
                       "checkpoint_every": params["checkpoint_every"] * factor}
         start = time.perf_counter()
+        label = f"{variant} {name}, seed {generator_seed}"
         _, history = train_gan(
-            members, params, epochs, folder, seed=gan["seed"], device=device,
+            members, params, epochs, folder, seed=generator_seed, device=device,
             init=init, freeze=transfer["freeze"] if init is not None else 0,
             diffaugment=diffaugment,
-            guide=_guide(out, class_id, transfer["guide_weight"], device) if method.guided else None,
-            progress=progress, label=f"{variant} {name}",
+            guide=_guide(out, generator_seed, class_id, transfer["guide_weight"], device) if method.guided else None,
+            progress=progress, label=label,
         )
-        _report(f"transfer_gan {variant} {name}", len(members), history, time.perf_counter() - start)
+        _report(f"transfer_gan {label}", len(members), history, time.perf_counter() - start)
 
 
-def _guide(out, class_id, weight, device):
-    path = guide_net_path(out)
-    if not path.is_file() or path.read_bytes().startswith(b"skipped"):
-        raise SmateError(f"'{path}' is missing; make it with `smate-bench guide-net`")
+def steps_per_epoch(n_images, batch_size):
+    """The GAN steps of one epoch over `n_images` (a batch is never larger than the images)."""
+    return math.ceil(n_images / min(batch_size, n_images))
+
+
+def _guide(out, generator_seed, class_id, weight, device):
+    path = guide_net_path(out, generator_seed)
+    if not path.is_file():
+        raise SmateError(f"'{path}' is missing; make it with `smate-bench guide-net --generator-seed {generator_seed}`")
     saved, model = load_classifier(path, device)
     return ClassifierGuide(model.to(memory_format=torch.channels_last), saved["normalization"], class_id, weight)
 
 
-def synthesize(config, out, variant):
-    """For each run seed, as many images of each minority class as balancing the imbalanced train
-    set needs, from noise seeded by the run seed: each seed's run adds its own draw."""
+def synthesize(config, out, variant, generator_seed):
+    """For each run seed that draws from the generators of `generator_seed`, as many images of each
+    minority class as balancing the imbalanced train set needs, from noise seeded by the run seed:
+    each seed's run adds its own draw."""
     method = _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
-    dataset, images, labels, minority_ids = _imbalanced_train(config, out)
+    dataset, images, labels, minority_ids = _imbalanced_train(out)
     counts = np.bincount(labels, minlength=len(dataset.classes))
+    run_seeds = [seed for seed in config["seeds"] if generator_seed_of(config, seed) == generator_seed]
     made, made_labels, made_seeds = [], [], []
     for class_id in minority_ids:
-        path = generator_dir(out, variant, dataset.classes[class_id]) / "generator.pt"
+        path = generator_dir(out, variant, dataset.classes[class_id], generator_seed) / "generator.pt"
         if not path.is_file():
-            raise SmateError(f"'{path}' is missing; make it with `smate-bench transfer-gan --variant {variant}`")
+            raise SmateError(f"'{path}' is missing; make it with "
+                             f"`smate-bench transfer-gan --variant {variant} --generator-seed {generator_seed}`")
         generator, _ = build_gan(gan["train"], images.shape[-1], images.shape[1],
                                  len(dataset.classes) if method.conditional else None)
         generator.load_state_dict(torch.load(path, map_location=device, weights_only=True))
         needed = int(counts.max() - counts[class_id])
         drawn_class = class_id if method.conditional else None
-        for seed in config["seeds"]:
+        for seed in run_seeds:
             made.append(sample(generator.to(device), needed, seed=synthesis_seed(seed, class_id), device=device,
                                label=drawn_class))
             made_labels.append(np.full(needed, class_id, dtype=np.int64))
             made_seeds.append(np.full(needed, seed, dtype=np.int64))
     made, made_labels, made_seeds = np.concatenate(made), np.concatenate(made_labels), np.concatenate(made_seeds)
-    with atomic.atomic_path(synthetic_path(out, variant)) as tmp:
+    path = synthetic_path(out, variant, generator_seed)
+    with atomic.atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, images=made, labels=made_labels, seeds=made_seeds)
-    with atomic.atomic_path(synthetic_path(out, variant).with_suffix(".png")) as tmp:
+    with atomic.atomic_path(path.with_suffix(".png")) as tmp:
         save_image(torch.from_numpy(made[:64]).permute(0, 3, 1, 2).float() / 255, tmp, nrow=8, format="png")
-    print(f"synthesize {variant}: {len(made)} images for seeds {config['seeds']}: " + ", ".join(
+    print(f"synthesize {variant}: {len(made)} images from the generators of seed {generator_seed} for seeds {run_seeds}: " + ", ".join(
         f"{dataset.classes[c]} {int((made_labels == c).sum())}" for c in minority_ids))
 
 
@@ -143,10 +153,11 @@ def _variant(variant):
     return REBALANCERS[variant]
 
 
-def _load_pretrained(out, device):
-    folder = gan_dir(out, "pretrained")
+def _load_pretrained(out, generator_seed, device):
+    folder = training_dir(out, "pretrained", generator_seed)
     if not (folder / "generator.pt").is_file():
-        raise SmateError(f"'{folder}/generator.pt' is missing; make it with `smate-bench pretrain-gan`")
+        raise SmateError(f"'{folder}/generator.pt' is missing; make it with "
+                         f"`smate-bench pretrain-gan --generator-seed {generator_seed}`")
     return {name: torch.load(folder / f"{name}.pt", map_location=device, weights_only=True)
             for name in ("generator", "discriminator")}
 
@@ -160,32 +171,26 @@ def _report(label, n_images, history, seconds):
 
 
 def feature_net(config, out, progress=True):
-    """Train the classifier that scores generators: classify.model on the full, balanced train set."""
-    if not generator_methods(config):
-        atomic.write_text(feature_net_path(out), "skipped: no method in methods trains a generator\n")
-        print("feature_net: skipped, no method in methods trains a generator")
-        return
-    dataset = load_prepared(config, out)
+    """Train the classifier that scores generators: classify.model on the full, balanced train set, seeded by
+    gan.seed (one yardstick for every generator)."""
+    dataset = load_prepared(out)
     _train_and_save(config, dataset, dataset.train_images, dataset.train_labels, feature_net_path(out),
-                    "feature_net", "the full train set", progress)
+                    "feature_net", "the full train set", config["gan"]["seed"], progress)
 
 
-def guide_net(config, out, progress=True):
+def guide_net(config, out, generator_seed, progress=True):
     """Train SMate+'s guide: classify.model on the imbalanced train set, all a user of the method has."""
-    if not any(REBALANCERS[variant].guided for variant in generator_methods(config)):
-        atomic.write_text(guide_net_path(out), "skipped: no method in methods is guided by a classifier\n")
-        print("guide_net: skipped, no method in methods is guided by a classifier")
-        return
-    dataset, images, labels, _ = _imbalanced_train(config, out)
-    _train_and_save(config, dataset, images, labels, guide_net_path(out), "guide_net", "the imbalanced train set", progress)
+    dataset, images, labels, _ = _imbalanced_train(out)
+    _train_and_save(config, dataset, images, labels, guide_net_path(out, generator_seed), f"guide_net seed {generator_seed}",
+                    "the imbalanced train set", generator_seed, progress)
 
 
-def _train_and_save(config, dataset, images, labels, path, label, what, progress):
+def _train_and_save(config, dataset, images, labels, path, label, what, seed, progress):
     """classify.model trained on `images`, saved as plain state with its test accuracy."""
     classify = config["classify"]
     recipe = CLASSIFIERS[classify["model"]](classify[classify["model"]], len(dataset.classes))
     result = train_classifier(recipe, images, labels, dataset.test_images, dataset.test_labels,
-                              seed=config["gan"]["seed"], device=resolve_device(classify["device"]), progress=progress,
+                              seed=seed, device=resolve_device(classify["device"]), progress=progress,
                               bf16=classify["bf16"], eval_every=classify["eval_every"])
     accuracy = float((result.predictions == dataset.test_labels).mean())
     with atomic.atomic_path(path) as tmp:
@@ -216,8 +221,9 @@ def gan_quality(config, out, variant):
     if not path.is_file():
         raise SmateError(f"'{path}' is missing; make it with `smate-bench feature-net`")
     saved, model = load_classifier(path, resolve_device(config["classify"]["device"]))
-    dataset, images, labels, minority_ids = _imbalanced_train(config, out)
-    by_seed = {seed: load_synthetic(out, variant, seed) for seed in config["seeds"]}
+    dataset, images, labels, minority_ids = _imbalanced_train(out)
+    drawn_from = {seed: generator_seed_of(config, seed) for seed in config["seeds"]}
+    by_seed = {seed: load_synthetic(out, variant, g, seed) for seed, g in drawn_from.items()}
     first = config["seeds"][0]
     synthetic, synthetic_labels = by_seed[first]  # every score but the FD by seed is of the first seed's draw
     report = {"variant": variant, "feature_net": {"classifier": saved["classifier"], "test_accuracy": saved["accuracy"]},
@@ -245,7 +251,10 @@ def gan_quality(config, out, variant):
             "memorization": quality.memorization(made, images[labels == class_id], heldout),
             "classified_as_class": recognised,
         }
-    report["generators"] = _generator_records(out, variant, dataset.classes, minority_ids, config["gan"]["train"]["batch_size"])
+    # The trainings of the first seed's generators; each run seed's generator seed beside them.
+    report["generators"] = _generator_records(out, variant, dataset.classes, minority_ids,
+                                              config["gan"]["train"]["batch_size"], drawn_from[first])
+    report["generator_seeds"] = {str(seed): g for seed, g in drawn_from.items()}
     atomic.write_json(gan_dir(out, variant) / "quality.json", report)
     for name, scores in report["classes"].items():
         print(f"gan_quality {variant} {name}: FD {scores['frechet_distance']:.2f}, KD {scores['kernel_distance']:.4f}, "
@@ -254,32 +263,27 @@ def gan_quality(config, out, variant):
               f"{scores['classified_as_class']['synthetic']:.3f} (held-out real: {scores['classified_as_class']['heldout']:.3f})")
 
 
-@torch.no_grad()
-def _share_classified_as(model, images, normalization, class_id, batch_size=2000):
+def _share_classified_as(model, images, normalization, class_id):
     """The share of `images` the feature net calls `class_id`: whether a generator draws what a
     classifier trained on real data recognises, with the held-out real images as the yardstick."""
-    device = next(model.parameters()).device
-    mean, std = (t.to(device) for t in normalization)
-    model.eval()
-    x = to_device(images, mean, std, device, torch.float32)
-    hits = sum(int((model(batch).argmax(1) == class_id).sum()) for batch in x.split(batch_size))
-    return hits / max(1, len(images))
+    return float((predict_labels(model, images, normalization) == class_id).sum()) / max(1, len(images))
 
 
-def _generator_records(out, variant, classes, minority_ids, batch_size):
-    """Per generator a GAN method's images come from: images, epochs and optimizer steps of each of
-    its trainings (pretraining first, where it has one) and its last sample grid."""
-    trainings = [gan_dir(out, "pretrained")] if REBALANCERS[variant].pretrained else []
+def _generator_records(out, variant, classes, minority_ids, batch_size, generator_seed):
+    """Per generator a GAN method's images come from: images, epochs, optimizer steps and frozen modules
+    of each of its trainings (pretraining first, where it has one) and its last sample grid."""
+    trainings = [training_dir(out, "pretrained", generator_seed)] if REBALANCERS[variant].pretrained else []
     records = {}
     for class_id in minority_ids:
-        folder = generator_dir(out, variant, classes[class_id])
+        folder = generator_dir(out, variant, classes[class_id], generator_seed)
         stages_of_class = []
         for path in trainings + [folder]:
             history = json.loads((path / "history.json").read_text())
             grids = sorted((path / "samples").glob("epoch_*.png"))
             stages_of_class.append({
                 "label": history["label"], "images": history["n_images"], "epochs": len(history["history"]),
-                "steps": len(history["history"]) * math.ceil(history["n_images"] / min(batch_size, history["n_images"])),
+                "steps": len(history["history"]) * steps_per_epoch(history["n_images"], batch_size),
+                "freeze": history.get("freeze"),
                 "last_grid": grids[-1].relative_to(out).as_posix() if grids else None,
             })
         records[classes[class_id]] = stages_of_class

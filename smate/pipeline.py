@@ -5,7 +5,6 @@ wall time; a later run keeps the stage while its key is unchanged, whatever else
 """
 
 import ctypes
-import hashlib
 import json
 import multiprocessing
 import os
@@ -15,85 +14,28 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from tqdm import tqdm
 
-from . import atomic, gan_stages, out_lock, report, stages
+from . import atomic, layout, out_lock, report, stage_registry, stages
 from .classify import CLASSIFIERS
-from .config import apply_override, generator_methods, plain_methods
-from .keys import stage_key
-from .rebalance import REBALANCERS
+from .config import apply_override
+from .keys import data_digest, stage_key
+from .stage_registry import GROUPS
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
-
-# Stages that always rerun: they take seconds, and their glue code (not keyed) shapes what they write.
-ALWAYS_RUN = ("prepare", "split", "gan_quality", "summarize", "report")
-
-
-@dataclass
-class Step:
-    name: str  # the DVC stage it matches, e.g. "train@smote-0"
-    run: Callable[[], object]
-    after: tuple = ()  # the steps whose outputs it reads
-    output: Path = None  # the file or folder whose presence shows it finished
-    extra: dict = field(default_factory=dict)  # what its key adds to its params: the variant, method and seed
-
-    @property
-    def kind(self):
-        """The stage without its variant: "train", "train_gan", "transfer_gan", ..."""
-        return self.name.partition("@")[0]
 
 
 def steps(config, out, progress=True, reference=None, reproduction=None):
     """Every stage of a run, in dvc.yaml's order, as named calls (the GPU timing run times each)."""
-    out = Path(out)
-    variants = generator_methods(config)
-    pretrains = any(REBALANCERS[variant].pretrained for variant in variants)
-    plan = [Step("prepare", partial(stages.prepare, config, out, progress)),
-            Step("split", partial(stages.split, config, out), ("prepare",))]
-    if pretrains:
-        plan.append(Step("pretrain_gan", partial(gan_stages.pretrain_gan, config, out, progress), ("split",),
-                         stages.gan_dir(out, "pretrained") / "generator.pt"))
-    if any(REBALANCERS[variant].guided for variant in variants):
-        plan.append(Step("guide_net", partial(gan_stages.guide_net, config, out, progress), ("split",),
-                         stages.guide_net_path(out)))
-    for variant in variants:
-        sources = ("pretrain_gan" if REBALANCERS[variant].pretrained else "split",
-                   *(("guide_net",) if REBALANCERS[variant].guided else ()))
-        plan.append(Step(f"transfer_gan@{variant}", partial(gan_stages.transfer_gan, config, out, variant, progress),
-                         sources, stages.gan_dir(out, variant) / "generators", {"variant": variant}))
-        plan.append(Step(f"synthesize@{variant}", partial(gan_stages.synthesize, config, out, variant),
-                         (f"transfer_gan@{variant}",), stages.synthetic_path(out, variant), {"variant": variant}))
-    if variants:
-        plan.append(Step("feature_net", partial(gan_stages.feature_net, config, out, progress), ("prepare",),
-                         stages.feature_net_path(out)))
-    for variant in variants:
-        plan.append(Step(f"gan_quality@{variant}", partial(gan_stages.gan_quality, config, out, variant),
-                         ("feature_net", f"synthesize@{variant}"), stages.gan_dir(out, variant) / "quality.json",
-                         {"variant": variant}))
-    # Seed by seed, so that a run cut short has every method's first seeds.
-    for seed in config["seeds"]:
-        for stage, methods in (("train", plain_methods(config)), ("train_gan", variants)):
-            for method in methods:
-                source = f"synthesize@{method}" if stage == "train_gan" else "split"
-                plan.append(Step(f"{stage}@{method}-{seed}", partial(stages.train, config, out, method, seed, progress),
-                                 (source,), stages.run_dir(out, method, seed) / "metrics.json",
-                                 {"method": method, "seed": seed}))
-    scored = tuple(step.name for step in plan if step.kind in ("train", "train_gan", "gan_quality"))
-    plan.append(Step("summarize", partial(stages.summarize, config, out), scored))
-    if reference is not None:
-        plan.append(Step("report", partial(report.build_report, [out], reference, out / "report", reproduction),
-                         ("summarize",)))
-    return plan
+    return stage_registry.plan(config, out, progress, reference, reproduction)
 
 
 class Keys:
-    """Each step's content key, from its params, code, the split it reads and its upstream steps' keys.
-    Computed once the split exists, since every keyed step reads it."""
+    """Each step's content key, from its declared params and code, the data it reads and its upstream
+    steps' keys. Computed once the split exists, since every keyed step reads it."""
 
     def __init__(self, config, out, plan):
         self.config, self.out = config, Path(out)
@@ -103,20 +45,14 @@ class Keys:
     def __call__(self, name):
         if name not in self.cache:
             step = self.by_name[name]
-            upstream = [before for before in step.after if before not in ALWAYS_RUN]
-            if step.kind == "train_gan":
-                # A seed's draw depends on the generator and the seed, not on the other seeds drawn with it.
-                upstream = [self.by_name[before].after[0] for before in upstream]
-            upstream = [self(before) for before in upstream]
-            fields = {"method": step.extra.get("method", "")}
-            self.cache[name] = stage_key(self.config, step.kind, self._data(), upstream, fields, step.extra)
+            upstream = [self(before) for before in step.keyed_on if self.by_name[before].stage.keyed]
+            self.cache[name] = stage_key(step.stage, self.config, self._data(), upstream, step.fields)
         return self.cache[name]
 
     def _data(self):
         if "data" not in self.cache:
-            split = json.loads((stages.prepared_dir(self.out) / "split.json").read_text())
-            kept = hashlib.sha256(json.dumps(split["kept_indices"]).encode()).hexdigest()
-            self.cache["data"] = {"source_sha256": split["source_sha256"], "kept_sha256": kept}
+            folder = layout.prepared_dir(self.out)
+            self.cache["data"] = data_digest(*(json.loads((folder / name).read_text()) for name in ("dataset.json", "split.json")))
         return self.cache["data"]
 
 
@@ -142,12 +78,6 @@ def default_workers():
     return 1 if torch.cuda.is_available() else min(2, os.cpu_count() or 1)
 
 
-# The stage groups dvc.yaml runs as one process each (`smate-bench run --only GROUP`): a DVC stage is
-# a new process, and 37 of them took 10x as long as one `run` on the tiny preset.
-GROUPS = {"gan": ("pretrain_gan", "guide_net", "transfer_gan", "synthesize", "feature_net", "gan_quality"),
-          "train": ("train", "train_gan")}
-
-
 def run_all(config, out, progress=True, reference=None, reproduction=None, workers=1, only=None, cluster=None):
     """Every stage; with `reference` (the paper's numbers) also the report in OUT/report/. A stage
     finished before with the same content key (params, code, data, upstream stages) is kept, so a
@@ -163,17 +93,16 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
         if only is None:
             for step in plan[:2]:  # prepare and split: every key needs the split
                 _record(out, log, step.name, "ran", timed(step.run) if cluster is None else cluster.run_one(step))
-        else:
-            stages.load_split(config, out)  # one clear line when the split is missing or stale
-            if (out / "stages.json").is_file():
-                log["stages"] = json.loads((out / "stages.json").read_text())["stages"]
+        elif (out / "stages.json").is_file():
+            log["stages"] = json.loads((out / "stages.json").read_text())["stages"]
+        stages.check_prepared(config, out)  # one clear line when the data or the split is missing or stale
         chosen = [step for step in plan[2:] if only is None or step.kind in GROUPS[only]]
         if only == "gan":
             (out / "gan").mkdir(parents=True, exist_ok=True)  # dvc.yaml's output, even with no GAN method to train
         keys = Keys(config, out, plan)
         pending = []
         for step in chosen:
-            if step.kind not in ALWAYS_RUN and finished(out, step, keys(step.name)):
+            if step.stage.keyed and finished(out, step, keys(step.name)):
                 seconds = json.loads(key_path(out, step.name).read_text()).get("seconds")
                 _record(out, log, step.name, "kept", seconds)
             else:
@@ -189,7 +118,7 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, worke
         seconds = time.perf_counter() - start
         log["wall_seconds"] = seconds
         atomic.write_json(out / "stages.json", log)
-        runs = sum(step.kind in ("train", "train_gan") for step in chosen)
+        runs = sum(step.kind == "train" for step in chosen)
         where = "" if only else f"; summary in {out / 'summary.md'}"
         print(f"run: {len(chosen)} stages, {runs} of them classifier runs, {kept} kept, in {seconds:.1f} s{where}")
 
@@ -207,17 +136,18 @@ def _run_pending(pending, finish, workers, cluster):
 
 
 def run_step(config, out, name, progress=True):
-    """One stage by its dvc.yaml name (what the CLI's stage commands and so `dvc repro` run), leaving
-    its key so that `smate-bench run` keeps it."""
+    """One stage instance by its name (train@smote-0: what the CLI's stage commands run), leaving its key
+    so that `smate-bench run` keeps it. A stage the params give nothing to do says so."""
     with out_lock.holding(out):
         plan = {step.name: step for step in steps(config, out, progress)}
-        if name not in plan:  # DVC runs every stage it defines; these skip themselves when no method needs them
-            {"pretrain_gan": gan_stages.pretrain_gan, "guide_net": gan_stages.guide_net,
-             "feature_net": gan_stages.feature_net}[name](config, out, progress)
+        if name not in plan:
+            print(f"{name}: nothing to do, no method in methods needs it")
             return
         step = plan[name]
+        if step.stage.reads != "nothing":
+            stages.check_prepared(config, out, with_split=step.stage.reads == "split")
         seconds = timed(step.run)
-        if step.kind not in ALWAYS_RUN:
+        if step.stage.keyed:
             _write_key(out, name, Keys(config, out, plan.values())(name), seconds)
 
 
@@ -229,7 +159,7 @@ def timed(run):
 
 
 def _finish(out, log, keys, bar, step, seconds, attempts=1):
-    if step.kind not in ALWAYS_RUN:
+    if step.stage.keyed:
         _write_key(out, step.name, keys(step.name), seconds)
     _record(out, log, step.name, "ran", seconds, attempts)
     bar.update()

@@ -19,9 +19,6 @@ from .errors import SmateError
 INSTALL = "pip install 'smate-bench[ray]' (or pip install ray)"
 POLL_SECONDS = 0.5  # how soon a running stage notices that the driver was interrupted
 RETRIES = 3  # Ray reruns a stage whose worker was lost (its process killed, its node gone) this many times
-# Stages that train or run a network ask for a GPU where the cluster has any; the others for a CPU.
-GPU_STAGES = ("pretrain_gan", "guide_net", "transfer_gan", "synthesize", "feature_net", "gan_quality",
-              "train", "train_gan")
 
 
 def _ray():
@@ -160,7 +157,7 @@ class RayCluster:
         for step in steps:
             upstream = [refs[name] for name in step.after if name in refs]
             options = {"name": step.name, "num_cpus": 1}
-            if self.gpus and step.kind in GPU_STAGES:
+            if self.gpus and step.stage.network:  # it trains or runs a network; the others ask for a CPU
                 options["num_gpus"] = 1
             refs[step.name] = self.task.options(**options).remote(
                 step.run, step.name, os.getcwd(), self.attempt_log, *upstream)

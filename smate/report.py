@@ -402,9 +402,15 @@ def _recorded_freeze(folder):
 
     if folder is None:
         return []
-    counts = {json.loads(path.read_text()).get("freeze") for path in Path(folder).glob("gan/*/generators/*/history.json")
-              if path.parts[-4] in REBALANCERS and REBALANCERS[path.parts[-4]].pretrained}
+    histories = Path(folder).glob("gan/*/**/generators/*/history.json")  # under seed-G/, or not in older results
+    counts = {json.loads(path.read_text()).get("freeze") for path in histories
+              if _variant_of(folder, path) in REBALANCERS and REBALANCERS[_variant_of(folder, path)].pretrained}
     return sorted(count for count in counts if count is not None)
+
+
+def _variant_of(folder, path):
+    """The GAN method whose folder under FOLDER/gan/ holds `path`."""
+    return path.relative_to(folder).parts[1]
 
 
 def _cut_words(data, minority):
@@ -459,11 +465,16 @@ def _replication_lines(grouped):
     """How each run's spread and budget should be read: what the seeds vary, and the optimizer steps."""
     # Each method's own runs say whether it draws from a generator: older runs' params list fewer methods.
     generators = [m for m, seeds in grouped.items() if m in generator_methods(next(iter(seeds.values()))["params"])]
+    trained_once = [m for m in generators if _trainings(grouped[m].values()) < 2]
+    replicated = [m for m in generators if m not in trained_once]
     lines = []
-    if generators:
-        lines.append(f"GAN rows ({', '.join(generators)}) are conditional on one generator per method, trained once; "
+    if trained_once:
+        lines.append(f"GAN rows ({', '.join(trained_once)}) are conditional on one generator per method, trained once; "
                      "each seed draws its own images from it and trains its own classifier, so their spread leaves "
                      "out the generator's training randomness.")
+    if replicated:
+        lines.append(f"GAN rows ({', '.join(replicated)}) replicate the generators too: each seed trained its own "
+                     "(pretraining, transfer, the cGAN, SMate+'s guide) and drew its images from them.")
     budgets = []
     for method, seeds in grouped.items():
         run = next(iter(seeds.values()))
@@ -582,10 +593,14 @@ def _generator_trainings(claim, grouped):
     counts = []
     for method in [claim["better"], *claim["worse"].split()]:
         runs = grouped.get(method or "", {})
-        if not runs or method not in generator_methods(next(iter(runs.values()))["params"]):
-            continue
-        counts.append(len({run.get("generator_seed", run["params"]["gan"]["seed"]) for run in runs.values()}))
+        if runs and method in generator_methods(next(iter(runs.values()))["params"]):
+            counts.append(_trainings(runs.values()))
     return min(counts) if counts else None
+
+
+def _trainings(runs):
+    """How many generator trainings a generator method's runs drew from."""
+    return len({run.get("generator_seed", run["params"]["gan"]["seed"]) for run in runs})
 
 
 def _p(value):

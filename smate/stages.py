@@ -1,18 +1,8 @@
-"""The pipeline's stages and where they keep their files; each is one CLI command and one DVC stage.
-
-OUT/prepared/dataset.npz, dataset.json   prepare: the decoded images, labels and class names
-OUT/prepared/split.json                  split: the kept train indices of the imbalanced set
-OUT/gan/pretrained/                      pretrain_gan: generator, discriminator, history, sample grids
-OUT/gan/<variant>/generators/<class>/    transfer_gan: the same, per minority class (a cGAN's one: generators/all/)
-OUT/gan/<variant>/synthetic.npz, .png    synthesize: the images a GAN method adds
-OUT/gan/feature_net.pt                   feature_net: the classifier whose features score generators
-OUT/gan/guide_net.pt                     guide_net: SMate+'s classifier, trained on the imbalanced set
-OUT/gan/<variant>/quality.json           gan_quality: FD, KD, precision/recall, memorization
-OUT/runs/<method>-<seed>/                train: metrics.json, history.csv, predictions.csv of one run
-OUT/summary.csv, summary.md              summarize: one row per method over its seeds
-"""
+"""The pipeline's stages that load data and train classifiers; each is one CLI command and one
+stage of smate/stage_registry.py. Where they write: smate/layout.py."""
 
 import functools
+import hashlib
 import json
 import math
 import time
@@ -25,8 +15,9 @@ from .classify import CLASSIFIERS, resolve_device, train_classifier
 from .config import generator_methods, minority_names
 from .data import Dataset, class_counts, class_ids, load_dataset, make_imbalanced
 from .errors import SmateError
+from .layout import gan_dir, prepared_dir, run_dir, synthetic_path
 from .metrics import classification_metrics
-from .rebalance import REBALANCERS, make_rebalancer
+from .rebalance import make_rebalancer
 from .runinfo import environment
 from .summary import records_csv, summarize_runs, write_summary
 
@@ -34,46 +25,20 @@ DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class")
 SPLIT_KEYS = ("minority", "profile", "ratio", "imbalance_factor", "seed")
 
 
-def prepared_dir(out):
-    return Path(out) / "prepared"
-
-
-def run_dir(out, method, seed):
-    return Path(out) / "runs" / f"{method}-{seed}"
-
-
-def gan_dir(out, variant):
-    return Path(out) / "gan" / variant
-
-
-def generator_dir(out, variant, class_name):
-    """Where `variant`'s generator of one minority class lives; a cGAN's one generator draws them all."""
-    return gan_dir(out, variant) / "generators" / ("all" if REBALANCERS[variant].conditional else class_name)
-
-
-def feature_net_path(out):
-    return Path(out) / "gan" / "feature_net.pt"
-
-
-def guide_net_path(out):
-    return Path(out) / "gan" / "guide_net.pt"
-
-
-def synthetic_path(out, variant):
-    return gan_dir(out, variant) / "synthetic.npz"
-
-
-def load_synthetic(out, variant, seed=None):
-    """The images a GAN method adds in the run of `seed` (default: the first seed they were drawn for)."""
-    path = synthetic_path(out, variant)
+def load_synthetic(out, variant, generator_seed, seed=None):
+    """The images a GAN method adds in the run of `seed` (default: the first seed they were drawn for),
+    drawn from the generators of `generator_seed`."""
+    path = synthetic_path(out, variant, generator_seed)
     if not path.is_file():
-        raise SmateError(f"'{path}' is missing; make it with `smate-bench synthesize --variant {variant}`")
+        raise SmateError(f"'{path}' is missing; make it with `smate-bench synthesize --variant {variant} "
+                         f"--generator-seed {generator_seed}`")
     with np.load(path) as arrays:
         images, labels, seeds = arrays["images"], arrays["labels"], arrays["seeds"]
     seed = int(seeds[0]) if seed is None else seed
     if not (seeds == seed).any():
         raise SmateError(f"'{path}' holds no images for seed {seed} (it has seeds {sorted(set(seeds.tolist()))}); "
-                         f"rerun `smate-bench synthesize --variant {variant}` with this seed in `seeds`")
+                         f"rerun `smate-bench synthesize --variant {variant} --generator-seed {generator_seed}` "
+                         "with this seed in `seeds`")
     return images[seeds == seed], labels[seeds == seed]
 
 
@@ -85,6 +50,7 @@ def prepare(config, out, progress=True):
     info = {
         "data": {key: data[key] for key in DATASET_KEYS},
         "source": dataset.source,
+        "arrays_sha256": arrays_digest(dataset),
         "classes": dataset.classes,
         "image_shape": list(dataset.train_images.shape[1:]),
         "train_counts": class_counts(dataset.train_labels, dataset.classes),
@@ -102,11 +68,34 @@ def prepare(config, out, progress=True):
     return info
 
 
-def load_prepared(config, out):
-    """The prepared dataset, after checking it was made from the current data params."""
+def arrays_digest(dataset):
+    """sha256 of the decoded train and test images and labels: what every later stage reads of the data,
+    whatever source, cut or decoder made them."""
+    digest = hashlib.sha256()
+    for array in (dataset.train_images, dataset.train_labels, dataset.test_images, dataset.test_labels):
+        digest.update(repr((array.dtype.str, array.shape)).encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def check_prepared(config, out, with_split=True):
+    """Stop with one line unless the prepared dataset (and the split) were made from the current data params."""
     folder = prepared_dir(out)
     info = _read_json(folder / "dataset.json", "smate-bench prepare")
     _check_made_with(info["data"], config["data"], DATASET_KEYS, folder / "dataset.json", "prepare")
+    if not with_split:
+        return info, None
+    split_info = _read_json(folder / "split.json", "smate-bench split")
+    _check_made_with(split_info["data"], config["data"], SPLIT_KEYS, folder / "split.json", "split")
+    if split_info["source_sha256"] != info["source"]["sha256"]:
+        raise SmateError(f"{folder}/split.json was made from other data; rerun `smate-bench split`")
+    return info, split_info
+
+
+def load_prepared(out):
+    """The prepared dataset (the pipeline checks it against the params before any stage reads it)."""
+    folder = prepared_dir(out)
+    info = _read_json(folder / "dataset.json", "smate-bench prepare")
     path = (folder / "dataset.npz").resolve()
     stat = path.stat()
     arrays = _read_arrays(path, stat.st_mtime_ns, stat.st_size)
@@ -124,7 +113,7 @@ def _read_arrays(path, mtime_ns, size):
 def split(config, out):
     data = config["data"]
     start = time.perf_counter()
-    dataset = load_prepared(config, out)
+    dataset = load_prepared(out)
     minority_ids = class_ids(dataset.classes, minority_names(config))
     kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], data["seed"], data["profile"],
                            data["imbalance_factor"], dataset.classes)
@@ -143,22 +132,18 @@ def split(config, out):
     return info
 
 
-def load_split(config, out):
-    path = prepared_dir(out) / "split.json"
-    info = _read_json(path, "smate-bench split")
-    _check_made_with(info["data"], config["data"], SPLIT_KEYS, path, "split")
-    return info
+def load_split(out):
+    return _read_json(prepared_dir(out) / "split.json", "smate-bench split")
 
 
-def train(config, out, method, seed, progress=True):
-    dataset = load_prepared(config, out)
-    split_info = load_split(config, out)
-    if split_info["source_sha256"] != dataset.source["sha256"]:
-        raise SmateError(f"{prepared_dir(out)}/split.json was made from other data; rerun `smate-bench split`")
+def train(config, out, method, seed, generator_seed=None, progress=True):
+    """One classifier run; a generator method's draws from the generators of `generator_seed`."""
+    dataset = load_prepared(out)
+    split_info = load_split(out)
     minority_ids = split_info["minority_ids"]
     rebalancer = make_rebalancer(method, config["rebalance"].get(method), seed)
     if rebalancer.needs_synthetic:
-        rebalancer.use(*load_synthetic(out, method, seed))
+        rebalancer.use(*load_synthetic(out, method, generator_seed, seed))
     kept = np.asarray(split_info["kept_indices"], dtype=np.int64)
     if rebalancer.uses_full_train:
         kept = np.arange(len(dataset.train_labels))
@@ -190,6 +175,7 @@ def train(config, out, method, seed, progress=True):
     record = {
         "method": method,
         "seed": seed,
+        **({"generator_seed": generator_seed} if rebalancer.needs_synthetic else {}),
         "classifier": model,
         **metrics,
         "minority": [dataset.classes[i] for i in minority_ids],
@@ -205,7 +191,7 @@ def train(config, out, method, seed, progress=True):
         "history": result.history,
         **({"boosting": rebalancer.rounds_} if boosted else {}),
         "dataset": dataset.source,
-        "params": config,
+        "params": config.record(),
         "environment": environment(device),
     }
     with atomic.atomic_dir(run_dir(out, method, seed)) as tmp:
@@ -241,6 +227,13 @@ def summarize(config, out):
                for variant in generator_methods(config)]
     write_summary(table, runs, out, reports)
     return table
+
+
+def report(config, out, reference, reproduction=None):
+    """The report of this folder's runs in OUT/report/, with `reference`'s numbers of the paper."""
+    from .report import build_report
+
+    return build_report([out], reference, Path(out) / "report", reproduction)
 
 
 def _read_json(path, fix):

@@ -81,51 +81,63 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
 
 
 def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
-    pretrained = tiny_run / "gan" / "pretrained"
-    assert {"generator.pt", "discriminator.pt", "history.json", "checkpoint.pt"} <= {p.name for p in pretrained.iterdir()}
-    guide = torch.load(tiny_run / "gan" / "guide_net.pt", weights_only=True)
-    assert guide["classifier"] == "fast" and 0 <= guide["accuracy"] <= 1
+    # Each run seed trains its own generators (gan.generators: per_seed), pretraining and guide included.
+    for seed in (0, 1):
+        pretrained = tiny_run / "gan" / "pretrained" / f"seed-{seed}"
+        assert {"generator.pt", "discriminator.pt", "history.json", "checkpoint.pt"} <= {p.name for p in pretrained.iterdir()}
+        assert json.loads((pretrained / "history.json").read_text())["seed"] == seed
+        guide = torch.load(tiny_run / "gan" / f"guide_net-seed-{seed}.pt", weights_only=True)
+        assert guide["classifier"] == "fast" and 0 <= guide["accuracy"] <= 1
+    first, second = (torch.load(tiny_run / "gan" / "smate" / f"seed-{s}" / "generators" / "truck" / "generator.pt",
+                                weights_only=True) for s in (0, 1))
+    assert any(not torch.equal(first[name], second[name]) for name in first)
     # Per generator method: the generator's folder, frozen layers, images, last grid, its trainings and their steps.
-    # smate_noaug trains 10x the epochs on 1/10 the images, with grids 10x as far apart; the cGAN trains once,
-    # on all 184 images of the imbalanced set (batch 32: 6 steps an epoch).
+    # smate_noaug makes smate's optimizer steps on its 4 trucks (2 epochs of 1 step against 1 of 2), with grids
+    # 2x as far apart; the cGAN trains once, on all 184 images of the imbalanced set (batch 32: 6 steps an epoch).
     expected = {
-        "smate": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan", "smate truck"], 2),
-        "smate_plus": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan", "smate_plus truck"], 2),
-        "smate_diffaugment": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan", "smate_diffaugment truck"], 2),
-        "smate_noaug": ("truck", 6, 4, "epoch_0010.png", ["pretrain_gan", "smate_noaug truck"], 10),
-        "gan_minority": ("truck", 0, 40, "epoch_0001.png", ["gan_minority truck"], 2),
-        "cgan": ("all", 0, 184, "epoch_0001.png", ["cgan all classes"], 6),
+        "smate": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan seed 0", "smate truck, seed 0"], 2),
+        "smate_plus": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan seed 0", "smate_plus truck, seed 0"], 2),
+        "smate_diffaugment": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan seed 0", "smate_diffaugment truck, seed 0"], 2),
+        "smate_noaug": ("truck", 6, 4, "epoch_0002.png", ["pretrain_gan seed 0", "smate_noaug truck, seed 0"], 2),
+        "gan_minority": ("truck", 0, 40, "epoch_0001.png", ["gan_minority truck, seed 0"], 2),
+        "cgan": ("all", 0, 184, "epoch_0001.png", ["cgan all classes, seed 0"], 6),
     }
     for variant, (generator, freeze, images, last_grid, labels, steps) in expected.items():
         folder = tiny_run / "gan" / variant
-        history = json.loads((folder / "generators" / generator / "history.json").read_text())
+        trained = folder / "seed-1"
+        history = json.loads((trained / "generators" / generator / "history.json").read_text())
         assert history["freeze"] == freeze and history["n_images"] == images
         assert history["diffaugment"] == (variant == "smate_diffaugment")
         # Only SMate+ trains against the guide classifier, and records the share of its fakes called trucks.
         rates = [epoch.get("guide_minority_rate") for epoch in history["history"]]
         assert all(0 <= rate <= 1 for rate in rates) if variant == "smate_plus" else set(rates) == {None}
-        assert sorted(p.name for p in (folder / "generators" / generator / "samples").iterdir()) == [last_grid]
-        with np.load(folder / "synthetic.npz") as synthetic:
-            # Each run seed draws its own 16 trucks.
-            assert synthetic["images"].shape == (32, 32, 32, 3) and set(synthetic["labels"]) == {9}
-            assert np.bincount(synthetic["seeds"]).tolist() == [16, 16]
-            by_seed = [synthetic["images"][synthetic["seeds"] == seed] for seed in (0, 1)]
-            assert not np.array_equal(*by_seed)
-        assert (folder / "synthetic.png").is_file()
+        assert sorted(p.name for p in (trained / "generators" / generator / "samples").iterdir()) == [last_grid]
+        # Each run seed draws its own 16 trucks, from its own generators.
+        by_seed = []
+        for seed in (0, 1):
+            with np.load(folder / f"seed-{seed}" / "synthetic.npz") as synthetic:
+                assert synthetic["images"].shape == (16, 32, 32, 3) and set(synthetic["labels"]) == {9}
+                assert set(synthetic["seeds"]) == {seed}
+                by_seed.append(synthetic["images"])
+            assert (folder / f"seed-{seed}" / "synthetic.png").is_file()
+        assert not np.array_equal(*by_seed)
         scores = json.loads((folder / "quality.json").read_text())["classes"]["truck"]
         assert scores["n_synthetic"] == 16 and scores["n_heldout"] == 10
         assert np.isfinite(scores["frechet_distance"]) and 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
         assert sorted(scores["frechet_distance_by_seed"]) == ["0", "1"]  # each run seed's own draw
         assert scores["memorization"]["ratio"] > 0
         assert 0 <= scores["classified_as_class"]["synthetic"] <= 1 and 0 <= scores["classified_as_class"]["heldout"] <= 1
-        trainings = json.loads((folder / "quality.json").read_text())["generators"]["truck"]
+        quality = json.loads((folder / "quality.json").read_text())
+        trainings = quality["generators"]["truck"]
         assert [t["label"] for t in trainings] == labels and trainings[-1]["steps"] == steps
+        assert trainings[-1]["freeze"] == freeze and quality["generator_seeds"] == {"0": 0, "1": 1}
 
 
 def test_the_report_states_budgets_replication_and_generators(tiny_run):
     report = (tiny_run / "report" / "report.md").read_text()
     assert "Training budget of each method's runs" in report and "| undersample " in report
-    assert "conditional on one generator per method" in report
+    assert "replicate the generators too: each seed trained its own" in report
+    assert "conditional on one generator per method" not in report
     assert "Trainings behind each GAN method's images" in report
     assert (tiny_run / "report" / "figures" / "generators" / "smate_truck.png").is_file()
 
@@ -281,7 +293,7 @@ def test_a_rewritten_prepared_dataset_is_read_again(tmp_path):
         overrides = [f"data.root={FIXTURE}", f"data.max_train_per_class={per_class}"]
         assert main(["prepare", "--preset", "tiny", *sum((["--set", o] for o in overrides), []), "--quiet",
                      "--out", str(tmp_path)]) == 0
-        dataset = stages.load_prepared(build_config(None, "tiny", overrides), tmp_path)
+        dataset = stages.load_prepared(tmp_path)
         assert len(dataset.train_labels) == 10 * per_class
 
 
@@ -289,7 +301,7 @@ def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_p
     """Stages are keyed on content, not on the commit: a commit that edits other files keeps them."""
     source = tmp_path / "src"
     shutil.copytree(REPO / "smate", source / "smate", ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(keys, "PACKAGE", source / "smate")  # the keys read this copy, which the test edits
+    monkeypatch.setattr(keys, "ROOT", source)  # the keys read this copy, which the test edits
     keys.code_digest.cache_clear()
     args = ["run", *TINY, "--set", "methods=imbalanced,smote", "--set", "seeds=0",
             "--workers", "1", "--out", str(tmp_path / "out")]
@@ -304,11 +316,15 @@ def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_p
     first = (tmp_path / "out" / "runs" / "smote-0" / "metrics.json").read_text()
     assert rerun() == {"train@imbalanced-0": "kept", "train@smote-0": "kept"}
     assert (tmp_path / "out" / "runs" / "smote-0" / "metrics.json").read_text() == first
-    # A documentation-only commit, or one that edits the report or the stage glue: every run is kept.
-    for glue in ("report.py", "stages.py", "cli.py"):
+    # A documentation-only commit, or one that edits the report, the CLI or the GAN stages: every run is kept.
+    for glue in ("report.py", "cli.py", "gan_stages.py"):
         with open(source / "smate" / glue, "a") as handle:
             handle.write("# an edit elsewhere\n")
     assert rerun() == {"train@imbalanced-0": "kept", "train@smote-0": "kept"}
+    # The stage's own module chooses what a run trains on (the full/kept switch, the step budget): every run reruns.
+    with open(source / "smate" / "stages.py", "a") as handle:
+        handle.write("# an edit of the classifier stage\n")
+    assert rerun() == {"train@imbalanced-0": "ran", "train@smote-0": "ran"}
     # An edit of SMOTE's module reruns SMOTE's runs only.
     with open(source / "smate" / "rebalance" / "synthetic.py", "a") as handle:
         handle.write("# an edit of smote and adasyn\n")

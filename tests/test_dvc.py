@@ -34,7 +34,7 @@ def test_repro_runs_every_stage_and_writes_the_table(pipeline):
         assert f"Running stage '{stage}'" in output
     for method in params["methods"]:
         assert f"train {method}-0:" in output
-    for stage in ("pretrain_gan:", "transfer_gan smate truck:", "synthesize smate:", "feature_net:", "gan_quality smate truck:"):
+    for stage in ("pretrain_gan seed 0:", "transfer_gan smate truck, seed 0:", "synthesize smate:", "feature_net:", "gan_quality smate truck:"):
         assert stage in output
     with open(root / "results" / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -79,7 +79,7 @@ def test_changing_a_classifier_param_retrains_the_feature_net_and_no_generator(p
     stale, ran, output = rerun_after(pipeline[0], more_epochs)
     assert stale == ["gan", "train"]
     assert "feature_net:" in output and "gan_quality smate truck:" in output
-    for generator in ("pretrain_gan:", "transfer_gan smate truck:", "synthesize smate:"):
+    for generator in ("pretrain_gan seed 0:", "transfer_gan smate truck, seed 0:", "synthesize smate:"):
         assert generator not in output
     assert all(f"train {method}-0:" in output for method in ("imbalanced", "smote", "smate"))
 
@@ -98,6 +98,6 @@ def test_dvc_repro_keeps_what_run_made(tmp_path):
     sh(["smate-bench", "run", *grid, "--quiet", "--out", "results"], root)
     output = sh(["smate-bench", "repro", *grid], root)
     assert "stages kept" in output
-    for trained in ("pretrain_gan:", "transfer_gan smate truck:", "feature_net:", "train imbalanced-0:", "train smate-0:"):
+    for trained in ("pretrain_gan seed 0:", "transfer_gan smate truck, seed 0:", "feature_net:", "train imbalanced-0:", "train smate-0:"):
         assert trained not in output
     assert json.loads(sh(["dvc", "status", "--json", "dvc.yaml"], root)) == {}

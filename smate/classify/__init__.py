@@ -2,8 +2,9 @@
 
 from ._fast import FastRecipe
 from ._keras_cnn import KerasCNNRecipe
-from ._trainer import TrainResult, extract_features, resolve_device, train_classifier, train_step
+from ._trainer import TrainResult, extract_features, predict_labels, resolve_device, train_classifier, train_step
 
 CLASSIFIERS = {"fast": FastRecipe, "keras_cnn": KerasCNNRecipe}
 
-__all__ = ["CLASSIFIERS", "TrainResult", "extract_features", "resolve_device", "train_classifier", "train_step"]
+__all__ = ["CLASSIFIERS", "TrainResult", "extract_features", "predict_labels", "resolve_device", "train_classifier",
+           "train_step"]

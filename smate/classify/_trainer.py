@@ -165,6 +165,13 @@ def extract_features(model, images, normalization, batch_size=2000):
     return torch.cat([model.features(batch).float() for batch in x.split(batch_size)]).cpu().double().numpy()
 
 
+def predict_labels(model, images, normalization, batch_size=2000):
+    """A trained model's labels for uint8 NHWC images: its logits' argmax in fp32, in batches on its device."""
+    device = next(model.parameters()).device
+    mean, std = (t.to(device) for t in normalization)
+    return _predict(model, model, to_device(images, mean, std, device, torch.float32), batch_size, None)
+
+
 def _adjusted(infer, adjust):
     return infer if adjust is None else lambda x: adjust(infer(x).float())
 

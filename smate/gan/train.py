@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from .. import atomic
 from ..errors import SmateError
-from ..keys import code_digest
+from ..digest import code_digest
 from ..precision import resolve_bf16
 from .diffaugment import diff_augment
 from .losses import LOSSES

@@ -33,6 +33,8 @@ class SAMME(Rebalancer):
     def boost(self, train, X, y, num_classes):
         """`train(images, labels, seed)` trains one classifier and returns its TrainResult. Returns the
         last round's result with the vote's test predictions and every round's history, one after the other."""
+        from ..classify import predict_labels  # here, so that listing the registry needs no torch
+
         n = len(y)
         weights = np.full(n, 1 / n)
         draws = np.random.default_rng(self.seed)
@@ -40,7 +42,7 @@ class SAMME(Rebalancer):
         for round_index in range(self.rounds):
             chosen = np.arange(n) if round_index == 0 else draws.choice(n, n, p=weights)
             result = train(X[chosen], y[chosen], self.seed if round_index == 0 else self.seed * 1000 + round_index)
-            wrong = _predict_labels(result, X) != y
+            wrong = predict_labels(result.model, X, result.normalization) != y
             error = float(weights[wrong].sum())
             record = {"round": round_index + 1, "weighted_error": error, "train_error": float(wrong.mean()),
                       "distinct_images": int(len(np.unique(chosen)))}
@@ -68,20 +70,6 @@ class SAMME(Rebalancer):
         last.epoch_eval_seconds = sum(result.epoch_eval_seconds for result in results)
         last.predict_seconds = sum(result.predict_seconds for result in results)
         return last
-
-
-def _predict_labels(result, images, batch_size=2000):
-    """A round's classifier's labels for uint8 NHWC images (its logits' argmax, in fp32)."""
-    import torch
-
-    from ..classify._trainer import to_device
-
-    model = result.model.eval()
-    device = next(model.parameters()).device
-    mean, std = (t.to(device) for t in result.normalization)
-    with torch.no_grad():
-        x = to_device(images, mean, std, device, torch.float32)
-        return torch.cat([model(batch).argmax(1) for batch in x.split(batch_size)]).cpu().numpy()
 
 
 def _one_after_another(histories):

@@ -1,0 +1,56 @@
+"""Where the pipeline's stages keep their files (smate/stages.py and smate/gan_stages.py write them).
+
+OUT/prepared/dataset.npz, dataset.json          prepare: the decoded images, labels and class names
+OUT/prepared/split.json                         split: the kept train indices of the imbalanced set
+OUT/gan/pretrained/seed-G/                      pretrain_gan: generator, discriminator, history, sample grids
+OUT/gan/<variant>/seed-G/generators/<class>/    transfer_gan: the same, per minority class (a cGAN's one: generators/all/)
+OUT/gan/<variant>/seed-G/synthetic.npz, .png    synthesize: the images a GAN method adds
+OUT/gan/feature_net.pt                          feature_net: the classifier whose features score generators
+OUT/gan/guide_net-seed-G.pt                     guide_net: SMate+'s classifier, trained on the imbalanced set
+OUT/gan/<variant>/quality.json                  gan_quality: FD, KD, precision/recall, memorization
+OUT/runs/<method>-<seed>/                       train: metrics.json, history.csv, predictions.csv of one run
+OUT/summary.csv, summary.md                     summarize: one row per method over its seeds
+
+G is a generator's seed: each run seed's own (gan.generators: per_seed) or gan.seed (single). Results
+made before generators had seeds hold their trainings one level up, without seed-G/.
+"""
+
+from pathlib import Path
+
+from .rebalance import REBALANCERS
+
+
+def prepared_dir(out):
+    return Path(out) / "prepared"
+
+
+def run_dir(out, method, seed):
+    return Path(out) / "runs" / f"{method}-{seed}"
+
+
+def gan_dir(out, variant):
+    """A GAN method's folder (or "pretrained"'s): its quality.json, and a folder per generator seed."""
+    return Path(out) / "gan" / variant
+
+
+def training_dir(out, variant, generator_seed):
+    """The trainings of `variant` (or the pretraining) with one generator seed."""
+    return gan_dir(out, variant) / f"seed-{generator_seed}"
+
+
+def generator_dir(out, variant, class_name, generator_seed):
+    """Where `variant`'s generator of one minority class lives; a cGAN's one generator draws them all."""
+    classes = "all" if REBALANCERS[variant].conditional else class_name
+    return training_dir(out, variant, generator_seed) / "generators" / classes
+
+
+def feature_net_path(out):
+    return Path(out) / "gan" / "feature_net.pt"
+
+
+def guide_net_path(out, generator_seed):
+    return Path(out) / "gan" / f"guide_net-seed-{generator_seed}.pt"
+
+
+def synthetic_path(out, variant, generator_seed):
+    return training_dir(out, variant, generator_seed) / "synthetic.npz"

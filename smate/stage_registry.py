@@ -1,0 +1,259 @@
+"""Every stage of the pipeline, declared once: its name, what one instance of it is made for (a variant, a
+method and seed, a generator seed), the stages it reads, its output, the params it reads and the code its
+output depends on. The plan (smate/pipeline.py), the content keys (smate/keys.py) and the CLI's stage
+commands (smate/cli.py) are built from these declarations, and tests/test_keys.py holds dvc.yaml to them.
+
+A stage computes through a view of the params that holds only what it declared (smate/declared.py), so a
+param its code reads and its key leaves out stops it, in every test that runs it, instead of keeping a
+stale result.
+"""
+
+import functools
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import layout
+from .config import generator_methods, generator_seed_of, generator_seeds, plain_methods
+from .declared import DeclaredParams
+from .rebalance import REBALANCERS
+
+# The code every classifier's training reads: the classifier run, and the feature and guide nets.
+CLASSIFIER_CODE = ("smate/classify", "smate/augment.py", "smate/losses.py", "smate/precision.py")
+CLASSIFIER_PARAMS = ("classify.model", "classify.device", "classify.bf16", "classify.eval_every", "classify.{model}")
+DATA_CODE = ("smate/data.py",)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One run of a stage: the keyword fields its function takes, the stages it reads (they finish first),
+    and those of them whose keys enter its key (default: all)."""
+
+    fields: dict = field(default_factory=dict)
+    after: tuple = ()
+    keyed_on: tuple = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: str  # "module.function" in smate, called run(params, out, **fields) with a view of what it declared;
+    # named, not imported, so that the CLI starts without torch
+    help: str
+    instances: Callable  # (config, context) -> [Instance]: what the plan holds of it
+    params: tuple = ()  # the dotted params it reads, "{method}" and "{model}" filled in per instance
+    code: tuple = ()  # the package modules its output depends on besides its function's own module
+    output: Callable = None  # (out, **fields) -> the file or folder whose presence shows it finished
+    label: tuple = ()  # the fields that name an instance (train@smote-0) and are the CLI command's options
+    keyed: bool = True  # False: it takes seconds and its inputs change with every run; it always reruns
+    group: str = None  # the dvc.yaml stage that runs it among others (`smate-bench run --only GROUP`)
+    network: bool = False  # it trains or runs a network: a GPU where a Ray cluster has one
+    command: bool = True  # it has a CLI command of its own, `smate-bench <name with dashes>`
+    reads: str = "split"  # what of OUT/prepared/ it reads, checked against the params first: split, dataset or nothing
+
+    def step_name(self, fields):
+        return self.name + ("@" + "-".join(str(fields[name]) for name in self.label) if self.label else "")
+
+    def declared(self, config, fields=None):
+        """The dotted params this stage reads, its templates filled in for one instance."""
+        values = {"model": config["classify"]["model"], "method": "", **(fields or {})}
+        return tuple(name.format(**values) for name in self.params)
+
+    def modules(self, fields=None):
+        """The package modules its output depends on: its own function's, its declared ones, and for a
+        classifier run or a GAN method's generators that method's (its class says what they train on)."""
+        own = "smate/" + self.run.rpartition(".")[0].replace(".", "/") + ".py"
+        method = (fields or {}).get("method") or (fields or {}).get("variant")
+        return tuple(dict.fromkeys((own, *self.code, *(_method_code(method) if method else ()))))
+
+    def function(self):
+        module, _, name = self.run.rpartition(".")
+        return getattr(importlib.import_module(f"smate.{module}"), name)
+
+
+STAGES = {}
+
+
+def stage(name, run, help, **declaration):
+    """Declare a stage; the decorated function gives its instances for a config."""
+    def declare(instances):
+        STAGES[name] = Stage(name, run, help, instances, **declaration)
+        return instances
+    return declare
+
+
+def _method_code(method):
+    """The modules that define a registered method: its class's and its base classes' ("smate/...")."""
+    modules = {cls.__module__ for cls in REBALANCERS[method].__mro__ if cls.__module__.startswith("smate.")}
+    return tuple(sorted(module.replace(".", "/") + ".py" for module in modules))
+
+
+def _variants(config, kind=None):
+    return [v for v in generator_methods(config) if kind is None or getattr(REBALANCERS[v], kind)]
+
+
+@stage("prepare", "stages.prepare", "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
+       params=("data.source", "data.root", "data.max_train_per_class", "data.max_test_per_class"), code=DATA_CODE,
+       keyed=False, reads="nothing")
+def _prepare(config, context):
+    return [Instance()]
+
+
+@stage("split", "stages.split", "cut the minority classes to data.ratio (OUT/prepared/split.json)",
+       params=("data.minority", "data.profile", "data.ratio", "data.imbalance_factor", "data.seed"), code=DATA_CODE,
+       keyed=False, reads="dataset")
+def _split(config, context):
+    return [Instance(after=("prepare",))]
+
+
+GAN_CODE = ("smate/stages.py", "smate/gan", "smate/precision.py")
+
+
+@stage("pretrain_gan", "gan_stages.pretrain_gan", "train the GAN on the majority classes of the imbalanced set "
+       "(OUT/gan/pretrained/seed-G/)", params=("gan.train", "gan.pretrain", "gan.device"), code=GAN_CODE,
+       output=lambda out, generator_seed: layout.training_dir(out, "pretrained", generator_seed) / "generator.pt",
+       label=("generator_seed",), group="gan", network=True)
+def _pretrain(config, context):
+    if not _variants(config, "pretrained"):
+        return []
+    return [Instance({"generator_seed": g}, ("split",)) for g in generator_seeds(config)]
+
+
+@stage("guide_net", "gan_stages.guide_net", "train SMate+'s classifier on the imbalanced set (OUT/gan/guide_net-seed-G.pt)",
+       params=CLASSIFIER_PARAMS, code=("smate/stages.py", *CLASSIFIER_CODE),
+       output=lambda out, generator_seed: layout.guide_net_path(out, generator_seed),
+       label=("generator_seed",), group="gan", network=True)
+def _guide(config, context):
+    if not _variants(config, "guided"):
+        return []
+    return [Instance({"generator_seed": g}, ("split",)) for g in generator_seeds(config)]
+
+
+@stage("transfer_gan", "gan_stages.transfer_gan", "train a GAN method's generator for each minority class "
+       "(OUT/gan/VARIANT/seed-G/generators/)", params=("gan.train", "gan.transfer", "gan.conditional", "gan.device"),
+       code=(*GAN_CODE, "smate/augment.py", "smate/classify"),
+       output=lambda out, variant, generator_seed: layout.training_dir(out, variant, generator_seed) / "generators",
+       label=("variant", "generator_seed"), group="gan", network=True)
+def _transfer(config, context):
+    planned = []
+    for variant in _variants(config):
+        method = REBALANCERS[variant]
+        for g in generator_seeds(config):
+            after = ((f"pretrain_gan@{g}",) if method.pretrained else ("split",)) + ((f"guide_net@{g}",) if method.guided else ())
+            planned.append(Instance({"variant": variant, "generator_seed": g}, after))
+    return planned
+
+
+@stage("synthesize", "gan_stages.synthesize", "sample the images a GAN method adds (OUT/gan/VARIANT/seed-G/synthetic.npz, .png)",
+       params=("gan.train.architecture", "gan.device", "gan.generators", "gan.seed", "seeds"), code=GAN_CODE,
+       output=lambda out, variant, generator_seed: layout.synthetic_path(out, variant, generator_seed),
+       label=("variant", "generator_seed"), group="gan", network=True)
+def _synthesize(config, context):
+    return [Instance({"variant": v, "generator_seed": g}, (f"transfer_gan@{v}-{g}",))
+            for v in _variants(config) for g in generator_seeds(config)]
+
+
+@stage("feature_net", "gan_stages.feature_net", "train the classifier whose features score the generators "
+       "(OUT/gan/feature_net.pt)", params=("gan.seed", *CLASSIFIER_PARAMS), code=("smate/stages.py", *CLASSIFIER_CODE),
+       output=lambda out: layout.feature_net_path(out), group="gan", network=True)
+def _feature_net(config, context):
+    return [Instance(after=("prepare",))] if _variants(config) else []
+
+
+@stage("gan_quality", "gan_stages.gan_quality", "score a GAN method's images: FD, KD, precision/recall, memorization "
+       "(OUT/gan/VARIANT/quality.json)",
+       params=("classify.device", "seeds", "gan.generators", "gan.seed", "gan.train.batch_size"),
+       code=("smate/stages.py", "smate/gan/quality.py", "smate/classify"),
+       output=lambda out, variant: layout.gan_dir(out, variant) / "quality.json",
+       label=("variant",), keyed=False, group="gan", network=True)
+def _quality(config, context):
+    return [Instance({"variant": v}, ("feature_net", *(f"synthesize@{v}-{g}" for g in generator_seeds(config))))
+            for v in _variants(config)]
+
+
+@stage("train", "stages.train", "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
+       params=("rebalance.{method}", "classify.eval_batch_size", "classify.budget", *CLASSIFIER_PARAMS),
+       code=("smate/metrics.py", "smate/summary.py", *CLASSIFIER_CODE),
+       output=lambda out, method, seed, generator_seed=None: layout.run_dir(out, method, seed) / "metrics.json",
+       label=("method", "seed"), group="train", network=True)
+def _train(config, context):
+    # Seed by seed, so that a run cut short has every method's first seeds.
+    planned = []
+    for seed in config["seeds"]:
+        planned += [Instance({"method": m, "seed": seed}, ("split",)) for m in plain_methods(config)]
+        for method in generator_methods(config):
+            g = generator_seed_of(config, seed)
+            # Its images depend on the generator and the seed, not on the other seeds drawn with them.
+            planned.append(Instance({"method": method, "seed": seed, "generator_seed": g},
+                                    (f"synthesize@{method}-{g}",), (f"transfer_gan@{method}-{g}",)))
+    return planned
+
+
+@stage("summarize", "stages.summarize", "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
+       params=("methods", "seeds"), code=("smate/summary.py",), keyed=False, reads="nothing")
+def _summarize(config, context):
+    scored = [name for name in context["planned"] if name.partition("@")[0] in ("train", "gan_quality")]
+    return [Instance(after=tuple(scored))]
+
+
+@stage("report", "stages.report", "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
+       keyed=False, command=False, reads="nothing")
+def _report(config, context):
+    if context.get("reference") is None:
+        return []
+    return [Instance({"reference": context["reference"], "reproduction": context.get("reproduction")}, ("summarize",))]
+
+
+# The stage groups dvc.yaml runs as one process each (`smate-bench run --only GROUP`): a DVC stage is
+# a new process, and 37 of them took 10x as long as one `run` on the tiny preset.
+GROUPS = {group: [spec.name for spec in STAGES.values() if spec.group == group]
+          for group in dict.fromkeys(spec.group for spec in STAGES.values() if spec.group)}
+
+
+@dataclass
+class Step:
+    """One stage instance of a plan, ready to run: the pipeline's executors take these."""
+
+    stage: Stage
+    out: Path
+    fields: dict
+    after: tuple
+    keyed_on: tuple
+    run: Callable  # no arguments; picklable, for worker processes and Ray tasks
+
+    @property
+    def name(self):
+        return self.stage.step_name(self.fields)
+
+    @property
+    def kind(self):
+        return self.stage.name
+
+    @property
+    def output(self):
+        return None if self.stage.output is None else self.stage.output(self.out, **self.fields)
+
+
+def plan(config, out, progress=True, reference=None, reproduction=None):
+    """Every stage instance of a run, in order (a stage after the ones it reads)."""
+    out = Path(out)
+    context = {"reference": reference, "reproduction": reproduction, "planned": []}
+    steps = []
+    for spec in STAGES.values():
+        for instance in spec.instances(config, context):
+            run = functools.partial(execute, spec.name, config, out, instance.fields, progress)
+            steps.append(Step(spec, out, instance.fields, instance.after,
+                              instance.after if instance.keyed_on is None else instance.keyed_on, run))
+            context["planned"].append(steps[-1].name)
+    return steps
+
+
+def execute(name, config, out, fields, progress=True):
+    """Run stage `name` for one instance, through a view of the params it declared."""
+    spec = STAGES[name]
+    params = DeclaredParams(config, spec.declared(config, fields), spec.step_name(fields))
+    run = spec.function()
+    extra = {"progress": progress} if "progress" in inspect.signature(run).parameters else {}
+    return run(params, out, **fields, **extra)
