@@ -111,7 +111,7 @@ def _dispatch(args):
         from .rebalance import REBALANCERS
 
         for name, cls in REBALANCERS.items():
-            print(f"{name:14s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+            print(f"{name:20s} {cls.kind:9s} {(cls.__doc__ or '').strip().splitlines()[0]}")
         return 0
     # Imported per command: each DVC stage is a new process, and `methods` needs neither torch nor seaborn.
     if args.command == "report":

@@ -1,5 +1,8 @@
 """One shared set of checks over every registered method, then each method's own contract."""
 
+import inspect
+import math
+import re
 import subprocess
 import sys
 
@@ -9,6 +12,7 @@ import torch
 
 from smate.errors import SmateError
 from smate.rebalance import REBALANCERS, Rebalancer, make_rebalancer
+from smate.rebalance._base import KINDS, Interval
 
 COUNTS = [40, 40, 40, 8]  # class 3 is the minority
 
@@ -31,23 +35,13 @@ def make(name, seed=0, **params):
     return method
 
 
-EXPECTED_COUNTS = {
-    "full": COUNTS,
-    "imbalanced": COUNTS,
-    "class_weight": COUNTS,
-    "undersample": [8, 8, 8, 8],
-    "oversample": [40, 40, 40, 40],
-    "smote": [40, 40, 40, 40],
-    "augment_oversample": [40, 40, 40, 40],
-    "smate": [40, 40, 40, 40],
-    "smate_plus": [40, 40, 40, 40],
-    "cgan": [40, 40, 40, 40],
-    "smate_diffaugment": [40, 40, 40, 40],
-    "smate_noaug": [40, 40, 40, 40],
-    "gan_minority": [40, 40, 40, 40],
-    **{name: COUNTS for name in ("class_balanced", "focal", "ldam_drw", "logit_adjust", "logit_adjust_posthoc",
-                                 "balanced_softmax", "samme")},
-}
+def expected_counts(cls):
+    """The class counts a method's kind says it returns (KINDS in smate/rebalance/_base.py)."""
+    if cls.kind == "under":
+        return [min(COUNTS)] * len(COUNTS)
+    if cls.kind in ("over", "synthetic", "generator"):
+        return [max(COUNTS)] * len(COUNTS)
+    return COUNTS
 
 
 @pytest.mark.parametrize("name", sorted(REBALANCERS))
@@ -62,10 +56,11 @@ class TestEveryMethod:
         images, labels = imbalanced
         _, y = make(name, **({"k_neighbors": 3} if name == "smote" else {})).fit_resample(images, labels)
         counts = np.bincount(y).tolist()
-        if name in EXPECTED_COUNTS:
-            assert counts == EXPECTED_COUNTS[name]
+        expected = expected_counts(REBALANCERS[name])
+        if REBALANCERS[name].exact:
+            assert counts == expected
         else:  # ADASYN balances only approximately: it allots samples by neighbourhood difficulty
-            assert counts[:3] == COUNTS[:3] and abs(counts[3] - 40) <= 4
+            assert counts[:3] == expected[:3] and abs(counts[3] - expected[3]) <= 4
 
     def test_same_seed_same_output(self, name, imbalanced):
         images, labels = imbalanced
@@ -80,17 +75,42 @@ class TestEveryMethod:
         make(name).fit_resample(images, labels)
         np.testing.assert_array_equal(images, before)
 
-    def test_is_a_documented_rebalancer(self, name):
+    def test_is_a_documented_rebalancer_of_a_known_kind(self, name):
         cls = REBALANCERS[name]
-        assert issubclass(cls, Rebalancer) and cls.__doc__
+        assert issubclass(cls, Rebalancer) and cls.__doc__ and cls.kind in KINDS
+        assert cls.needs_synthetic == (cls.kind == "generator")
+        assert set(cls.constraints) <= set(inspect.signature(cls.__init__).parameters)
+
+    def test_its_output_changes_with_the_seed_as_it_declares(self, name, imbalanced):
+        images, labels = imbalanced
+        first, _ = make(name, seed=0).fit_resample(images, labels)
+        second, _ = make(name, seed=1).fit_resample(images, labels)
+        changed = first.shape != second.shape or not np.array_equal(first, second)
+        assert changed == REBALANCERS[name].random
+
+    def test_each_constrained_parameter_refuses_a_value_outside_it_in_one_line(self, name):
+        for parameter, allowed in REBALANCERS[name].constraints.items():
+            for value in _outside(allowed):
+                with pytest.raises(SmateError, match=f"rebalance.{name}.{parameter} must be {re.escape(str(allowed))}, "
+                                                     f"got {re.escape(repr(value))}; e.g. --set rebalance.{name}.{parameter}="):
+                    make_rebalancer(name, {parameter: value})
 
 
-@pytest.mark.parametrize("name", ["undersample", "oversample", "smote", "adasyn", "augment_oversample"])
-def test_random_methods_change_with_the_seed(name, imbalanced):
-    images, labels = imbalanced
-    first, _ = make_rebalancer(name, {}, seed=0).fit_resample(images, labels)
-    second, _ = make_rebalancer(name, {}, seed=1).fit_resample(images, labels)
-    assert first.shape != second.shape or not np.array_equal(first, second)
+def _outside(allowed):
+    """Values an Interval refuses: the wrong type, and one past each finite end."""
+    values = ["x", True] + ([1.5] if allowed.type is int else [])
+    if allowed.low != -math.inf:
+        values.append(allowed.low - 1)
+    if allowed.high != math.inf:
+        values.append(allowed.high + 1)
+    return values
+
+
+def test_an_interval_admits_its_ends_as_it_says():
+    assert Interval(float, 0, 1, "left").admits(0) and not Interval(float, 0, 1, "left").admits(1)
+    assert not Interval(float, 0, closed="neither").admits(0.0) and Interval(float, 0, closed="neither").admits(1e-9)
+    assert Interval(int, 1).admits(1) and not Interval(int, 1).admits(1.0) and not Interval(int, 1).admits(False)
+    assert str(Interval(int, 1)) == "an integer >= 1" and str(Interval(float, 0, 1, "left")) == "a number in [0, 1)"
 
 
 def test_undersample_and_oversample_use_only_original_images(imbalanced):
@@ -246,7 +266,7 @@ def test_listing_the_methods_imports_neither_torch_nor_scikit_learn():
 def test_samme_weighs_rounds_and_examples_as_zhu_et_al(monkeypatch):
     from types import SimpleNamespace
 
-    from smate.rebalance import boosting
+    from smate import classify
 
     labels = np.array([0, 0, 1, 1, 2, 2, 3, 3])
     # Each round's guesses on the 8 train images (round 1 misses images 0 and 1, round 2 misses 2-7)
@@ -260,9 +280,10 @@ def test_samme_weighs_rounds_and_examples_as_zhu_et_al(monkeypatch):
         drawn.append((images[:, 0, 0, 0].copy(), seed))
         return SimpleNamespace(predictions=test_guesses[round_index], history=[{"epoch": 2, "step": 10}],
                                train_seconds=1.0, epoch_eval_seconds=0.5, predict_seconds=0.25,
-                               guesses=train_guesses[round_index])
+                               model=train_guesses[round_index], normalization=None)
 
-    monkeypatch.setattr(boosting, "_predict_labels", lambda result, images: result.guesses)
+    # A round's "model" here is its guesses on the train images.
+    monkeypatch.setattr(classify, "predict_labels", lambda model, images, normalization: model)
     samme = make_rebalancer("samme", {"rounds": 2}, seed=3)
     images = np.arange(8, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
     result = samme.boost(train, images, labels, num_classes=4)
@@ -282,20 +303,20 @@ def test_samme_weighs_rounds_and_examples_as_zhu_et_al(monkeypatch):
 def test_samme_stops_at_a_round_no_better_than_chance(monkeypatch):
     from types import SimpleNamespace
 
-    from smate.rebalance import boosting
+    from smate import classify
 
     labels = np.array([0, 1, 2, 3])
     # Round 1 misses image 3, which then holds 3/4 of the weight; round 2 misses it again: error 3/4 = 1 - 1/K.
     guesses = iter([np.array([0, 1, 2, 0]), np.array([0, 1, 2, 0])])
-    monkeypatch.setattr(boosting, "_predict_labels", lambda result, images: next(guesses))
+    monkeypatch.setattr(classify, "predict_labels", lambda model, images, normalization: next(guesses))
     samme = make_rebalancer("samme", {"rounds": 5})
     result = samme.boost(lambda images, y, seed: SimpleNamespace(
         predictions=np.array([2]), history=[{"epoch": 1, "step": 1}], train_seconds=0, epoch_eval_seconds=0,
-        predict_seconds=0), np.zeros((4, 2, 2, 3), np.uint8), labels, num_classes=4)
+        predict_seconds=0, model=None, normalization=None), np.zeros((4, 2, 2, 3), np.uint8), labels, num_classes=4)
     assert [r["round"] for r in samme.rounds_] == [1, 2] and samme.rounds_[1]["stopped"] == "no better than chance"
     assert result.predictions.tolist() == [2]
 
 
 def test_samme_refuses_a_round_count_that_is_not_a_positive_integer():
-    with pytest.raises(SmateError, match="rebalance.samme.rounds must be a positive integer"):
+    with pytest.raises(SmateError, match="rebalance.samme.rounds must be an integer >= 1"):
         make_rebalancer("samme", {"rounds": 0})

@@ -1,12 +1,44 @@
-"""The Rebalancer interface and its registry."""
+"""The Rebalancer interface, its declared contract and its registry."""
 
 import inspect
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import SmateError
 
 REBALANCERS = {}
+
+# What a method does to the train set, which says what class counts it returns (the shared tests read it):
+# reference, weight, loss, boost: the counts as given; under: every class down to the smallest; over,
+# synthetic, generator: every class up to the largest (repeats, pixel interpolations, GAN images).
+KINDS = ("reference", "under", "over", "synthetic", "weight", "loss", "generator", "boost")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A numeric parameter's type and range, as imbalanced-learn declares its parameters' constraints;
+    ours, since scikit-learn's Interval is private API."""
+
+    type: type
+    low: float = -math.inf
+    high: float = math.inf
+    closed: str = "both"  # the ends that belong to it: both, left, right or neither
+
+    def admits(self, value):
+        if isinstance(value, bool) or not isinstance(value, int if self.type is int else (int, float)):
+            return False
+        above = value >= self.low if self.closed in ("both", "left") else value > self.low
+        below = value <= self.high if self.closed in ("both", "right") else value < self.high
+        return above and below
+
+    def __str__(self):
+        kind = "an integer" if self.type is int else "a number"
+        if self.high == math.inf:
+            return kind if self.low == -math.inf else f"{kind} {'>=' if self.closed in ('both', 'left') else '>'} {self.low:g}"
+        left, right = "[" if self.closed in ("both", "left") else "(", "]" if self.closed in ("both", "right") else ")"
+        return f"{kind} in {left}{self.low:g}, {self.high:g}{right}"
 
 
 def register(name):
@@ -27,6 +59,13 @@ class Rebalancer:
     """
 
     name = "base"
+    kind = None  # one of KINDS
+    # Whether its output changes with the seed (a random draw, beyond the classifier's own).
+    random = False
+    # Whether it balances the counts exactly; ADASYN allots its images by neighbourhood difficulty.
+    exact = True
+    # {parameter: Interval}: what make_rebalancer checks each of its parameters against.
+    constraints = {}
     # True for the reference method that trains on the untouched, balanced train set.
     uses_full_train = False
     # True for methods that add images made by the GAN stages (given through `use()`).
@@ -58,4 +97,9 @@ def make_rebalancer(name, params=None, seed=0):
     unknown = sorted(set(params) - set(known))
     if unknown:
         raise SmateError(f"rebalance.{name} has unknown parameter {unknown[0]!r}; it takes: {', '.join(known) or 'none'}")
+    for parameter, value in params.items():
+        allowed = cls.constraints.get(parameter)
+        if allowed is not None and not allowed.admits(value):
+            raise SmateError(f"rebalance.{name}.{parameter} must be {allowed}, got {value!r}; "
+                             f"e.g. --set rebalance.{name}.{parameter}={inspect.signature(cls.__init__).parameters[parameter].default}")
     return cls(seed=seed, **params)

@@ -9,6 +9,9 @@ class AugmentOversample(Rebalancer):
     """Each smaller class topped up to the largest count with kornia-augmented copies of its images
     (the paper's imgaug list: flip, crop, blur, contrast, noise, multiply, affine)."""
 
+    kind = "over"
+    random = True
+
     def _fit_resample(self, X, y):
         from ..augment import augment_to
 

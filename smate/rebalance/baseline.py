@@ -7,6 +7,8 @@ from ._base import Rebalancer, register
 class Imbalanced(Rebalancer):
     """No rebalancing: what a classifier learns from the imbalanced data as given."""
 
+    kind = "reference"
+
     def _fit_resample(self, X, y):
         return X, y
 

@@ -9,8 +9,7 @@ example, and a weighted draw is the form of SAMME for learners that take no exam
 
 import numpy as np
 
-from ..errors import SmateError
-from ._base import Rebalancer, register
+from ._base import Interval, Rebalancer, register
 
 
 @register("samme")
@@ -18,12 +17,12 @@ class SAMME(Rebalancer):
     """`rounds` classifiers, the first on the imbalanced set as it is (so it is the imbalanced run of the
     same seed), each later one on a weighted draw of it; `boost` trains them and returns the vote."""
 
+    kind = "boost"
     boosted = True
+    constraints = {"rounds": Interval(int, 1)}
 
     def __init__(self, seed=0, rounds=5):
         super().__init__(seed)
-        if not isinstance(rounds, int) or rounds < 1:
-            raise SmateError(f"rebalance.samme.rounds must be a positive integer, got {rounds!r}; e.g. --set rebalance.samme.rounds=5")
         self.rounds = rounds
         self.rounds_ = []
 

@@ -12,6 +12,7 @@ from ._base import Rebalancer, register
 
 
 class _Generated(Rebalancer):
+    kind = "generator"
     needs_synthetic = True
     # Whether the generator starts from the one pretrained on the majority classes.
     pretrained = True

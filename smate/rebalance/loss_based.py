@@ -5,10 +5,13 @@ is used, so that listing the registry stays quick (see __init__.py)."""
 
 import numpy as np
 
-from ._base import Rebalancer, register
+from ._base import Interval, Rebalancer, register
+
+BETA = Interval(float, 0, 1, "left")  # beta 1 would divide by zero in (1 - beta) / (1 - beta^n)
 
 
 class _LossBased(Rebalancer):
+    kind = "loss"
     def _fit_resample(self, X, y):
         self.objective_ = self._objective(np.bincount(y))
         return X, y
@@ -20,6 +23,8 @@ class _LossBased(Rebalancer):
 @register("class_balanced")
 class ClassBalanced(_LossBased):
     """Cui et al. (CVPR 2019): cross-entropy weighted by the inverse effective number of samples."""
+
+    constraints = {"beta": BETA}
 
     def __init__(self, seed=0, beta=0.9999):
         super().__init__(seed)
@@ -37,6 +42,8 @@ class ClassBalanced(_LossBased):
 class Focal(_LossBased):
     """Lin et al. (ICCV 2017): the focal loss, which down-weighs the examples already classified well."""
 
+    constraints = {"gamma": Interval(float, 0)}
+
     def __init__(self, seed=0, gamma=2.0):
         super().__init__(seed)
         self.gamma = gamma
@@ -51,6 +58,9 @@ class Focal(_LossBased):
 class LDAMDRW(_LossBased):
     """Cao et al. (NeurIPS 2019): LDAM's per-class margins on a cosine classifier, with the effective-number
     weights switched on after `drw_start` of the optimizer steps (deferred re-weighting)."""
+
+    constraints = {"max_margin": Interval(float, 0, closed="neither"), "scale": Interval(float, 0, closed="neither"),
+                   "beta": BETA, "drw_start": Interval(float, 0, 1)}
 
     def __init__(self, seed=0, max_margin=0.5, scale=30.0, beta=0.9999, drw_start=0.8):
         super().__init__(seed)
@@ -75,6 +85,8 @@ class LDAMDRW(_LossBased):
 class LogitAdjust(_LossBased):
     """Menon et al. (ICLR 2021): cross-entropy on the logits plus tau times the log prior."""
 
+    constraints = {"tau": Interval(float)}
+
     def __init__(self, seed=0, tau=1.0):
         super().__init__(seed)
         self.tau = tau
@@ -89,6 +101,8 @@ class LogitAdjust(_LossBased):
 @register("logit_adjust_posthoc")
 class LogitAdjustPosthoc(_LossBased):
     """Menon et al.'s post-hoc form: the recipe's own training, then tau times the log prior taken off the test logits."""
+
+    constraints = {"tau": Interval(float)}
 
     def __init__(self, seed=0, tau=1.0):
         super().__init__(seed)

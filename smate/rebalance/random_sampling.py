@@ -6,6 +6,7 @@ from ._base import Rebalancer, register
 
 
 class _IndexSampler(Rebalancer):
+    random = True
     def _make_sampler(self):
         raise NotImplementedError
 
@@ -22,6 +23,8 @@ class _IndexSampler(Rebalancer):
 class Undersample(_IndexSampler):
     """Every class drawn down, without replacement, to the smallest class's count."""
 
+    kind = "under"
+
     def _make_sampler(self):
         from imblearn.under_sampling import RandomUnderSampler
 
@@ -31,6 +34,8 @@ class Undersample(_IndexSampler):
 @register("oversample")
 class Oversample(_IndexSampler):
     """Every smaller class topped up with random repeats of its own images to the largest count."""
+
+    kind = "over"
 
     def _make_sampler(self):
         from imblearn.over_sampling import RandomOverSampler

@@ -3,10 +3,12 @@
 import numpy as np
 
 from ..errors import SmateError
-from ._base import Rebalancer, register
+from ._base import Interval, Rebalancer, register
 
 
 class _PixelOversampler(Rebalancer):
+    kind = "synthetic"
+    random = True
     neighbors_param = None
 
     def _make_sampler(self):
@@ -35,6 +37,7 @@ class Smote(_PixelOversampler):
     """New minority images on the lines between a minority image and its k nearest minority neighbours."""
 
     neighbors_param = "k_neighbors"
+    constraints = {"k_neighbors": Interval(int, 1)}
 
     def __init__(self, seed=0, k_neighbors=5):
         super().__init__(seed)
@@ -51,6 +54,8 @@ class Adasyn(_PixelOversampler):
     """SMOTE that makes more images near minority images crowded by other classes."""
 
     neighbors_param = "n_neighbors"
+    constraints = {"n_neighbors": Interval(int, 1)}
+    exact = False
 
     def __init__(self, seed=0, n_neighbors=5):
         super().__init__(seed)

@@ -9,6 +9,8 @@ from ._base import Rebalancer, register
 class ClassWeight(Rebalancer):
     """scikit-learn's 'balanced' weights, n_samples / (n_classes * count), for every class id 0..K-1."""
 
+    kind = "weight"
+
     def _fit_resample(self, X, y):
         from sklearn.utils.class_weight import compute_class_weight
 
