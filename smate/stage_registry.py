@@ -21,7 +21,7 @@ from .declared import DeclaredParams
 from .rebalance import REBALANCERS
 
 # The code every classifier's training reads: the classifier run, and the feature and guide nets.
-CLASSIFIER_CODE = ("smate/classify", "smate/augment.py", "smate/losses.py", "smate/precision.py")
+CLASSIFIER_CODE = ("smate/classify", "smate/augment.py", "smate/precision.py")
 CLASSIFIER_PARAMS = ("classify.model", "classify.device", "classify.bf16", "classify.eval_every", "classify.{model}")
 DATA_CODE = ("smate/data.py",)
 

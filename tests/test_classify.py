@@ -7,7 +7,7 @@ from smate.classify import CLASSIFIERS, train_classifier
 from smate.classify._fast import FastNet
 from smate.classify._keras_cnn import KerasCNN
 from smate.config import build_config
-from smate.losses import NormedLinear, Objective, use_cosine_classifier
+from smate.classify.objectives import NormedLinear, Objective, use_cosine_classifier
 
 COLOURS = np.array([[220, 40, 40], [40, 220, 40], [40, 40, 220], [220, 220, 40]])
 

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from ..augment import ClassifierAugment, augment_in_chunks
 from ..errors import SmateError
-from ..losses import Objective
+from .objectives import Objective
 from ..precision import resolve_bf16
 
 

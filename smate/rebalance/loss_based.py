@@ -1,6 +1,6 @@
 """The long-tail methods that leave the train set as it is and rebalance through the loss or the
-test-time logits (smate/losses.py holds the losses). Each reads the class counts of the imbalanced
-train set it is given; the split keeps every class in it. smate.losses (torch) is imported where it
+test-time logits (smate/classify/objectives.py holds the losses). Each reads the class counts of the imbalanced
+train set it is given; the split keeps every class in it. smate.classify.objectives (torch) is imported where it
 is used, so that listing the registry stays quick (see __init__.py)."""
 
 import numpy as np
@@ -31,7 +31,7 @@ class ClassBalanced(_LossBased):
         self.beta = beta
 
     def _objective(self, counts):
-        from .. import losses
+        from ..classify import objectives as losses
 
         self.class_weight_ = losses.effective_number_weights(counts, self.beta).double().numpy()
         # Their loss is plain cross-entropy, as every loss here: the recipe's label smoothing is left out.
@@ -49,7 +49,7 @@ class Focal(_LossBased):
         self.gamma = gamma
 
     def _objective(self, counts):
-        from .. import losses
+        from ..classify import objectives as losses
 
         return losses.Objective(loss=lambda logits, labels, progress: losses.focal_loss(logits, labels, self.gamma))
 
@@ -67,7 +67,7 @@ class LDAMDRW(_LossBased):
         self.max_margin, self.scale, self.beta, self.drw_start = max_margin, scale, beta, drw_start
 
     def _objective(self, counts):
-        from .. import losses
+        from ..classify import objectives as losses
 
         margins = losses.ldam_margins(counts, self.max_margin)
         weights = losses.effective_number_weights(counts, self.beta)
@@ -92,7 +92,7 @@ class LogitAdjust(_LossBased):
         self.tau = tau
 
     def _objective(self, counts):
-        from .. import losses
+        from ..classify import objectives as losses
 
         prior = losses.log_prior(counts)
         return losses.Objective(loss=lambda logits, labels, progress: losses.logit_adjusted_loss(logits, labels, prior, self.tau))
@@ -109,7 +109,7 @@ class LogitAdjustPosthoc(_LossBased):
         self.tau = tau
 
     def _objective(self, counts):
-        from .. import losses
+        from ..classify import objectives as losses
 
         prior = losses.log_prior(counts)
         return losses.Objective(adjust=lambda logits: losses.posthoc_logit_adjustment(logits, prior, self.tau))
@@ -120,7 +120,7 @@ class BalancedSoftmax(_LossBased):
     """Ren et al. (NeurIPS 2020): the softmax of the logits plus the log prior in the training loss."""
 
     def _objective(self, counts):
-        from .. import losses
+        from ..classify import objectives as losses
 
         prior = losses.log_prior(counts)
         return losses.Objective(loss=lambda logits, labels, progress: losses.balanced_softmax_loss(logits, labels, prior))

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from smate import losses
+from smate.classify import objectives as losses
 
 
 def test_effective_number_weights_follow_cui_et_al():
