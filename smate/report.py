@@ -209,7 +209,7 @@ def test_claim(claim, grouped):
     sign = -1 if claim.get("lower_is_better") else 1  # so that "greater" always means better
     a = sign * np.array([better[s][claim["metric"]] for s in seeds])
     tested = len(seeds) > 1
-    differences, greater, less = [], [], []
+    differences, greater, less, spreadless = [], [], [], []
     for method in worse:
         b = sign * np.array([grouped[method][s][claim["metric"]] for s in seeds])
         differences.append(float((a - b).mean()))
@@ -218,6 +218,11 @@ def test_claim(claim, grouped):
             same = not np.any(a != b)
             greater.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="greater").pvalue))
             less.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="less").pvalue))
+            # Differences equal in every seed (up to rounding) give t an infinite value and p a meaningless 0.
+            spreadless.append(not same and np.ptp(a - b) <= 1e-9 * max(1.0, float(np.abs(a - b).max())))
+    if tested and any(spreadless):
+        return {**result, "n": len(seeds), "mean_difference": min(differences), "p_value": None, "p_opposite": None,
+                "verdict": "untested (the same difference in every seed)"}
     p_value = min(1.0, picked_from * max(greater)) if tested else None
     p_opposite = min(1.0, picked_from * len(worse) * min(less)) if tested else None
     verdict = verdict_of(p_value, p_opposite) if tested else f"untested ({len(seeds)} seed)"

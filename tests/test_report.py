@@ -68,6 +68,13 @@ def test_a_does_not_hold_verdict_is_corrected_for_the_claims_tested_with_it():
     assert alone["p_opposite_holm"] == alone["p_opposite"] < 0.05 and alone["verdict"] == "does not hold"
 
 
+def test_the_same_difference_in_every_seed_is_untested_not_a_zero_p():
+    # 0.27 - 0.29 and 0.13 - 0.15 differ only in the last bits; a t-test would give p = 0.
+    claim = report.test_claim(CLAIM, grouped([0.27, 0.13], [0.29, 0.15]))
+    assert claim["verdict"] == "untested (the same difference in every seed)" and claim["p_opposite"] is None
+    assert report._tested("paper", [CLAIM], grouped([0.27, 0.13], [0.29, 0.15]), [])[0]["p_opposite_holm"] is None
+
+
 def test_losing_to_any_of_several_opponents_pays_for_the_pick_of_that_one():
     runs = report.by_method([fake_run("smate", s, 0.9, r) for s, r in enumerate(LOSING[0])]
                             + [fake_run(m, s, 0.9, r) for m in ("smote", "full") for s, r in enumerate(LOSING[1])])
