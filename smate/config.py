@@ -214,12 +214,10 @@ def _validate_keras_cnn(params, methods):
 
 
 def generator_methods(params):
-    """The methods that train generators before their runs, in `params`' order. Runs recorded before one
-    `methods` list held every method kept these in a `gan_methods` list of their own."""
+    """The methods that train generators before their runs, in `params`' order."""
     from .rebalance import REBALANCERS
 
-    named = params["methods"] + params.get("gan_methods", [])
-    return [m for m in named if m in REBALANCERS and REBALANCERS[m].needs_synthetic]
+    return [m for m in params["methods"] if m in REBALANCERS and REBALANCERS[m].needs_synthetic]
 
 
 def generator_seeds(config):

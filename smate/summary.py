@@ -8,6 +8,7 @@ import numpy as np
 from tabulate import tabulate
 
 from . import atomic
+from .run_labels import METRIC_LABELS, dataset_line
 
 METRICS = ("accuracy", "minority_recall", "minority_precision", "minority_f1", "balanced_accuracy", "gmean")
 COLUMNS = ["method", "n_seeds", "seeds"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["train_seconds_mean"]
@@ -69,18 +70,16 @@ def to_markdown(rows, runs):
     first = runs[0]
     device = first["environment"]["device"]
     header = [
-        f"Dataset: {first['dataset']['kind']} '{first['dataset']['root']}' (sha256 {first['dataset']['sha256'][:12]}), "
+        f"{dataset_line(first)}, "
         f"minority {', '.join(first['minority'])}, ratio {first['params']['data']['ratio']}, split seed {first['params']['data']['seed']}",
         f"Classifier: {first['classifier']}; device: {device['name']} ({device['type']}); "
         f"torch {first['environment']['packages']['torch']}; commit {first['environment']['git_commit']}",
         "Cells: mean ± sample std over seeds (n = number of seeds), in percent.",
     ]
-    table = [
-        [row["method"], row["n_seeds"], _pm(row, "accuracy"), _pm(row, "minority_recall"), _pm(row, "minority_f1"),
-         _pm(row, "balanced_accuracy"), _pm(row, "gmean"), f"{row['train_seconds_mean']:.2f}"]
-        for row in rows
-    ]
-    headers = ["method", "n", "accuracy", "minority recall", "minority F1", "balanced acc.", "G-mean", "train s"]
+    shown = ("accuracy", "minority_recall", "minority_f1", "balanced_accuracy", "gmean")
+    table = [[row["method"], row["n_seeds"], *(_pm(row, metric) for metric in shown), f"{row['train_seconds_mean']:.2f}"]
+             for row in rows]
+    headers = ["method", "n", *(METRIC_LABELS[metric] for metric in shown), "train s"]
     return "\n\n".join(header) + "\n\n" + tabulate(table, headers=headers, tablefmt="github") + "\n"
 
 

@@ -11,10 +11,10 @@ from tabulate import tabulate
 from . import atomic, figures
 from .errors import SmateError
 from .report import commits_line, configured_runs, load_runs, spread
+from .run_labels import METRIC_LABELS, dataset_line
 from .summary import csv_value, records_csv
 
 METRICS = ("minority_recall", "balanced_accuracy", "accuracy")
-LABELS = {"minority_recall": "minority recall", "balanced_accuracy": "balanced acc.", "accuracy": "test accuracy"}
 PLAN = "sweep.json"
 
 
@@ -95,7 +95,7 @@ def build_sweep_report(out, report_out=None):
             mine = [row for row in rows if row["method"] == method and row["ratio"] == ratio]
             if mine:
                 cells.append([method, f"{ratio:g}", len(mine)] + [_cell([row[m] for row in mine]) for m in METRICS])
-    table = tabulate(cells, headers=["method", "ratio", "n"] + [LABELS[m] for m in METRICS], tablefmt="github",
+    table = tabulate(cells, headers=["method", "ratio", "n"] + [METRIC_LABELS[m] for m in METRICS], tablefmt="github",
                      disable_numparse=True)
     markdown = "\n\n".join([
         "# smate-bench sweep", *left_out, _setting_line(runs, plan),
@@ -117,7 +117,7 @@ def _setting_line(runs, plan):
     data, classifier = run["params"]["data"], run["classifier"]
     recipe = run["params"]["classify"][classifier]
     per_class = data["max_train_per_class"]
-    return (f"Dataset: {run['dataset']['kind']} '{run['dataset']['root']}' (sha256 {run['dataset']['sha256'][:12]}), "
+    return (f"{dataset_line(run)}, "
             f"{'all' if per_class is None else f'the first {per_class:,}'} train images of each class, the "
             f"{', '.join(run['minority'])} class cut to each ratio; classifier {classifier} ({recipe['epochs']} epochs, "
             f"batch {recipe['batch_size']}); seeds {plan['seeds']}; device {run['environment']['device']['name']} "

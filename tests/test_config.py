@@ -6,6 +6,7 @@ import yaml
 from smate.config import apply_override, build_config, defaults, generator_methods, plain_methods, preset_names
 from smate.errors import SmateError
 from smate.rebalance import REBALANCERS
+from smate.report.records import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,9 +100,10 @@ def test_an_empty_list_override_clears_it():
 def test_one_methods_list_holds_generator_methods_and_the_pipeline_sorts_them_out():
     config = build_config(overrides=["methods=smate,imbalanced,gan_minority"])
     assert generator_methods(config) == ["smate", "gan_minority"] and plain_methods(config) == ["imbalanced"]
-    # A run recorded before one list kept its generator methods apart; the report still reads it.
-    recorded = {"methods": ["imbalanced"], "gan_methods": ["smate"]}
+    # A run recorded before one list kept its generator methods apart; the report reads it in today's shape.
+    recorded = upgrade({"params": {"methods": ["imbalanced"], "gan_methods": ["smate"], "data": {"ratio": 0.1}}})["params"]
     assert generator_methods(recorded) == ["smate"] and plain_methods(recorded) == ["imbalanced"]
+    assert "gan_methods" not in recorded and recorded["data"] == {"profile": "minority", "ratio": 0.1}
 
 
 def test_an_old_gan_methods_list_stops_with_the_one_list_to_write(tmp_path):

@@ -26,7 +26,7 @@ def fake_run(method, seed, accuracy, recall, classifier="fast", generators="per_
                      "minority_recall": recall * e / 2} for e in (1, 2)],
         "balanced_accuracy": accuracy, "gmean": accuracy, "minority_f1": recall, "minority": ["truck"],
         "per_class": {"car": {}, "truck": {}}, "confusion_matrix": [[9, 1], [4, 6 + seed]],
-        "params": {**defaults(), "methods": METHODS[:3], "gan_methods": METHODS[3:]},
+        "params": {**defaults(), "methods": METHODS},
         "dataset": {"kind": "imagefolder", "root": "data", "sha256": "0" * 64},
         "environment": {"device": {"type": "cpu", "name": "x86_64"}, "packages": {"torch": "2.14.1"}, "git_commit": "abc"},
     }
@@ -60,11 +60,11 @@ LOSING = [0.50, 0.56, 0.52], [0.60, 0.60, 0.60]  # smate below smote by 10, 4 an
 def test_a_does_not_hold_verdict_is_corrected_for_the_claims_tested_with_it():
     runs = grouped(*LOSING)
     specs = [{**CLAIM, "id": f"c{i}"} for i in range(3)]
-    claims = report._tested("paper", specs, runs, [])
+    claims = report.tested("paper", specs, runs, [])
     for claim in claims:
         assert claim["p_opposite"] < 0.05 <= claim["p_opposite_holm"] == pytest.approx(3 * claim["p_opposite"])
         assert claim["verdict"] == "not significant"
-    alone = report._tested("paper", specs[:1], runs, [])[0]
+    alone = report.tested("paper", specs[:1], runs, [])[0]
     assert alone["p_opposite_holm"] == alone["p_opposite"] < 0.05 and alone["verdict"] == "does not hold"
 
 
@@ -72,7 +72,7 @@ def test_the_same_difference_in_every_seed_is_untested_not_a_zero_p():
     # 0.27 - 0.29 and 0.13 - 0.15 differ only in the last bits; a t-test would give p = 0.
     claim = report.test_claim(CLAIM, grouped([0.27, 0.13], [0.29, 0.15]))
     assert claim["verdict"] == "untested (the same difference in every seed)" and claim["p_opposite"] is None
-    assert report._tested("paper", [CLAIM], grouped([0.27, 0.13], [0.29, 0.15]), [])[0]["p_opposite_holm"] is None
+    assert report.tested("paper", [CLAIM], grouped([0.27, 0.13], [0.29, 0.15]), [])[0]["p_opposite_holm"] is None
 
 
 def test_losing_to_any_of_several_opponents_pays_for_the_pick_of_that_one():
@@ -87,11 +87,11 @@ def test_a_claim_on_a_generator_trained_once_is_descriptive_and_outside_the_fami
     single = report.by_method([fake_run("smate", s, 0.9, r, generators="single") for s, r in enumerate(LOSING[0])]
                               + [fake_run("smote", s, 0.9, r) for s, r in enumerate(LOSING[1])])
     other = {"id": "y", "text": "smote beats full", "metric": "accuracy", "better": "smote", "worse": "full"}
-    claims = report._tested("paper", [CLAIM, other], {**single, "full": single["smote"]}, [])
+    claims = report.tested("paper", [CLAIM, other], {**single, "full": single["smote"]}, [])
     assert claims[0]["verdict"] == "descriptive (1 generator)" and claims[0]["p_holm"] is None
     assert claims[0]["p_opposite"] < 0.05 and claims[0]["generator_trainings"] == 1
     assert claims[1]["generator_trainings"] is None and claims[1]["p_holm"] == claims[1]["p_value"]  # a family of one
-    replicated = report._tested("paper", [CLAIM], grouped(*LOSING), [])[0]
+    replicated = report.tested("paper", [CLAIM], grouped(*LOSING), [])[0]
     assert replicated["generator_trainings"] == 3 and replicated["verdict"] == "does not hold"
 
 
@@ -162,7 +162,7 @@ def test_a_generator_claim_reads_each_seeds_frechet_distance_and_lower_wins(tmp_
     result = report.test_claim(claim, grouped)
     assert result["verdict"] == "holds" and result["mean_difference"] == pytest.approx(29 / 3)
     assert report.test_claim({**claim, "better": "smate", "worse": "smate_diffaugment"}, grouped)["verdict"] == "does not hold"
-    assert "| +9.67 " in report._claims_table([{**result, "p_holm": None}], [])  # FD units, not percentage points
+    assert "| +9.67 " in report.tables.claims_table([{**result, "p_holm": None}], [])  # FD units, not percentage points
     # A run without the distance (a method with no generator) leaves the claim untested, saying why.
     without = report.test_claim({**claim, "worse": "smote"}, report.by_method(runs + [fake_run("smote", 0, 0.9, 0.5)]))
     assert without["verdict"].startswith("not run (smate_diffaugment-0 has no generator_frechet_distance")

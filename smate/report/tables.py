@@ -1,0 +1,140 @@
+"""The report's tables, from the grouped runs and the tested claims: the paper's table, the published numbers
+beside ours, the claims and the generators' scores."""
+
+from pathlib import Path
+
+import numpy as np
+from tabulate import tabulate
+
+from .. import atomic
+from ..run_labels import METRIC_LABELS, dataset_line
+from ..summary import csv_value, records_csv
+from .records import commits_line
+from .stats import spread
+
+
+METRICS = ("accuracy", "minority_recall", "balanced_accuracy", "gmean", "minority_f1")
+LABELS = {metric: METRIC_LABELS[metric] for metric in METRICS}
+
+
+def paper_table(grouped):
+    rows = []
+    for method, seeds in grouped.items():
+        row = {"method": method, "n": len(seeds), "seeds": " ".join(map(str, seeds))}
+        for metric in METRICS:
+            row[metric], row[f"{metric}_std"], row[f"{metric}_ci95"] = spread([r[metric] for r in seeds.values()])
+        rows.append(row)
+    return rows
+
+
+def cell(row, metric):
+    mean, std, half = (100 * row[k] for k in (metric, f"{metric}_std", f"{metric}_ci95"))
+    if np.isnan(std):
+        return f"{mean:.2f}"
+    return f"{mean:.2f} ± {std:.2f} [{mean - half:.2f}, {mean + half:.2f}]"
+
+
+SOURCES = (("table", "paper"), ("notebook", "notebook"))
+
+
+def published_sources(reference):
+    """(column name, {method: row}) for each source of published numbers the reference holds."""
+    return [(name, reference[key]["rows"]) for key, name in SOURCES if key in reference]
+
+
+def paper_vs_reproduced(rows, reference):
+    """One line per method that a source reports: each source's accuracy and recall beside ours."""
+    sources = published_sources(reference)
+    table = []
+    for row in rows:
+        published = [numbers.get(row["method"]) for _, numbers in sources]
+        if not any(published):
+            continue
+        label = reference["table"]["rows"].get(row["method"], {}).get("paper_label", "")
+        cells = [row["method"], label]
+        for metric, scale in (("accuracy", "{:.2f}"), ("minority_recall", "{:.1f}")):
+            cells += [scale.format(100 * theirs[metric]) if theirs else "" for theirs in published]
+            cells.append(f"{100 * row[metric]:.2f}")
+        table.append(cells)
+    names = [name for name, _ in sources]
+    headers = (["method", "paper's row"] + [f"{name} acc." for name in names] + ["our acc."]
+               + [f"{name} recall" for name in names] + ["our recall"])
+    return headers, table
+
+
+def environment_line(runs):
+    first = runs[0]
+    device = first["environment"]["device"]
+    seeds = sorted({run["seed"] for run in runs})
+    return (f"{dataset_line(first)}; "
+            f"{cut_words(first['params']['data'], ', '.join(first['minority']))[0]}; seeds {seeds}; "
+            f"device {device['name']} ({device['type']}); torch {first['environment']['packages']['torch']}; "
+            f"{commits_line(runs)}")
+
+
+def cut_words(data, minority):
+    """How the train set was cut, short and as a phrase."""
+    profile = data["profile"]
+    if profile == "minority":
+        return f"minority {minority} at ratio {data['ratio']}", f"the {minority} class cut to ratio {data['ratio']}"
+    cut = f"the {profile} profile at imbalance factor {data['imbalance_factor']:g}"
+    return f"{cut}, minority {minority}", f"{cut} (minority: {minority})"
+
+
+def generator_tables(qualities, out, folder):
+    """How long each generator trained, what it scores, and its last sample grid (copied into OUT/figures)."""
+    trainings, scores, grids = [], [], []
+    for quality in qualities:
+        for name, stages_of_class in quality.get("generators", {}).items():
+            for stage in stages_of_class:
+                trainings.append([quality["variant"], name, stage["label"], stage["images"], stage["epochs"], stage["steps"]])
+            last = stages_of_class[-1]["last_grid"]
+            if last:
+                # A copy beside the report keeps it whole wherever it is written, and its bytes the same.
+                copy = Path("figures") / "generators" / f"{quality['variant']}_{name}.png"
+                atomic.write_bytes(Path(out) / copy, (Path(folder) / last).read_bytes())
+                grids.append(f"![{quality['variant']} {name}, last epoch]({copy.as_posix()})")
+        for name, score in quality["classes"].items():
+            recognised = score.get("classified_as_class", {})
+            scores.append([quality["variant"], name, f"{score['frechet_distance']:.1f}", f"{score['precision']:.3f}",
+                           f"{score['recall']:.3f}", f"{score['memorization']['ratio']:.3f}",
+                           percent(recognised.get("synthetic")), percent(recognised.get("heldout"))])
+    net = qualities[0]["feature_net"]
+    return [
+        "Trainings behind each GAN method's images (a step is one D and one G update on a batch):",
+        tabulate(trainings, headers=["method", "class", "training", "images", "epochs", "steps"], tablefmt="github"),
+        f"Scores on the penultimate features of a {net['classifier']} classifier trained on the full train set "
+        f"(test accuracy {100 * net['test_accuracy']:.2f}%), against the held-out test images of the class. FD is the "
+        "FID formula on these features, not comparable with Inception FID. \"called the class\": the share of images "
+        "that classifier assigns to the class, for the generated images and, as the yardstick, held-out real ones.",
+        tabulate(scores, headers=["method", "class", "FD", "precision", "recall", "memorization ratio",
+                                  "generated called the class", "real called the class"], tablefmt="github"),
+        "\n".join(grids),
+    ]
+
+
+def percent(value):
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def _p(value):
+    return "" if value is None else f"{value:.4f}"
+
+
+def claims_table(claims, source_names):
+    return tabulate([[c["claim"], *[c[name] for name in source_names], c["n"],
+                      "" if c["mean_difference"] is None else f"{_points(c) * c['mean_difference']:+.2f}",
+                      _p(c["p_value"]), _p(c["p_holm"]), _p(c["p_opposite"]), _p(c.get("p_opposite_holm")), c["verdict"]]
+                     for c in claims],
+                    headers=["claim", *source_names, "n", "difference (points)", "p-value", "Holm p", "opposite p",
+                             "opposite Holm p", "verdict"],
+                    tablefmt="github", disable_numparse=True)
+
+
+def _points(claim):
+    """Percentage points for the classification metrics (fractions); a generator's distance as it is."""
+    return 100 if claim["metric"] in METRICS else 1
+
+
+def rows_csv(rows):
+    return records_csv({k: csv_value(v) for k, v in row.items()} for row in rows)
