@@ -14,7 +14,7 @@ import yaml
 
 from smate import atomic, keys, stages
 from smate.cli import main
-from smate.config import build_config, defaults
+from smate.config import defaults
 from smate.rebalance import REBALANCERS
 
 from conftest import FIXTURE, REPO, TINY, cli_env
