@@ -74,10 +74,12 @@ def test_claim(claim, grouped):
         if tested:
             # Identical values leave the t statistic undefined; neither direction is shown.
             same = not np.any(a != b)
-            greater.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="greater").pvalue))
-            less.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="less").pvalue))
             # Differences equal in every seed (up to rounding) give t an infinite value and p a meaningless 0.
             spreadless.append(not same and np.ptp(a - b) <= 1e-9 * max(1.0, float(np.abs(a - b).max())))
+            if spreadless[-1]:
+                continue
+            greater.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="greater").pvalue))
+            less.append(1.0 if same else float(stats.ttest_rel(a, b, alternative="less").pvalue))
     if tested and any(spreadless):
         return {**result, "n": len(seeds), "mean_difference": min(differences), "p_value": None, "p_opposite": None,
                 "verdict": "untested (the same difference in every seed)"}
