@@ -139,14 +139,14 @@ def _dispatch(args):
     from . import pipeline
 
     if args.command in ("run", "sweep"):
-        with _executor(args) as (workers, cluster):
+        with _executor(args) as executor:
             if args.command == "run":
                 reference = None if args.only else _run_reference(args)
-                pipeline.run_all(config, args.out, progress, reference, args.reproduction, workers, args.only, cluster)
+                pipeline.run_all(config, args.out, progress, reference, args.reproduction, executor, args.only)
             else:
                 from . import sweep
 
-                sweep.run_sweep(config, args.out, progress, workers, cluster)
+                sweep.run_sweep(config, args.out, progress, executor)
     elif args.command == "regimes":
         pipeline.run_regimes(config, args.out, args.reference, progress)
     else:
@@ -156,16 +156,16 @@ def _dispatch(args):
 
 @contextmanager
 def _executor(args):
-    """The local executor's worker count, or a Ray cluster (closed at the end when this run started it)."""
-    from . import pipeline
-
+    """The local executor with its workers, or a Ray cluster (closed at the end when this run started it)."""
     if args.executor == "local":
+        from .local_executor import LocalExecutor, default_workers
+
         if args.address:
             raise SmateError("--address is for --executor ray; add --executor ray to run on that cluster")
-        workers = pipeline.default_workers() if args.workers is None else args.workers
+        workers = default_workers() if args.workers is None else args.workers
         if workers < 1:
             raise SmateError(f"--workers must be 1 or more, got {workers}")
-        yield workers, None
+        yield LocalExecutor(workers)
         return
     if args.workers is not None:
         raise SmateError("--workers is for the local executor; on Ray each stage asks for a CPU (or a GPU), "
@@ -174,7 +174,7 @@ def _executor(args):
 
     cluster = RayCluster(args.address)
     try:
-        yield 1, cluster
+        yield cluster
     finally:
         cluster.close()
 

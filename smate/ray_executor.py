@@ -67,7 +67,7 @@ def run_stage(run, name, cwd, attempt_log, *upstream):
     """A stage on a Ray worker, in the driver's folder; `upstream` only orders it after those stages."""
     import ray
 
-    from .pipeline import limit_threads, timed
+    from .local_executor import limit_threads, timed
 
     if not ray.get(attempt_log.start.remote(name)):
         return None  # the run stopped before this stage began

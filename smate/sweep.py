@@ -48,8 +48,8 @@ def check_sweep(config):
         raise SmateError(f"sweep method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
 
 
-def run_sweep(config, out, progress=True, workers=1, cluster=None):
-    """Every ratio's run (on `cluster`, a ray_executor.RayCluster, when given), then the sweep's report in OUT/report/."""
+def run_sweep(config, out, progress=True, executor=None):
+    """Every ratio's run (by `executor`, as pipeline.run_all takes it), then the sweep's report in OUT/report/."""
     from . import pipeline
 
     check_sweep(config)
@@ -59,7 +59,7 @@ def run_sweep(config, out, progress=True, workers=1, cluster=None):
     atomic.write_json(out / PLAN, {"ratios": ratios, "methods": config["sweep"]["methods"], "seeds": config["seeds"]})
     for index, ratio in enumerate(ratios, 1):
         print(f"sweep: ratio {ratio:g} ({index} of {len(ratios)})", flush=True)
-        pipeline.run_all(ratio_config(config, ratio), ratio_folder(out, ratio), progress, workers=workers, cluster=cluster)
+        pipeline.run_all(ratio_config(config, ratio), ratio_folder(out, ratio), progress, executor=executor)
     return build_sweep_report(out)
 
 
