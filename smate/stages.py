@@ -83,6 +83,8 @@ def check_prepared(config, out, with_split=True):
     folder = prepared_dir(out)
     info = _read_json(folder / "dataset.json", "smate-bench prepare")
     _check_made_with(info["data"], config["data"], DATASET_KEYS, folder / "dataset.json", "prepare")
+    if "arrays_sha256" not in info:  # the content keys need it
+        raise SmateError(f"'{folder / 'dataset.json'}' was made by an older smate-bench; rerun `smate-bench prepare`")
     if not with_split:
         return info, None
     split_info = _read_json(folder / "split.json", "smate-bench split")

@@ -174,3 +174,14 @@ def test_the_data_digest_is_of_the_arrays_and_the_split(tmp_path):
     assert info["arrays_sha256"] == stages.arrays_digest(stages.load_prepared(tmp_path))
     with np.load(tmp_path / "prepared" / "dataset.npz") as arrays:
         assert len(arrays["test_labels"]) == 100
+
+
+def test_a_dataset_prepared_by_older_code_asks_for_prepare_in_one_line(tmp_path, capsys):
+    from smate.cli import main
+
+    _train_key(_tiny("methods=smote", "seeds=0"), tmp_path)
+    path = tmp_path / "prepared" / "dataset.json"
+    path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "arrays_sha256"}))
+    args = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "methods=smote", "--set", "seeds=0", "--quiet"]
+    assert main(["run", *args, "--only", "train", "--out", str(tmp_path)]) == 2
+    assert "was made by an older smate-bench; rerun `smate-bench prepare`" in capsys.readouterr().err
