@@ -26,7 +26,7 @@ from smate.cli import REFERENCE
 from smate.config import build_config
 from smate.errors import SmateError
 from smate.runinfo import environment
-from smate.layout import prepared_dir, training_dir
+from smate.layout import gan_dir, prepared_dir, training_dir
 from smate.stages import load_synthetic
 
 
@@ -66,6 +66,9 @@ def images_processed(step, result, config, out):
         return round(sum(counts.values()) * config["classify"][model]["epochs"]), None
     if kind == "synthesize":
         return len(load_synthetic(out, fields["variant"], fields["generator_seed"])[1]), None
+    if kind == "gan_quality":
+        scored = json.loads((gan_dir(out, fields["variant"]) / "quality.json").read_text())["classes"]
+        return sum(scores["n_synthetic"] for scores in scored.values()), None
     if kind == "train":
         model = result["classifier"]
         seen = sum(result["train_counts"].values()) * config["classify"][model]["epochs"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from . import atomic
 from .config import build_config, dump, generator_methods, generator_seeds, preset_names
 from .errors import SmateError
+from .rebalance import REBALANCERS
 from .stage_registry import STAGES
 
 REFERENCE = "paper/reference.yaml"
@@ -79,8 +80,8 @@ def build_parser():
 
 # The options of the stage commands, one per field that names a stage instance (stage_registry.Stage.label).
 STAGE_OPTIONS = {
-    "variant": {"required": True, "help": "a generator method: smate, smate_plus, smate_diffaugment, cgan, smate_noaug "
-                                          "or gan_minority"},
+    "variant": {"required": True, "help": "a generator method: " + ", ".join(
+        name for name, cls in REBALANCERS.items() if cls.kind == "generator")},
     "method": {"required": True},
     "seed": {"type": int, "required": True},
     "generator_seed": {"type": int, "help": "the seed of the generators (default: the first the params train)"},
@@ -108,8 +109,6 @@ def main(argv=None):
 
 def _dispatch(args):
     if args.command == "methods":
-        from .rebalance import REBALANCERS
-
         for name, cls in REBALANCERS.items():
             print(f"{name:20s} {cls.kind:9s} {(cls.__doc__ or '').strip().splitlines()[0]}")
         return 0

@@ -39,6 +39,3 @@ class DeclaredParams(Mapping):
     def record(self):
         """Every param, for the record an output keeps of what made it; not to compute with."""
         return self._config
-
-    def __reduce__(self):
-        return DeclaredParams, (self._config, self._declared, self._stage, self._prefix)

@@ -1,6 +1,6 @@
 """`smate-bench run` on this machine: the stages one after another, or independent ones at once in worker
 processes of one thread each. smate/ray_executor.py's RayCluster is the other executor; both take a plan's
-steps through the same three methods: describe(), run_one(step) and run(steps, finish)."""
+steps through the same interface: in_process, describe(), run_one(step) and run(steps, finish)."""
 
 import ctypes
 import multiprocessing
@@ -46,6 +46,11 @@ class LocalExecutor:
 
     def describe(self):
         return {"workers": self.workers}
+
+    @property
+    def in_process(self):
+        """Whether the stages run one after another in this process, where their progress bars can show."""
+        return self.workers == 1
 
     def run_one(self, step):
         """One step, waited for: prepare and split, which every later step's key reads."""

@@ -73,9 +73,7 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, execu
     executor = executor or LocalExecutor()
     with out_lock.holding(out):
         start = time.perf_counter()
-        # Progress bars only where stages run one after another in this process.
-        bars = progress and executor.describe() == {"workers": 1}
-        plan = steps(config, out, bars, reference, reproduction)
+        plan = steps(config, out, progress and executor.in_process, reference, reproduction)
         log = {**executor.describe(), "stages": {}}
         if only is None:
             for step in plan[:2]:  # prepare and split: every key needs the split

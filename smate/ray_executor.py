@@ -137,6 +137,8 @@ class RayCluster:
         self.task = self.ray.remote(max_retries=RETRIES)(run_stage)
         self.attempt_log = self.ray.remote(AttemptLog).options(num_cpus=0).remote()
 
+    in_process = False  # stages run in Ray's worker processes
+
     def describe(self):
         return {"executor": "ray", "nodes": self.nodes, "cpus": self.cpus, "gpus": self.gpus}
 

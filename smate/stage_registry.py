@@ -24,6 +24,7 @@ from .rebalance import REBALANCERS
 CLASSIFIER_CODE = ("smate/classify", "smate/augment.py", "smate/precision.py")
 CLASSIFIER_PARAMS = ("classify.model", "classify.device", "classify.bf16", "classify.eval_every", "classify.{model}")
 DATA_CODE = ("smate/data.py",)
+GAN_CODE = ("smate/stages.py", "smate/gan", "smate/precision.py")
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,6 @@ def _prepare(config, context):
        keyed=False, reads="dataset")
 def _split(config, context):
     return [Instance(after=("prepare",))]
-
-
-GAN_CODE = ("smate/stages.py", "smate/gan", "smate/precision.py")
 
 
 @stage("pretrain_gan", "gan_stages.pretrain_gan", "train the GAN on the majority classes of the imbalanced set "

@@ -12,7 +12,7 @@ import yaml
 
 from smate import keys, stage_registry, stages
 from smate.config import build_config, defaults
-from smate.declared import DeclaredParams, UndeclaredParam
+from smate.declared import DeclaredParams, UndeclaredParam, covers
 from smate.pipeline import Keys, steps
 from smate.rebalance import REBALANCERS
 from smate.stage_registry import GROUPS, STAGES
@@ -24,10 +24,6 @@ DVC_STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 # the params, and the decoding, whose output the keys hold as the prepared arrays' digest.
 NOT_COMPUTING = {"smate/errors.py", "smate/atomic.py", "smate/layout.py", "smate/runinfo.py", "smate/config.py",
                  "smate/data.py", "smate/report"}
-
-
-def _covered(name, listed):
-    return any(name == entry or name.startswith(entry + ".") for entry in listed)
 
 
 def _dvc_stage(spec):
@@ -53,7 +49,7 @@ def test_each_dvc_stage_depends_on_its_stages_modules_and_params(name):
     config = _tiny()
     listed = [entry.replace("${classify.model}", config["classify"]["model"]) for entry in _dvc_stage(spec)["params"]]
     for param in spec.declared(config, fields):
-        assert _covered(param, listed), (name, param)
+        assert covers(listed, param), (name, param)
 
 
 def test_dvc_runs_every_group_and_the_train_stage_every_methods_code():
