@@ -135,7 +135,8 @@ def test_cli_startup(benchmark):
     def start():
         return subprocess.run([sys.executable, "-m", "smate.cli", "methods"], capture_output=True, check=True)
 
-    assert b"smote" in benchmark.pedantic(start, rounds=5, iterations=1).stdout
+    # A process start swings with the machine's other work more than a kernel does: many short rounds, the fastest kept.
+    assert b"smote" in benchmark.pedantic(start, rounds=20, iterations=1, warmup_rounds=2).stdout
 
 
 def test_build_report(benchmark, tiny_results, tmp_path):
