@@ -120,13 +120,16 @@ def _parse_value(raw, listy):
 # per_seed: each run seed trains its own generators, so the seeds replicate the generators' training too.
 GENERATORS = ("per_seed", "single")
 
+# Parameters that take values of more than one type; validate() checks them.
+FREE_TYPED = ("data.minority", "data.channels", "data.image_size")
+
 # Parameters that take true, false or "auto".
 TRISTATE = ("classify.bf16", "gan.train.bf16")
 
 
 def _coerce(dotted, default, value):
     """Check `value` against the default's type; a scalar where a list is expected becomes a list."""
-    if dotted == "data.minority" or default is None:
+    if dotted in FREE_TYPED or default is None:
         return value
     if dotted in TRISTATE:
         if value != "auto" and not isinstance(value, bool):
@@ -151,7 +154,8 @@ def _coerce(dotted, default, value):
 def validate(config):
     """Checks that need more than a type: ranges, known names."""
     from .classify import CLASSIFIERS
-    from .data import PROFILES
+    from .data import PROFILES, SOURCES
+    from .images import Policy
     from .gan import ARCHITECTURES, LOSSES
     from .rebalance import REBALANCERS
 
@@ -172,8 +176,11 @@ def validate(config):
         value = data[key]
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise SmateError(f"data.{key} must be a positive integer or null, got {value!r}")
-    if data["source"] not in ("auto", "cifar10", "imagefolder"):
-        raise SmateError(f"data.source must be auto, cifar10 or imagefolder, got {data['source']!r}")
+    if data["source"] not in SOURCES:
+        raise SmateError(f"data.source must be one of {', '.join(SOURCES)}, got {data['source']!r}")
+    if not 0 < data["test_fraction"] < 1:
+        raise SmateError(f"data.test_fraction must be between 0 and 1, got {data['test_fraction']}; 0.2 is usual")
+    Policy.from_params(data)
     unknown = [m for m in config["methods"] if m not in REBALANCERS]
     if unknown:
         raise SmateError(f"unknown method {unknown[0]!r} in methods; registered methods: {', '.join(REBALANCERS)}")

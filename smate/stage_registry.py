@@ -23,7 +23,11 @@ from .rebalance import REBALANCERS
 # The code every classifier's training reads: the classifier run, and the feature and guide nets.
 CLASSIFIER_CODE = ("smate/classify", "smate/augment.py", "smate/precision.py")
 CLASSIFIER_PARAMS = ("classify.model", "classify.device", "classify.bf16", "classify.eval_every", "classify.{model}")
-DATA_CODE = ("smate/data.py",)
+DATA_CODE = ("smate/data.py", "smate/images.py")
+# What dataset.json and split.json record of the params they were made with (smate/stages.py checks them).
+DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class", "test_fraction", "test_seed",
+                "image_size", "resize", "channels")
+SPLIT_KEYS = ("minority", "profile", "ratio", "imbalance_factor", "seed")
 GAN_CODE = ("smate/stages.py", "smate/gan", "smate/precision.py")
 
 
@@ -96,14 +100,14 @@ def _variants(config, kind=None):
 
 
 @stage("prepare", "stages.prepare", "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
-       params=("data.source", "data.root", "data.max_train_per_class", "data.max_test_per_class"), code=DATA_CODE,
+       params=tuple(f"data.{key}" for key in DATASET_KEYS), code=DATA_CODE,
        keyed=False, reads="nothing")
 def _prepare(config, context):
     return [Instance()]
 
 
 @stage("split", "stages.split", "cut the minority classes to data.ratio (OUT/prepared/split.json)",
-       params=("data.minority", "data.profile", "data.ratio", "data.imbalance_factor", "data.seed"), code=DATA_CODE,
+       params=tuple(f"data.{key}" for key in SPLIT_KEYS), code=DATA_CODE,
        keyed=False, reads="dataset")
 def _split(config, context):
     return [Instance(after=("prepare",))]

@@ -13,16 +13,15 @@ import numpy as np
 from . import atomic
 from .classify import CLASSIFIERS, resolve_device, train_classifier
 from .config import generator_methods, minority_names
-from .data import Dataset, class_counts, class_ids, load_dataset, make_imbalanced
+from .data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
 from .errors import SmateError
 from .layout import gan_dir, prepared_dir, run_dir, synthetic_path
 from .metrics import classification_metrics
 from .rebalance import make_rebalancer
 from .runinfo import environment
+from .stage_registry import DATASET_KEYS, SPLIT_KEYS
 from .summary import records_csv, summarize_runs, write_summary
 
-DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class")
-SPLIT_KEYS = ("minority", "profile", "ratio", "imbalance_factor", "seed")
 
 
 def load_synthetic(out, variant, generator_seed, seed=None):
@@ -45,7 +44,7 @@ def load_synthetic(out, variant, generator_seed, seed=None):
 def prepare(config, out, progress=True):
     data = config["data"]
     start = time.perf_counter()
-    dataset = load_dataset(data["source"], data["root"], data["max_train_per_class"], data["max_test_per_class"], progress)
+    dataset = load_from_params(data, progress)
     seconds = time.perf_counter() - start
     info = {
         "data": {key: data[key] for key in DATASET_KEYS},
@@ -116,7 +115,7 @@ def split(config, out):
     data = config["data"]
     start = time.perf_counter()
     dataset = load_prepared(out)
-    minority_ids = class_ids(dataset.classes, minority_names(config))
+    minority_ids = minority_ids_of(dataset.classes, dataset.train_labels, minority_names(config))
     kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], data["seed"], data["profile"],
                            data["imbalance_factor"], dataset.classes)
     counts = class_counts(dataset.train_labels[kept], dataset.classes)

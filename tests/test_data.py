@@ -60,7 +60,7 @@ def test_missing_root(tmp_path):
 
 def test_empty_folder(tmp_path):
     (tmp_path / "train").mkdir()
-    with pytest.raises(SmateError, match="no images under"):
+    with pytest.raises(SmateError, match="no images found in"):
         load_dataset("auto", tmp_path)
 
 
