@@ -6,7 +6,11 @@ fails with a table of what moved. To accept new results on purpose:
 
     SMATE_ACCEPT_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
 
-then commit tests/golden/tiny_summary.csv with a message that says why the numbers moved.
+then commit the golden file with a message that says why the numbers moved.
+
+SAMME, whose rounds resample by the last round's errors, moved its spread over the two seeds by
+0.06 between our AMD EPYC and Intel Xeon CPUs at fp32 (one flipped train prediction redraws a
+round), so each CPU vendor that ran CI keeps its own golden file, accepted on that vendor.
 """
 
 import csv
@@ -17,7 +21,22 @@ from pathlib import Path
 import pytest
 from tabulate import tabulate
 
-GOLDEN = Path(__file__).parent / "golden" / "tiny_summary.csv"
+
+def cpu_vendor():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("vendor_id"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+VENDOR = cpu_vendor()
+# The first golden file was made on AMD; another vendor's, once accepted there, is tiny_summary-<vendor>.csv.
+OWN = GOLDEN_DIR / ("tiny_summary.csv" if VENDOR == "AuthenticAMD" else f"tiny_summary-{VENDOR}.csv")
+GOLDEN = OWN if OWN.is_file() else GOLDEN_DIR / "tiny_summary.csv"
 # 0.05 = 5 of the 100 test images, or one of the 10 test trucks in one of the two seeds.
 ATOL = 0.05
 SKIPPED = {"method", "seeds", "n_seeds", "train_seconds_mean"}
@@ -31,8 +50,8 @@ def read(path):
 def test_tiny_summary_matches_the_golden_file(tiny_run):
     produced = tiny_run / "summary.csv"
     if os.environ.get("SMATE_ACCEPT_GOLDEN"):
-        shutil.copy(produced, GOLDEN)
-        pytest.skip(f"wrote {GOLDEN}; review and commit it")
+        shutil.copy(produced, OWN)
+        pytest.skip(f"wrote {OWN}; review and commit it")
     golden, actual = read(GOLDEN), read(produced)
     assert list(actual) == list(golden), "the methods in the table changed"
     moved = []
