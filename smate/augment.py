@@ -26,8 +26,14 @@ def random_translate(images, max_shift):
     return padded.gather(3, cols.expand(-1, channels, height, -1))
 
 
+def shift_at_size(translate, image_shape, reference_side=32):
+    """A shift given in pixels of a 32x32 image, scaled to images of `image_shape` (H, W)."""
+    return min(round(translate * min(image_shape) / reference_side), min(image_shape) - 1)
+
+
 class ClassifierAugment(torch.nn.Module):
-    """Random horizontal flip (kornia) and a random reflect-padded shift, on float NCHW batches."""
+    """Random horizontal flip (kornia) and a random reflect-padded shift, on float NCHW batches; the
+    shift is `translate` pixels at 32x32 and scales with the side."""
 
     def __init__(self, flip=True, translate=2):
         super().__init__()
@@ -36,7 +42,7 @@ class ClassifierAugment(torch.nn.Module):
 
     @torch.no_grad()
     def forward(self, images):
-        return random_translate(self.flip(images), self.translate)
+        return random_translate(self.flip(images), shift_at_size(self.translate, images.shape[-2:]))
 
 
 def augment_in_chunks(augment, images, chunk=8192):

@@ -120,7 +120,7 @@ def synthesize(config, out, variant, generator_seed):
         if not path.is_file():
             raise SmateError(f"'{path}' is missing; make it with "
                              f"`smate-bench transfer-gan --variant {variant} --generator-seed {generator_seed}`")
-        generator, _ = build_gan(gan["train"], images.shape[-1], images.shape[1],
+        generator, _ = build_gan(gan["train"], images.shape[-1], images.shape[1:3],
                                  len(dataset.classes) if method.conditional else None)
         generator.load_state_dict(torch.load(path, map_location=device, weights_only=True))
         needed = int(counts.max() - counts[class_id])

@@ -15,6 +15,7 @@ from .classify import CLASSIFIERS, resolve_device, train_classifier
 from .config import generator_methods, minority_names
 from .data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
 from .errors import SmateError
+from .gan.models import upsampling_blocks
 from .layout import gan_dir, prepared_dir, run_dir, synthetic_path
 from .metrics import classification_metrics
 from .rebalance import make_rebalancer
@@ -77,6 +78,18 @@ def arrays_digest(dataset):
     return digest.hexdigest()
 
 
+def check_image_shape(config, image_shape):
+    """Stop with one line, before any training, when a model of the run cannot take (H, W, C) images."""
+    height, width = image_shape[:2]
+    model = config["classify"]["model"]
+    need = CLASSIFIERS[model](config["classify"][model], 2).min_side()
+    if min(height, width) < need:
+        raise SmateError(f"classify.model {model} takes images of at least {need}x{need}, and these are "
+                         f"{height}x{width}: set data.image_size to {need} or more (or choose another classify.model)")
+    if generator_methods(config):
+        upsampling_blocks((height, width))
+
+
 def check_prepared(config, out, with_split=True):
     """Stop with one line unless the prepared dataset (and the split) were made from the current data params."""
     folder = prepared_dir(out)
@@ -84,6 +97,7 @@ def check_prepared(config, out, with_split=True):
     _check_made_with(info["data"], config["data"], DATASET_KEYS, folder / "dataset.json", "prepare")
     if "arrays_sha256" not in info:  # the content keys need it
         raise SmateError(f"'{folder / 'dataset.json'}' was made by an older smate-bench; rerun `smate-bench prepare`")
+    check_image_shape(config, info["image_shape"])
     if not with_split:
         return info, None
     split_info = _read_json(folder / "split.json", "smate-bench split")
@@ -172,7 +186,7 @@ def train(config, out, method, seed, generator_seed=None, progress=True):
         result = rebalancer.boost(fit, images, labels, len(dataset.classes))
     else:
         result = fit(images, labels, seed)
-    metrics = classification_metrics(dataset.test_labels, result.predictions, dataset.classes, minority_ids)
+    metrics = classification_metrics(dataset.test_labels, result.predictions, dataset.classes, minority_ids, result.scores)
     record = {
         "method": method,
         "seed": seed,

@@ -108,7 +108,7 @@ def test_an_objective_replaces_the_loss_changes_the_model_and_reads_the_test_log
 
 
 def test_the_cosine_classifier_swaps_each_nets_last_layer():
-    for model in (FastNet(4, widths=(8, 8, 8)), KerasCNN(4, image_size=16)):
+    for model in (FastNet(4, widths=(8, 8, 8)), KerasCNN(4, image_shape=(16, 16))):
         use_cosine_classifier(model)
         assert not any(isinstance(module, torch.nn.Linear) for module in list(model.modules())[-1:])
         assert isinstance(list(model.modules())[-1], NormedLinear)
@@ -132,7 +132,7 @@ def test_fast_net_whitening_decorrelates_patches():
 def test_models_take_any_class_count_and_image_size(size):
     x = torch.randn(2, 3, size, size)
     assert FastNet(7, widths=(8, 16, 16))(x).shape == (2, 7)
-    assert KerasCNN(7, image_size=size)(x).shape == (2, 7)
+    assert KerasCNN(7, image_shape=(size, size))(x).shape == (2, 7)
 
 
 def test_keras_cnn_matches_the_keras_example_size():

@@ -77,6 +77,10 @@ class FastNet(nn.Module):
 class FastRecipe(Recipe):
     sum_loss = True
 
+    def min_side(self):
+        # The unpadded 2x2 whitening takes a pixel off, and each block halves what is left.
+        return WHITEN_PATCH - 1 + 2 ** len(self.params["widths"])
+
     def build(self, train_x):
         p = self.params
         model = FastNet(self.num_classes, tuple(p["widths"]), p["batchnorm_momentum"], p["logit_divisor"],

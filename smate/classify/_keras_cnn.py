@@ -10,11 +10,12 @@ class KerasCNN(nn.Sequential):
     """conv32-conv32-pool, conv64-conv64-pool, dense 512, softmax, as in keras/examples/cifar10_cnn.py:
     the second conv of each pair has no padding, ReLU throughout, dropout 0.25/0.25/0.5."""
 
-    def __init__(self, num_classes, in_channels=3, image_size=32, dropout=True):
+    def __init__(self, num_classes, in_channels=3, image_shape=(32, 32), dropout=True):
         def drop(p):
             return nn.Dropout(p) if dropout else nn.Identity()
 
-        flat = 64 * (((image_size - 2) // 2 - 2) // 2) ** 2
+        height, width = (_side_after_convs(side) for side in image_shape)
+        flat = 64 * height * width
         super().__init__(
             nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3), nn.ReLU(),
             nn.MaxPool2d(2), drop(0.25),
@@ -31,7 +32,13 @@ class KerasCNN(nn.Sequential):
         return x
 
 
+def _side_after_convs(side):
+    """A side after the two unpadded convs and two poolings."""
+    return ((side - 2) // 2 - 2) // 2
+
+
 RECIPES = ("authors", "ours")
+MIN_SIDE = 10  # the smallest side that leaves one pixel after the convs and poolings
 
 
 class KerasCNNRecipe(Recipe):
@@ -44,13 +51,16 @@ class KerasCNNRecipe(Recipe):
         return self.params["recipe"] == "authors"
 
     def build(self, train_x):
-        model = KerasCNN(self.num_classes, train_x.shape[1], train_x.shape[-1], self.params["dropout"])
+        model = KerasCNN(self.num_classes, train_x.shape[1], tuple(train_x.shape[-2:]), self.params["dropout"])
         if self.authors:
             for layer in model:
                 if isinstance(layer, (nn.Conv2d, nn.Linear)):
                     nn.init.xavier_uniform_(layer.weight)
                     nn.init.zeros_(layer.bias)
         return model
+
+    def min_side(self):
+        return MIN_SIDE
 
     def normalization(self, pixels):
         if not self.authors:

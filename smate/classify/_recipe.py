@@ -16,6 +16,10 @@ class Recipe:
         mean = pixels.mean(dim=(0, 1, 2)).view(1, -1, 1, 1)
         return mean, pixels.std(dim=(0, 1, 2)).clamp_min(1e-3).view(1, -1, 1, 1)
 
+    def min_side(self):
+        """The smallest image side the model takes."""
+        return 1
+
     def augmentation(self):
         """(flip, translate) applied to the train set each epoch."""
         return self.params["flip"], self.params["translate"]

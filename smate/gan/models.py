@@ -3,7 +3,31 @@
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ..errors import SmateError
+
 LATENT_DIM = 100
+PAPER_BLOCKS = 3  # the paper's 4x4 -> 32x32
+MIN_START_SIDE = 4
+
+
+def upsampling_blocks(image_shape):
+    """How many doublings grow the generator to `image_shape` (H, W): the most that divide both sides
+    and start from at least 4x4 (32x32 -> 3, as in the paper; 64 -> 4; 16 -> 2; 28 -> 2 from 7x7)."""
+    height, width = image_shape
+    blocks = 0
+    while (height % 2 ** (blocks + 1) == 0 and width % 2 ** (blocks + 1) == 0
+           and min(height, width) // 2 ** (blocks + 1) >= MIN_START_SIDE):
+        blocks += 1
+    if blocks == 0:
+        raise SmateError(f"the generators cannot grow to {height}x{width} images: they need sides that halve at least "
+                         f"once to {MIN_START_SIDE} or more (set data.image_size to e.g. 8, 16, 32 or 64)")
+    return blocks
+
+
+def transfer_freeze(freeze, image_shape):
+    """`gan.transfer.freeze` as given for the paper's 32x32 generator, moved to one with more or fewer
+    upsampling blocks, so that the same last layers (two conv layers at freeze 6) stay trainable."""
+    return max(0, freeze + 2 * (upsampling_blocks(image_shape) - PAPER_BLOCKS))
 
 
 class BrownleeGenerator(nn.Sequential):
@@ -15,10 +39,12 @@ class BrownleeGenerator(nn.Sequential):
     the layer before it, in the count and in being frozen.
     """
 
-    def __init__(self, latent_dim=LATENT_DIM, channels=3, batchnorm=False):
-        layers = [nn.Linear(latent_dim, 256 * 4 * 4), nn.LeakyReLU(0.2), nn.Unflatten(1, (256, 4, 4))]
+    def __init__(self, latent_dim=LATENT_DIM, channels=3, batchnorm=False, image_shape=(32, 32)):
+        blocks = upsampling_blocks(image_shape)
+        start = (image_shape[0] >> blocks, image_shape[1] >> blocks)
+        layers = [nn.Linear(latent_dim, 256 * start[0] * start[1]), nn.LeakyReLU(0.2), nn.Unflatten(1, (256, *start))]
         width_in = 256
-        for _ in range(3):
+        for _ in range(blocks):
             layers.append(nn.ConvTranspose2d(width_in, 128, kernel_size=4, stride=2, padding=1))
             layers += [nn.BatchNorm2d(128)] if batchnorm else []
             layers.append(nn.LeakyReLU(0.2))
@@ -37,27 +63,31 @@ class BrownleeGenerator(nn.Sequential):
 
 
 class BrownleeDiscriminator(nn.Sequential):
-    """Brownlee's CIFAR-10 discriminator (522,497 parameters); it returns logits, not probabilities."""
+    """Brownlee's CIFAR-10 discriminator (522,497 parameters); it returns logits, not probabilities.
+    At other sizes it halves the image as often as the generator doubles it, the last halving to 256 channels."""
 
-    def __init__(self, channels=3, image_size=32, norm=None):
+    def __init__(self, channels=3, image_shape=(32, 32), norm=None):
         norm = norm or (lambda module: module)
-        widths = [(channels, 64, 1), (64, 128, 2), (128, 128, 2), (128, 256, 2)]
-        layers = []
-        for width_in, width_out, stride in widths:
-            layers += [norm(nn.Conv2d(width_in, width_out, kernel_size=3, stride=stride, padding=1)), nn.LeakyReLU(0.2)]
-        side = image_size // 8
-        layers += [nn.Flatten(), nn.Dropout(0.4), norm(nn.Linear(256 * side * side, 1))]
+        blocks = upsampling_blocks(image_shape)
+        outs = [64] + [128] * (blocks - 1) + [256]
+        layers, width_in = [], channels
+        for index, width_out in enumerate(outs):
+            conv = nn.Conv2d(width_in, width_out, kernel_size=3, stride=1 if index == 0 else 2, padding=1)
+            layers += [norm(conv), nn.LeakyReLU(0.2)]
+            width_in = width_out
+        start = (image_shape[0] >> blocks) * (image_shape[1] >> blocks)
+        layers += [nn.Flatten(), nn.Dropout(0.4), norm(nn.Linear(256 * start, 1))]
         super().__init__(*layers)
         self.norm = norm  # for a class projection on top, normalised alike
 
 
-def normalized_generator(latent_dim=LATENT_DIM, channels=3):
-    return BrownleeGenerator(latent_dim, channels, batchnorm=True)
+def normalized_generator(latent_dim=LATENT_DIM, channels=3, image_shape=(32, 32)):
+    return BrownleeGenerator(latent_dim, channels, batchnorm=True, image_shape=image_shape)
 
 
-def spectral_discriminator(channels=3, image_size=32):
+def spectral_discriminator(channels=3, image_shape=(32, 32)):
     """The Brownlee discriminator with spectral norm on every weight (Miyato et al. 2018)."""
-    return BrownleeDiscriminator(channels, image_size, norm=spectral_norm)
+    return BrownleeDiscriminator(channels, image_shape, norm=spectral_norm)
 
 
 class ConditionalGenerator(nn.Module):

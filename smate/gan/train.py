@@ -19,31 +19,34 @@ from ..digest import code_digest
 from ..precision import resolve_bf16
 from .diffaugment import diff_augment
 from .losses import LOSSES
-from .models import ARCHITECTURES, ConditionalGenerator, ProjectionDiscriminator, freeze_first
+from .models import ARCHITECTURES, ConditionalGenerator, ProjectionDiscriminator, freeze_first, transfer_freeze
 from .step import GANStepper
 
 GRID_SIZE = 64
 
 
-def build_gan(params, channels=3, image_size=32, num_classes=None):
-    """G and D of the architecture; with `num_classes`, conditioned on the label (a cGAN)."""
+def build_gan(params, channels=3, image_shape=(32, 32), num_classes=None):
+    """G and D of the architecture for (H, W) images; with `num_classes`, conditioned on the label (a cGAN)."""
     make_generator, make_discriminator = ARCHITECTURES[params["architecture"]]
-    generator, discriminator = make_generator(channels=channels), make_discriminator(channels=channels, image_size=image_size)
+    image_shape = tuple(image_shape)
+    generator = make_generator(channels=channels, image_shape=image_shape)
+    discriminator = make_discriminator(channels=channels, image_shape=image_shape)
     if num_classes is None:
         return generator, discriminator
     return ConditionalGenerator(generator, num_classes), ProjectionDiscriminator(discriminator, num_classes)
 
 
-def make_gan(params, device="cpu", channels=3, image_size=32, init=None, freeze=0, capturable=False, num_classes=None):
+def make_gan(params, device="cpu", channels=3, image_shape=(32, 32), init=None, freeze=0, capturable=False,
+             num_classes=None):
     """G and D on the device (channels_last), conditioned on `num_classes` labels if given, started
-    from `init`'s state dicts if given, G's first `freeze` layers frozen, and an optimizer for each:
-    (generator, discriminator, opt_g, opt_d)."""
-    generator, discriminator = build_gan(params, channels, image_size, num_classes)
+    from `init`'s state dicts if given, G's first `freeze` layers (counted as at 32x32) frozen, and an
+    optimizer for each: (generator, discriminator, opt_g, opt_d)."""
+    generator, discriminator = build_gan(params, channels, image_shape, num_classes)
     if init is not None:
         generator.load_state_dict(init["generator"])
         discriminator.load_state_dict(init["discriminator"])
     if freeze:
-        freeze_first(generator, freeze)
+        freeze_first(generator, transfer_freeze(freeze, image_shape))
     generator.to(device, memory_format=torch.channels_last)
     discriminator.to(device, memory_format=torch.channels_last)
     return (generator, discriminator, make_optimizer(params, generator.parameters(), capturable),
@@ -80,7 +83,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     device = torch.device(device)
     torch.manual_seed(seed)
     graphs = device.type == "cuda" and params["cuda_graphs"]
-    generator, discriminator, opt_g, opt_d = make_gan(params, device, images.shape[-1], images.shape[1], init, freeze, graphs,
+    generator, discriminator, opt_g, opt_d = make_gan(params, device, images.shape[-1], images.shape[1:3], init, freeze, graphs,
                                                       num_classes if labels is not None else None)
     real_all = to_unit_range(images, device)
     labels_all = None if labels is None else torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
@@ -148,11 +151,12 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
 def sample(generator, count, seed, device="cpu", batch_size=1000, label=None):
     """`count` uint8 NHWC images from the generator, from noise seeded by `seed`; a cGAN's of class `label`."""
     generator.eval()
-    noise = torch.randn(count, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
-    condition = () if label is None else (torch.full((min(count, batch_size),), label, device=device),)
+    # At least one draw, so that an empty result still has the generator's image shape.
+    noise = torch.randn(max(count, 1), generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    condition = () if label is None else (torch.full((min(len(noise), batch_size),), label, device=device),)
     parts = [to_uint8(generator(chunk.to(device), *(labels[:len(chunk)] for labels in condition)))
              for chunk in noise.split(batch_size)]
-    return np.concatenate(parts) if parts else np.zeros((0, 32, 32, 3), np.uint8)
+    return np.concatenate(parts)[:count]
 
 
 @torch.no_grad()
