@@ -14,12 +14,15 @@ class _PixelOversampler(Rebalancer):
     def _make_sampler(self):
         raise NotImplementedError
 
+    def _resample(self, flat, y):
+        return self._make_sampler().fit_resample(flat, y)
+
     def _fit_resample(self, X, y):
         shape = X.shape[1:]
         # float32, because imbalanced-learn interpolates in the input dtype and uint8 would wrap around.
         flat = X.reshape(len(X), -1).astype(np.float32)
         try:
-            X_res, y_res = self._make_sampler().fit_resample(flat, y)
+            X_res, y_res = self._resample(flat, y)
         except ValueError as err:  # raised by scikit-learn when a class has fewer images than neighbours
             smallest = int(np.bincount(y)[np.bincount(y) > 0].min())
             raise SmateError(
@@ -61,7 +64,29 @@ class Adasyn(_PixelOversampler):
         super().__init__(seed)
         self.n_neighbors = n_neighbors
 
-    def _make_sampler(self):
+    def _make_sampler(self, sampling_strategy="auto"):
         from imblearn.over_sampling import ADASYN
 
-        return ADASYN(n_neighbors=self.n_neighbors, random_state=self.seed)
+        return ADASYN(sampling_strategy=sampling_strategy, n_neighbors=self.n_neighbors, random_state=self.seed)
+
+    def _resample(self, flat, y):
+        """Class by class: ADASYN allots a class's images by how many of its images' neighbours are of other
+        classes, and makes none (imbalanced-learn refuses the whole call) for a class whose neighbours are
+        all its own, as a nearly full class of well separated images is. Such a class is left as it is."""
+        counts = np.bincount(y)
+        parts_x, parts_y = [flat], [y]
+        short = [c for c in np.flatnonzero(counts) if counts[c] < counts.max()]
+        for class_id in short:
+            try:
+                X_res, y_res = self._make_sampler({int(class_id): int(counts.max())}).fit_resample(flat, y)
+            except ValueError as err:
+                if "No samples will be generated" not in str(err):
+                    raise
+                continue
+            parts_x.append(X_res[len(flat):])
+            parts_y.append(y_res[len(flat):])
+        if short and len(parts_x) == 1:
+            raise SmateError(f"{self.name} makes no image: every image of the classes it would grow has only its own "
+                             f"class among its {self.n_neighbors} nearest neighbours; raise rebalance.{self.name}."
+                             f"{self.neighbors_param}, or use smote")
+        return np.concatenate(parts_x), np.concatenate(parts_y)
