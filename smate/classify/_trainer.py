@@ -26,6 +26,7 @@ class TrainResult:
     predict_seconds: float  # the final test predictions, with the recipe's test-time augmentation
     model: torch.nn.Module = None  # the trained model, in eval mode
     normalization: tuple = None  # (mean, std) the inputs were normalised with, shaped (1, C, 1, 1)
+    scores: np.ndarray = None  # each test image's class probabilities (N, C), from which `predictions` are the argmax
 
 
 def resolve_device(name):
@@ -130,11 +131,11 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     train_seconds = time.perf_counter() - start - epoch_eval_seconds
 
     start = time.perf_counter()
-    predictions = _predict(model, _adjusted(lambda x: recipe.predict(model, x), objective.adjust), x_test,
-                           eval_batch_size, autocast_dtype)
+    scores = _predict(model, _adjusted(lambda x: recipe.predict(model, x), objective.adjust), x_test,
+                      eval_batch_size, autocast_dtype, scores=True)
     _synchronize(device)
-    return TrainResult(predictions, history, train_seconds, epoch_eval_seconds, time.perf_counter() - start,
-                       model=model, normalization=(mean, std))
+    return TrainResult(scores.argmax(1).astype(np.int64), history, train_seconds, epoch_eval_seconds,
+                       time.perf_counter() - start, model=model, normalization=(mean, std), scores=scores)
 
 
 def train_step(model, recipe, x, labels, weights=None, autocast_dtype=None, loss_fn=None):
@@ -177,12 +178,16 @@ def _adjusted(infer, adjust):
 
 
 @torch.no_grad()
-def _predict(model, infer, x, batch_size, autocast_dtype):
+def _predict(model, infer, x, batch_size, autocast_dtype, scores=False):
+    """The predicted labels of `x`; with `scores`, the class probabilities (softmax of the logits) instead."""
     model.eval()
     outputs = []
     for batch in x.split(batch_size):
         with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            outputs.append(infer(batch).float().argmax(1))
+            logits = infer(batch).float()
+        outputs.append(logits.softmax(1) if scores else logits.argmax(1))
+    if scores:
+        return torch.cat(outputs).cpu().numpy().astype(np.float32)
     return torch.cat(outputs).cpu().numpy().astype(np.int64)
 
 

@@ -64,6 +64,7 @@ class SAMME(Rebalancer):
             weights /= weights.sum()
         last = results[-1]
         last.predictions = votes.argmax(1).astype(np.int64)
+        last.scores = (votes / votes.sum(1, keepdims=True)).astype(np.float32)  # each class's share of the vote
         last.history = _one_after_another([result.history for result in results])
         last.train_seconds = sum(result.train_seconds for result in results)
         last.epoch_eval_seconds = sum(result.epoch_eval_seconds for result in results)
