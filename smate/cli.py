@@ -42,6 +42,7 @@ def build_parser():
         "params": "print the merged parameters, or write them with --write",
         "repro": "write the merged parameters to params.yaml and run `dvc repro`",
         "methods": "list the registered rebalancing methods",
+        "example-data": "write a real image set that ships with an installed package (digits) as class folders",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
     for name in ("run", *stage_commands, "params", "repro", "regimes", "sweep"):
@@ -74,6 +75,8 @@ def build_parser():
     sub["sweep"].add_argument("--out", default="results/sweep", help="folder for every output (default: results/sweep/)")
     sub["run"].add_argument("--only", choices=("gan", "train"),
                             help="only the GAN stages or only the classifier runs, on a split made before (as dvc.yaml does)")
+    sub["example-data"].add_argument("name", help="digits: scikit-learn's 1,797 8x8 grayscale handwritten digits")
+    sub["example-data"].add_argument("--to", help="the folder to write (default: data/NAME)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
     return parser
 
@@ -111,6 +114,12 @@ def _dispatch(args):
     if args.command == "methods":
         for name, cls in REBALANCERS.items():
             print(f"{name:20s} {cls.kind:9s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    if args.command == "example-data":
+        from .example_data import write_example
+
+        folder = args.to or f"data/{args.name}"
+        print(f"example-data: wrote {write_example(args.name, folder)} images to {folder}/<class>/")
         return 0
     # Imported per command: each DVC stage is a new process, and `methods` needs neither torch nor seaborn.
     if args.command == "report":
