@@ -78,8 +78,12 @@ def precision_recall(real, fake, k=3, draws=5, seed=0):
     """Kynkaanniemi et al. (2019): precision is the share of fakes inside the real manifold (the union of
     balls reaching each real point's k-th nearest real neighbour); recall is the converse.
     A set's balls shrink as it grows, so both sets are compared at the smaller one's size, as the paper
-    does: with unequal sets, the mean over `draws` random cuts of the larger one."""
+    does: with unequal sets, the mean over `draws` random cuts of the larger one. Sets of k points or fewer
+    (a handful of held-out minority images) use the largest k they have; under two points both are NaN."""
     size = min(len(real), len(fake))
+    if size < 2:
+        return float("nan"), float("nan")
+    k = min(k, size - 1)
     if len(real) == len(fake):
         return _precision_recall(real, fake, k)
     rng = np.random.default_rng(seed)
