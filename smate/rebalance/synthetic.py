@@ -79,8 +79,10 @@ class Adasyn(_PixelOversampler):
         for class_id in short:
             try:
                 X_res, y_res = self._make_sampler({int(class_id): int(counts.max())}).fit_resample(flat, y)
+            except RuntimeError:  # every neighbour of the class's images is of the class
+                continue
             except ValueError as err:
-                if "No samples will be generated" not in str(err):
+                if "No samples will be generated" not in str(err):  # its share of the images rounds to none
                     raise
                 continue
             parts_x.append(X_res[len(flat):])
