@@ -10,7 +10,8 @@ from tabulate import tabulate
 from . import atomic
 from .run_labels import METRIC_LABELS, dataset_line
 
-METRICS = ("accuracy", "minority_recall", "minority_precision", "minority_f1", "balanced_accuracy", "gmean")
+METRICS = ("accuracy", "minority_recall", "minority_precision", "minority_f1", "balanced_accuracy", "gmean", "macro_f1",
+           "minority_average_precision")
 COLUMNS = ["method", "n_seeds", "seeds"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["train_seconds_mean"]
 
 
@@ -21,7 +22,8 @@ def summarize_runs(runs, methods):
         mine = [run for run in runs if run["method"] == method]
         row = {"method": method, "n_seeds": len(mine), "seeds": " ".join(str(run["seed"]) for run in mine)}
         for metric in METRICS:
-            values = np.array([run[metric] for run in mine], dtype=float)
+            # Runs made before a metric was recorded have none (NaN).
+            values = np.array([run.get(metric, np.nan) for run in mine], dtype=float)
             row[f"{metric}_mean"] = float(values.mean())
             row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
         row["train_seconds_mean"] = float(np.mean([run["seconds"]["train"] for run in mine]))
@@ -76,7 +78,7 @@ def to_markdown(rows, runs):
         f"torch {first['environment']['packages']['torch']}; commit {first['environment']['git_commit']}",
         "Cells: mean ± sample std over seeds (n = number of seeds), in percent.",
     ]
-    shown = ("accuracy", "minority_recall", "minority_f1", "balanced_accuracy", "gmean")
+    shown = ("accuracy", "minority_recall", "minority_f1", "balanced_accuracy", "macro_f1", "gmean")
     table = [[row["method"], row["n_seeds"], *(_pm(row, metric) for metric in shown), f"{row['train_seconds_mean']:.2f}"]
              for row in rows]
     headers = ["method", "n", *(METRIC_LABELS[metric] for metric in shown), "train s"]

@@ -16,8 +16,8 @@ from ..summary import records_csv
 from .findings import generator_finding, replication_lines, scale_finding, tally_line
 from .records import by_method, commits_line, configured_runs, load_reference, load_runs
 from .stats import ALPHA, holm, source_verdict, spread, test_claim, tested
-from .tables import (LABELS, METRICS, cell, claims_table, environment_line, generator_tables, paper_table,
-                     paper_vs_reproduced, published_sources, rows_csv)
+from .tables import (LABELS, cell, claims_table, environment_line, generator_tables, paper_table, paper_vs_reproduced,
+                     per_class_recall, published_sources, rows_csv, table_metrics)
 
 __all__ = ["build_report", "by_method", "commits_line", "configured_runs", "holm", "load_runs", "source_verdict",
            "spread", "test_claim", "tested"]
@@ -74,9 +74,10 @@ def _qualities(folder):
 def _regime(regime, runs, reference, out):
     """One classifier's report section, its findings for REPRODUCTION.md, and its tested claims."""
     grouped = by_method(runs)
-    rows = paper_table(grouped)
-    headers = ["method", "n"] + [LABELS[m] for m in METRICS]
-    cells = [[row["method"], row["n"]] + [cell(row, m) for m in METRICS] for row in rows]
+    metrics = table_metrics(runs)
+    rows = paper_table(grouped, metrics)
+    headers = ["method", "n"] + [LABELS[m] for m in metrics]
+    cells = [[row["method"], row["n"]] + [cell(row, m) for m in metrics] for row in rows]
     atomic.write_text(out / f"paper_table_{regime}.csv", rows_csv(rows))
     atomic.write_text(out / f"paper_table_{regime}.tex",
                       tabulate(cells, headers=headers, tablefmt="latex_booktabs", disable_numparse=True) + "\n")
@@ -119,8 +120,11 @@ def _regime(regime, runs, reference, out):
         "multiplies its p-values by their number (Bonferroni), since the pick was made on these runs.",
         claims_table(beyond, []),
     ]
+    recall_headers, recalls = per_class_recall(grouped)
     table = ["Cells: mean ± sample std [95% t-interval] over seeds, in percent; n = seeds.",
-             tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True), *replication_lines(grouped)]
+             tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True), *replication_lines(grouped),
+             "Recall on each class, mean over seeds, in percent:",
+             tabulate(recalls, headers=recall_headers, tablefmt="github", disable_numparse=True)]
     figure_links = "### Figures\n\n" + "\n".join(f"![{name}](figures/{regime}/{name}.png)" for name in drawn)
     # REPRODUCTION.md gets the findings; the report puts the full table between the head and the comparison.
     findings = "\n\n".join(head + comparison)

@@ -13,22 +13,45 @@ from .records import commits_line
 from .stats import spread
 
 
-METRICS = ("accuracy", "minority_recall", "balanced_accuracy", "gmean", "minority_f1")
-LABELS = {metric: METRIC_LABELS[metric] for metric in METRICS}
+METRICS = ("accuracy", "minority_recall", "balanced_accuracy", "gmean", "minority_f1", "macro_f1")
+# On a test set whose classes differ in size, accuracy mostly counts the large classes: such a table leads with these.
+IMBALANCED_TEST_FIRST = ("balanced_accuracy", "macro_f1", "minority_recall", "minority_f1", "accuracy", "gmean")
+# With two classes, the minority's precision and its average precision from the scores, as for a detector.
+BINARY_EXTRA = ("minority_precision", "minority_average_precision")
+LABELS = METRIC_LABELS
+IMBALANCED_TEST = 1.5  # the largest test class over the smallest above which the test set counts as imbalanced
 
 
-def paper_table(grouped):
+def table_metrics(runs):
+    """The main table's metrics, in order, for these runs' test set."""
+    counts = [scores["support"] for scores in runs[0]["per_class"].values()]
+    metrics = IMBALANCED_TEST_FIRST if max(counts) > IMBALANCED_TEST * max(1, min(counts)) else METRICS
+    return metrics + (BINARY_EXTRA if len(counts) == 2 else ())
+
+
+def paper_table(grouped, metrics=METRICS):
     rows = []
     for method, seeds in grouped.items():
         row = {"method": method, "n": len(seeds), "seeds": " ".join(map(str, seeds))}
-        for metric in METRICS:
-            row[metric], row[f"{metric}_std"], row[f"{metric}_ci95"] = spread([r[metric] for r in seeds.values()])
+        for metric in metrics:
+            row[metric], row[f"{metric}_std"], row[f"{metric}_ci95"] = spread(
+                [r.get(metric, np.nan) for r in seeds.values()])
         rows.append(row)
     return rows
 
 
+def per_class_recall(grouped):
+    """(headers, rows): each method's mean recall over seeds on each class, in percent."""
+    classes = list(next(iter(next(iter(grouped.values())).values()))["per_class"])
+    rows = [[method, *(f"{100 * np.mean([r['per_class'][name]['recall'] for r in seeds.values()]):.1f}" for name in classes)]
+            for method, seeds in grouped.items()]
+    return ["method", *classes], rows
+
+
 def cell(row, metric):
     mean, std, half = (100 * row[k] for k in (metric, f"{metric}_std", f"{metric}_ci95"))
+    if np.isnan(mean):
+        return ""
     if np.isnan(std):
         return f"{mean:.2f}"
     return f"{mean:.2f} ± {std:.2f} [{mean - half:.2f}, {mean + half:.2f}]"
@@ -133,7 +156,7 @@ def claims_table(claims, source_names):
 
 def _points(claim):
     """Percentage points for the classification metrics (fractions); a generator's distance as it is."""
-    return 100 if claim["metric"] in METRICS else 1
+    return 100 if claim["metric"] in METRIC_LABELS else 1
 
 
 def rows_csv(rows):
