@@ -151,3 +151,15 @@ def test_example_digits_are_written_as_class_folders(tmp_path):
     with Image.open(next((tmp_path / "digits" / "eight").iterdir())) as image:
         assert image.mode == "L" and image.size == (8, 8)
     assert main(["example-data", "digits", "--to", str(tmp_path / "digits")]) == 2
+
+
+def test_smote_states_its_memory_and_refuses_what_would_not_fit(capsys):
+    from smate.rebalance.synthetic import check_memory, memory_needed
+
+    X = np.zeros((110, 8, 8, 3), np.uint8)
+    y = np.array([0] * 100 + [1] * 10)
+    assert memory_needed(X, y) == 110 * 192 * 4 + 200 * 192 * 5
+    check_memory("smote", X, y, available=10**9)
+    assert "smote: about" in capsys.readouterr().out
+    with pytest.raises(SmateError, match="would need about .* GiB free|data.image_size"):
+        check_memory("smote", X, y, available=1000)

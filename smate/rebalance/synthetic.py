@@ -19,6 +19,7 @@ class _PixelOversampler(Rebalancer):
 
     def _fit_resample(self, X, y):
         shape = X.shape[1:]
+        check_memory(self.name, X, y)
         # float32, because imbalanced-learn interpolates in the input dtype and uint8 would wrap around.
         flat = X.reshape(len(X), -1).astype(np.float32)
         try:
@@ -33,6 +34,36 @@ class _PixelOversampler(Rebalancer):
             raise SmateError(f"{self.name} failed ({err}); use another method for this dataset, e.g. smote") from None
         images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape(-1, *shape)
         return images, np.asarray(y_res, dtype=y.dtype)
+
+
+def memory_needed(X, y):
+    """Bytes SMOTE or ADASYN holds at its peak on uint8 images X: the float32 copy it reads, the float32
+    set it returns (every class grown to the largest) and the uint8 images made of that."""
+    pixels = int(np.prod(X.shape[1:]))
+    balanced = int(np.bincount(y).max()) * int((np.bincount(y) > 0).sum())
+    return len(X) * pixels * 4 + balanced * pixels * (4 + 1)
+
+
+def available_memory():
+    """MemAvailable from /proc/meminfo in bytes, or None where there is none (not Linux)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(name, X, y, available=None):
+    """Say what the method will hold in memory, and refuse in one line what would not fit."""
+    needed = memory_needed(X, y)
+    available = available_memory() if available is None else available
+    print(f"{name}: about {needed / 2**30:.2f} GiB for {len(X)} images of {'x'.join(map(str, X.shape[1:]))}")
+    if available is not None and needed > available:
+        raise SmateError(f"{name} would need about {needed / 2**30:.1f} GiB and {available / 2**30:.1f} GiB is free; "
+                         "lower data.image_size or data.max_train_per_class, or use oversample or a loss-based method")
 
 
 @register("smote")
@@ -90,5 +121,5 @@ class Adasyn(_PixelOversampler):
         if short and len(parts_x) == 1:
             raise SmateError(f"{self.name} makes no image: every image of the classes it would grow has only its own "
                              f"class among its {self.n_neighbors} nearest neighbours; raise rebalance.{self.name}."
-                             f"{self.neighbors_param}, or use smote")
+                             f"{self.neighbors_param}, or use another method for this dataset, e.g. smote")
         return np.concatenate(parts_x), np.concatenate(parts_y)
