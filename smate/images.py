@@ -138,8 +138,8 @@ def decode_files(root, names, policy, progress=False, workers=None, describe=Non
     pool = ProcessPoolExecutor(workers) if workers > 1 and len(names) >= PARALLEL_FROM else None
     try:
         chunks = pool.map(_decode_chunk, tasks) if pool else map(_decode_chunk, tasks)
-        for (results, sums), (_, chunk_names, _) in zip(chunks, tasks):
-            for name, result, file_sum in zip(chunk_names, results, sums):
+        for (results, chunk_sums), (_, chunk_names, _) in zip(chunks, tasks):
+            for name, result, file_sum in zip(chunk_names, results, chunk_sums):
                 if result is None:
                     raise SmateError(f"cannot decode image '{describe(name)}'; remove or replace the corrupt file")
                 pixels, gray = result

@@ -195,3 +195,17 @@ def test_minority_auto_names_the_classes_under_a_fifth_of_the_largest():
     assert minority_ids_of(["a", "b", "c", "d"], labels, ["auto"]) == [1, 3]
     assert minority_ids_of(["a", "b"], np.array([0] * 10 + [1] * 9), ["auto"]) == [1]
     assert minority_ids_of(["a", "b"], np.array([0, 1]), ["b"]) == [1]
+
+
+def test_every_file_counts_in_the_source_digest(tmp_path, monkeypatch):
+    import smate.images
+
+    monkeypatch.setattr(smate.images, "CHUNK", 4)  # several chunks, so an early one's file is not the last
+    root = _write_classes(tmp_path / "flat", per_class=(10, 5))
+    names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
+    policy = Policy.from_params({"image_size": None, "resize": "squash", "channels": "auto"})
+    _, sums = decode_files(root, names, policy, workers=1)
+    assert len(sums) == len(names)
+    before = load_dataset("auto", root).source["sha256"]
+    Image.fromarray(np.zeros((10, 12, 3), np.uint8)).save(root / names[0])
+    assert load_dataset("auto", root).source["sha256"] != before
