@@ -208,9 +208,8 @@ def load_classifier(path, device):
     except pickle.UnpicklingError:
         raise SmateError(f"'{path}' holds pickled objects, not plain tensors, and is refused; "
                          f"remake it with `smate-bench {path.stem.replace('_', '-')}`") from None
-    height, width, channels = saved["image_shape"]
     recipe = CLASSIFIERS[saved["classifier"]](saved["params"], saved["num_classes"])
-    model = recipe.build(torch.zeros(1, channels, height, width))
+    model = recipe.rebuild(saved["image_shape"])
     model.load_state_dict(saved["state"])
     return saved, model.to(device).eval()
 

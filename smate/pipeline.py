@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import atomic, layout, out_lock, report, stage_registry, stages
-from .classify import CLASSIFIERS
+from .classify import REGIMES
 from .config import apply_override
 from .keys import data_digest, stage_key
 from .local_executor import LocalExecutor, interrupt, timed
@@ -158,9 +158,9 @@ def sigterm_interrupts():
 
 
 def run_regimes(config, out, reference, progress=True, executor=None):
-    """run_all once per classifier into OUT/<classifier>/, then one report of both in OUT/report/."""
+    """run_all once per classifier regime into OUT/<classifier>/, then one report of both in OUT/report/."""
     folders = []
-    for model in CLASSIFIERS:
+    for model in REGIMES:
         folders.append(Path(out) / model)
         run_all(apply_override(config, f"classify.model={model}"), folders[-1], progress, executor=executor)
     return report.build_report(folders, reference, Path(out) / "report")

@@ -1,5 +1,7 @@
 """What the shared training loop asks of each classifier: its model, optimizer, schedule and inference."""
 
+import torch
+
 
 class Recipe:
     # True when the loss is summed over the batch (learning rates are then per example).
@@ -27,6 +29,11 @@ class Recipe:
     def build(self, train_x):
         """The model, given the normalised NCHW train images on the device (some nets initialise from data)."""
         raise NotImplementedError
+
+    def rebuild(self, image_shape):
+        """The untrained model for saved state of (H, W, C) images (nothing pretrained is fetched)."""
+        height, width, channels = image_shape
+        return self.build(torch.zeros(1, channels, height, width))
 
     def configure(self, model, total_steps, steps_per_epoch):
         """Create `self.optimizer` and whatever schedule the recipe follows."""
