@@ -15,7 +15,7 @@ from .classify import CLASSIFIERS, resolve_device, train_classifier
 from .config import generator_methods, minority_names
 from .data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
 from .errors import SmateError
-from .gan.models import upsampling_blocks
+from .shape_checks import check_image_shape
 from .layout import gan_dir, prepared_dir, run_dir, synthetic_path
 from .metrics import classification_metrics
 from .rebalance import make_rebalancer
@@ -76,18 +76,6 @@ def arrays_digest(dataset):
         digest.update(repr((array.dtype.str, array.shape)).encode())
         digest.update(np.ascontiguousarray(array).data)
     return digest.hexdigest()
-
-
-def check_image_shape(config, image_shape):
-    """Stop with one line, before any training, when a model of the run cannot take (H, W, C) images."""
-    height, width = image_shape[:2]
-    model = config["classify"]["model"]
-    need = CLASSIFIERS[model](config["classify"][model], 2).min_side()
-    if min(height, width) < need:
-        raise SmateError(f"classify.model {model} takes images of at least {need}x{need}, and these are "
-                         f"{height}x{width}: set data.image_size to {need} or more (or choose another classify.model)")
-    if generator_methods(config):
-        upsampling_blocks((height, width))
 
 
 def check_prepared(config, out, with_split=True):

@@ -33,8 +33,9 @@ def upgrade(run):
         del params["gan_methods"]
     params["data"] = {"profile": "minority", **params["data"]}
     # Macro F1 is the mean of the per-class F1s the run recorded (its average precision needs scores it did not keep).
-    macro_f1 = run.get("macro_f1", float(np.mean([scores["f1"] for scores in run["per_class"].values()])))
-    return {**run, "params": params, "macro_f1": macro_f1}
+    if "macro_f1" not in run and "per_class" in run:
+        run = {**run, "macro_f1": float(np.mean([scores["f1"] for scores in run["per_class"].values()]))}
+    return {**run, "params": params}
 
 
 def generator_seed(run):
