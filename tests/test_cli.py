@@ -162,15 +162,18 @@ def test_stages_one_at_a_time_match_run(tmp_path):
 
 def test_two_workers_give_one_workers_numbers_up_to_thread_rounding(tiny_run, tmp_path):
     """Two one-thread workers (run's default on a CPU) against one process: one thread or two only
-    changes the order of float sums, so losses agree to rounding and the predictions agree."""
+    changes the order of float sums, so losses agree to rounding and the predictions all but agree.
+    On our AMD EPYC they agreed exactly; on an Intel Xeon (the code of dc1f3e6 too) 1 or 2 of the 100
+    test predictions moved and the losses by up to 1.4e-4 of themselves, hence the bounds."""
     assert main(["run", *TINY, "--set", "methods=smote,class_weight", "--workers", "1",
                  "--out", str(tmp_path)]) == 0
     for run in ("smote-0", "class_weight-1"):
         one = json.loads((tmp_path / "runs" / run / "metrics.json").read_text())
         two = json.loads((tiny_run / "runs" / run / "metrics.json").read_text())
-        assert one["confusion_matrix"] == two["confusion_matrix"]
+        moved = np.abs(np.array(one["confusion_matrix"]) - np.array(two["confusion_matrix"])).sum() // 2
+        assert moved <= 3, f"{run}: {moved} of the test predictions moved with the thread count"
         for a, b in zip(one["history"], two["history"]):
-            assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+            assert a["train_loss"] == pytest.approx(b["train_loss"], rel=5e-4)
 
 
 def _voting_rounds(record):
