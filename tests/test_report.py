@@ -25,7 +25,8 @@ def fake_run(method, seed, accuracy, recall, classifier="fast", generators="per_
         "history": [{"epoch": e, "train_accuracy": accuracy * e / 2, "test_accuracy": accuracy * e / 2,
                      "minority_recall": recall * e / 2} for e in (1, 2)],
         "balanced_accuracy": accuracy, "gmean": accuracy, "minority_f1": recall, "minority": ["truck"],
-        "per_class": {"car": {}, "truck": {}}, "confusion_matrix": [[9, 1], [4, 6 + seed]],
+        "per_class": {name: {"recall": value, "precision": value, "f1": value, "support": 10}
+                      for name, value in (("car", accuracy), ("truck", recall))}, "confusion_matrix": [[9, 1], [4, 6 + seed]],
         "params": {**defaults(), "methods": METHODS},
         "dataset": {"kind": "imagefolder", "root": "data", "sha256": "0" * 64},
         "environment": {"device": {"type": "cpu", "name": "x86_64"}, "packages": {"torch": "2.14.1"}, "git_commit": "abc"},
