@@ -43,11 +43,16 @@ def relative(times):
     return {name: seconds / reference for name, (seconds, reference) in times.items()}
 
 
-def compare(run, baseline, threshold=THRESHOLD):
-    """Rows for the table, and the names of the benchmarks that fail (slower, new or missing)."""
+def compare(run, baseline, threshold=THRESHOLD, cannot_run=lambda name: None):
+    """Rows for the table, and the names of the benchmarks that fail (slower, new or missing).
+    `cannot_run(name)` says why this machine cannot run a benchmark (None where it can): such a one missing
+    from the run is shown, not failed."""
     now, before = relative(fastest_rounds(run)), baseline["relative"]
     rows, failed = [], []
     for name in sorted(set(now) | set(before)):
+        if name not in now and cannot_run(name):
+            rows.append([name, before[name], None, None, f"not run: {cannot_run(name)}"])
+            continue
         if name not in now:
             rows.append([name, before[name], None, None, "missing from this run: remove it with --write-baseline"])
             failed.append(name)
@@ -83,6 +88,15 @@ def make_baseline(runs):
     }
 
 
+def cannot_run_here(name):
+    """Why this machine skips a benchmark: the bf16 ones need a CPU that computes bf16 natively."""
+    from smate.precision import native_bf16
+
+    if "bf16" in name and not native_bf16("cpu"):
+        return "this CPU has no native bf16 (AVX512-BF16 or AMX)"
+    return None
+
+
 def _read(path):
     try:
         return json.loads(Path(path).read_text())
@@ -112,7 +126,7 @@ def main(argv=None):
     if len(runs) > 1:
         raise SystemExit("compare: compare one run at a time; several runs make a baseline (--write-baseline)")
     baseline = _read(baseline_path)
-    rows, failed = compare(runs[0], baseline, args.threshold)
+    rows, failed = compare(runs[0], baseline, args.threshold, cannot_run_here)
     now = make_baseline(runs[:1])["machine"]
     print(f"baseline: {baseline['machine']['cpu']}, {baseline['machine']['cores']} cores; "
           f"this run: {now['cpu']}, {now['cores']} cores")

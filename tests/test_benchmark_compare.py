@@ -92,3 +92,11 @@ def test_a_missing_or_broken_run_file_is_one_line(tmp_path):
     (tmp_path / "cut.json").write_text('{"benchmarks": [')
     with pytest.raises(SystemExit, match="is not JSON"):
         compare.main([str(tmp_path / "cut.json")])
+
+
+def test_a_benchmark_this_machine_cannot_run_is_shown_not_failed():
+    baseline = compare.make_baseline([_run(NAMES)])
+    fewer = {name: value for name, value in NAMES.items() if name != "test_gan_train_step"}
+    rows, failed = compare.compare(_run(fewer), baseline, cannot_run=lambda name: "no bf16" if "gan" in name else None)
+    assert failed == [] and any(row[-1] == "not run: no bf16" for row in rows)
+    assert compare.compare(_run(fewer), baseline)[1] == ["test_gan_train_step"]
