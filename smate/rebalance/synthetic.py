@@ -30,8 +30,6 @@ class _PixelOversampler(Rebalancer):
                 f"{self.name} failed ({err}); the smallest class has {smallest} images: "
                 f"lower rebalance.{self.name}.{self.neighbors_param} below that, or raise data.ratio"
             ) from None
-        except RuntimeError as err:  # ADASYN, when no minority image has another class among its neighbours
-            raise SmateError(f"{self.name} failed ({err}); use another method for this dataset, e.g. smote") from None
         images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape(-1, *shape)
         return images, np.asarray(y_res, dtype=y.dtype)
 
@@ -40,7 +38,8 @@ def memory_needed(X, y):
     """Bytes SMOTE or ADASYN holds at its peak on uint8 images X: the float32 copy it reads, the float32
     set it returns (every class grown to the largest) and the uint8 images made of that."""
     pixels = int(np.prod(X.shape[1:]))
-    balanced = int(np.bincount(y).max()) * int((np.bincount(y) > 0).sum())
+    counts = np.bincount(y)
+    balanced = int(counts.max()) * int((counts > 0).sum())
     return len(X) * pixels * 4 + balanced * pixels * (4 + 1)
 
 
