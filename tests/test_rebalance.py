@@ -177,6 +177,15 @@ def test_gan_methods_add_the_synthetic_images_they_are_given(imbalanced):
     assert not REBALANCERS["smate_noaug"].augmented and not REBALANCERS["gan_minority"].pretrained
 
 
+def test_gan_methods_grow_only_the_classes_their_generators_drew_for():
+    # A natural imbalance (the digits): majority classes of 10 and 9 images, the minority of 4 with its generator's 6.
+    labels = np.repeat([0, 1, 2], [10, 9, 4])
+    images = np.zeros((len(labels), 4, 4, 3), np.uint8)
+    method = make_rebalancer("smate").use(np.full((6, 4, 4, 3), 7, np.uint8), np.full(6, 2))
+    X, y = method.fit_resample(images, labels)
+    assert np.bincount(y).tolist() == [10, 9, 10] and (X[len(images):] == 7).all()
+
+
 def test_gan_methods_without_or_with_too_few_images_say_which_stage_to_run(imbalanced):
     images, labels = imbalanced
     with pytest.raises(SmateError, match="smate-bench synthesize --variant smate"):

@@ -39,7 +39,9 @@ class _Generated(Rebalancer):
         images, labels = self.synthetic
         counts = np.bincount(y)
         parts_x, parts_y = [X], [y]
-        for class_id in np.flatnonzero((counts > 0) & (counts < counts.max())):
+        # The classes the generators drew for (the minority's); a majority class a few images short stays as it is.
+        drawn = np.unique(labels)
+        for class_id in np.flatnonzero((counts > 0) & (counts < counts.max()) & np.isin(np.arange(len(counts)), drawn)):
             needed = int(counts.max() - counts[class_id])
             made = images[labels == class_id]
             if len(made) < needed:
