@@ -35,7 +35,7 @@ def _job(kind, steps, threads, bf16):
         from smate.gan.step import gan_step
         from smate.gan.train import make_gan
 
-        params = {"architecture": "brownlee", "optimizer": "adam", "lr": 2e-4, "beta1": 0.5}
+        params = {"architecture": "brownlee", "optimizer": "adam", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999}
         generator, discriminator, opt_g, opt_d = make_gan(params)
         loss = LOSSES["gan"]()
         real = torch.rand(128, 3, 32, 32).mul(2).sub(1).contiguous(memory_format=torch.channels_last)

@@ -195,6 +195,12 @@ def validate(config):
     for key, known in (("architecture", ARCHITECTURES), ("loss", LOSSES), ("optimizer", ("adam", "rmsprop"))):
         if gan[key] not in known:
             raise SmateError(f"unknown gan.train.{key} {gan[key]!r}; choose one of: {', '.join(known)}")
+    if gan["lr_d"] is not None and not (isinstance(gan["lr_d"], (int, float)) and gan["lr_d"] > 0):
+        raise SmateError(f"gan.train.lr_d must be a positive learning rate or null (G's lr), got {gan['lr_d']!r}")
+    if not 0 <= gan["ema"] < 1:
+        raise SmateError(f"gan.train.ema must be a decay in [0, 1) (0.999 is usual, 0 turns it off), got {gan['ema']}")
+    if gan["r1"] < 0:
+        raise SmateError(f"gan.train.r1 must be 0 (off) or a positive weight (0.1 to 10 are usual), got {gan['r1']}")
     if config["gan"]["generators"] not in GENERATORS:
         raise SmateError(f"gan.generators must be one of {', '.join(GENERATORS)}, got {config['gan']['generators']!r}")
     classify = config["classify"]

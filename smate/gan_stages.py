@@ -37,7 +37,8 @@ def pretrain_gan(config, out, generator_seed, progress=True):
     start = time.perf_counter()
     label = f"pretrain_gan seed {generator_seed}"
     _, history = train_gan(majority, gan["train"], gan["pretrain"]["epochs"], training_dir(out, "pretrained", generator_seed),
-                           seed=generator_seed, device=resolve_device(gan["device"]), progress=progress, label=label)
+                           seed=generator_seed, device=resolve_device(gan["device"]), diffaugment=gan["pretrain"]["diffaugment"],
+                           progress=progress, label=label)
     _report(label, len(majority), history, time.perf_counter() - start)
 
 
@@ -284,6 +285,9 @@ def _generator_records(out, variant, classes, minority_ids, batch_size, generato
                 "steps": len(history["history"]) * steps_per_epoch(history["n_images"], batch_size),
                 "freeze": history.get("freeze"),
                 "last_grid": grids[-1].relative_to(out).as_posix() if grids else None,
+                # The collapse signal at the last epoch, and its real yardstick (trainings before it have neither).
+                "sample_ssim": history["history"][-1].get("sample_ssim") if history["history"] else None,
+                "real_ssim": history.get("real_ssim"),
             })
         records[classes[class_id]] = stages_of_class
     return records

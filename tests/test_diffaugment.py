@@ -55,7 +55,7 @@ def test_the_whole_policy_is_differentiable():
 def test_with_diffaugment_the_discriminator_sees_only_augmented_images():
     torch.manual_seed(0)
     generator, discriminator = BrownleeGenerator(), BrownleeDiscriminator()
-    params = {"optimizer": "adam", "lr": 2e-4, "beta1": 0.5}
+    params = {"optimizer": "adam", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999}
     opt_g, opt_d = make_optimizer(params, generator.parameters()), make_optimizer(params, discriminator.parameters())
     calls, inputs = [], []
     discriminator.register_forward_pre_hook(lambda module, args: inputs.append(args[0]))

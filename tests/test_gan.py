@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from smate.config import defaults
 from smate.data import load_dataset
 from smate.errors import SmateError
 from smate.gan import ARCHITECTURES, LOSSES, build_gan, freeze_first, sample, train_gan
@@ -16,8 +17,8 @@ from smate.gan.train import make_gan, to_unit_range
 
 from conftest import FIXTURE
 
-PARAMS = dict(architecture="brownlee", loss="gan", optimizer="adam", lr=2e-4, beta1=0.5, batch_size=16,
-              bf16=False, cuda_graphs=False, sample_every=1, checkpoint_every=1)
+PARAMS = {**defaults()["gan"]["train"], "architecture": "brownlee", "loss": "gan", "batch_size": 16, "bf16": False,
+          "sample_every": 1, "checkpoint_every": 1}
 
 
 @pytest.fixture(scope="module")

@@ -368,3 +368,22 @@ def test_runs_made_before_profiles_existed_share_the_minority_profiles_setting(t
     assert len(kept) == len(runs) and left_out == []
     assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
     assert "; commits abc, def" in (tmp_path / "report" / "report.md").read_text()
+
+
+def _quality(variant, sample_ssim, real_ssim):
+    stage = {"label": f"{variant} truck, seed 0", "images": 100, "epochs": 2, "steps": 4, "freeze": 6, "last_grid": None,
+             **({} if sample_ssim is None else {"sample_ssim": sample_ssim, "real_ssim": real_ssim})}
+    return {"variant": variant, "feature_net": {"classifier": "fast", "test_accuracy": 0.5}, "generators": {"truck": [stage]},
+            "classes": {"truck": {"frechet_distance": 1.0, "precision": 0.5, "recall": 0.5, "memorization": {"ratio": 1.0},
+                                  "classified_as_class": {"synthetic": 0.5, "heldout": 0.8}}}}
+
+
+def test_the_generator_table_shows_the_collapse_signal_and_warns_of_a_collapsed_generator(tmp_path):
+    parts = report.tables.generator_tables([_quality("smate", 0.61, 0.08), _quality("cgan", 0.20, 0.09)], tmp_path, tmp_path)
+    text = "\n".join(parts)
+    assert "samples' SSIM (real)" in text and "| 0.61 (0.08) " in text and "| 0.20 (0.09) " in text
+    warnings = [line for line in parts if line.startswith("**Warning: collapsed generators**")]
+    assert len(warnings) == 1 and "smate truck, seed 0 0.61 (0.08)" in warnings[0] and "cgan" not in warnings[0]
+    # Trainings made before the signal was recorded keep the table they had.
+    older = "\n".join(report.tables.generator_tables([_quality("smate", None, None)], tmp_path, tmp_path))
+    assert "SSIM" not in older and "Warning" not in older

@@ -10,11 +10,21 @@ import torch.nn.functional as F
 PENALTY_WEIGHT = 10.0
 
 
-def _gradient_penalty(discriminator, points):
+def _gradient_norms(discriminator, points):
+    """Each point's norm of D's gradient there, differentiable for the D step."""
     points = points.detach().requires_grad_(True)
     scores = discriminator(points)
     (gradients,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
-    return ((gradients.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return gradients.flatten(1).norm(dim=1)
+
+
+def _gradient_penalty(discriminator, points):
+    return ((_gradient_norms(discriminator, points) - 1) ** 2).mean()
+
+
+def r1_penalty(discriminator, real):
+    """E ||grad D(x)||^2 at real images (Mescheder et al. 2018), the regulariser StyleGAN2 and GAN-ADA use."""
+    return (_gradient_norms(discriminator, real) ** 2).mean()
 
 
 def _between(a, b):

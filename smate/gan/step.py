@@ -7,15 +7,18 @@ launches them all at once.
 
 import torch
 
+from .losses import r1_penalty
+
 
 def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True, augment=None, guide=None,
-             labels=None):
+             labels=None, r1=0.0):
     """One step on a batch of real images: D on them and as many fresh fakes, then G. With `labels` (a
     cGAN) the fakes are drawn for the real images' labels and D scores every image with its label. Returns
     (D loss, G loss, share of real caught, share of fake caught) as one tensor on the device, and with
     a `guide` (SMate+'s classifier term, added to G's loss) the share of fakes its classifier recognises.
     `cache=False` turns off autocast's weight cache, which a CUDA graph capture must not use.
-    `augment` (DiffAugment) changes every image D sees, real or fake, with a fresh draw each time."""
+    `augment` (DiffAugment) changes every image D sees, real or fake, with a fresh draw each time.
+    `r1` weighs Mescheder et al.'s (2018) penalty on D's gradient at the real images it sees."""
     device_type = real.device.type
     seen = augment or (lambda images: images)
     condition = () if labels is None else (labels,)
@@ -27,6 +30,9 @@ def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, 
         real_scores = critic(real_seen).float()
         fake_scores = critic(fake_seen).float()
     d_loss = loss.discriminator_loss(real_scores, fake_scores, critic, real_seen, fake_seen)
+    if r1:
+        with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
+            d_loss = d_loss + r1 / 2 * r1_penalty(critic, real_seen)
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
@@ -56,9 +62,10 @@ class GANStepper:
     one is captured, and every later full batch replays it; a smaller last batch runs eagerly. Without,
     every step is eager."""
 
-    def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False, augment=None, guide=None):
+    def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False, augment=None, guide=None,
+                 r1=0.0):
         self.models = (generator, discriminator, opt_g, opt_d, loss)
-        self.autocast, self.options = autocast, {"augment": augment, "guide": guide}
+        self.autocast, self.options = autocast, {"augment": augment, "guide": guide, "r1": r1}
         self.graphs = graphs
         self.steps = 0
         self.graph = self.static_real = self.static_labels = self.static_stats = None

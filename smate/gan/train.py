@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchvision.utils import save_image
 from tqdm import tqdm
 
@@ -17,6 +18,7 @@ from .. import atomic
 from ..errors import SmateError
 from ..digest import code_digest
 from ..precision import resolve_bf16
+from .collapse import SAMPLES, collapse_warning, collapsed, mean_pairwise_ssim
 from .diffaugment import diff_augment
 from .losses import LOSSES
 from .models import ARCHITECTURES, ConditionalGenerator, ProjectionDiscriminator, freeze_first, transfer_freeze
@@ -40,7 +42,7 @@ def make_gan(params, device="cpu", channels=3, image_shape=(32, 32), init=None, 
              num_classes=None):
     """G and D on the device (channels_last), conditioned on `num_classes` labels if given, started
     from `init`'s state dicts if given, G's first `freeze` layers (counted as at 32x32) frozen, and an
-    optimizer for each: (generator, discriminator, opt_g, opt_d)."""
+    optimizer for each (D's at gan.train.lr_d where given): (generator, discriminator, opt_g, opt_d)."""
     generator, discriminator = build_gan(params, channels, image_shape, num_classes)
     if init is not None:
         generator.load_state_dict(init["generator"])
@@ -49,16 +51,25 @@ def make_gan(params, device="cpu", channels=3, image_shape=(32, 32), init=None, 
         freeze_first(generator, transfer_freeze(freeze, image_shape))
     generator.to(device, memory_format=torch.channels_last)
     discriminator.to(device, memory_format=torch.channels_last)
+    lr_d = params["lr"] if params["lr_d"] is None else params["lr_d"]
     return (generator, discriminator, make_optimizer(params, generator.parameters(), capturable),
-            make_optimizer(params, discriminator.parameters(), capturable))
+            make_optimizer(params, discriminator.parameters(), capturable, lr_d))
 
 
-def make_optimizer(params, parameters, capturable=False):
+def make_optimizer(params, parameters, capturable=False, lr=None):
     """`capturable` keeps the optimizer's step counts on the device, as a CUDA graph needs."""
     trainable = [p for p in parameters if p.requires_grad]
+    lr = params["lr"] if lr is None else lr
     if params["optimizer"] == "adam":
-        return torch.optim.Adam(trainable, lr=params["lr"], betas=(params["beta1"], 0.999), capturable=capturable)
-    return torch.optim.RMSprop(trainable, lr=params["lr"], capturable=capturable)
+        return torch.optim.Adam(trainable, lr=lr, betas=(params["beta1"], params["beta2"]), capturable=capturable)
+    return torch.optim.RMSprop(trainable, lr=lr, capturable=capturable)
+
+
+def make_ema(generator, decay):
+    """An exponential moving average of G's weights and BatchNorm statistics, or None at decay 0."""
+    if not decay:
+        return None
+    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def to_unit_range(images, device):
@@ -78,7 +89,10 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     the images' labels. `init` holds state dicts to start from (transfer);
     `freeze` stops gradients to the generator's first modules; `diffaugment` shows D every image
     through DiffAugment; `guide` (a ClassifierGuide, SMate+) adds its term to G's loss, and each
-    epoch's history records the share of fakes its classifier recognises. Returns (generator, history)."""
+    epoch's history records the share of fakes its classifier recognises. With gan.train.ema, the grids, the
+    collapse signal and generator.pt come from the moving average of G's weights. Each epoch records its
+    samples' mean pairwise SSIM beside the real images' (the collapse signal, smate/gan/collapse.py).
+    Returns (the sampling generator, history)."""
     out_dir = Path(out_dir)
     device = torch.device(device)
     torch.manual_seed(seed)
@@ -92,7 +106,10 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     fixed_labels = None if labels is None else torch.arange(GRID_SIZE, device=device) % num_classes
     autocast = torch.bfloat16 if resolve_bf16(params["bf16"], device) else None
     step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs,
-                      diff_augment if diffaugment else None, guide)
+                      diff_augment if diffaugment else None, guide, params["r1"])
+    ema = make_ema(generator, params["ema"])
+    sampler = generator if ema is None else ema.module
+    real_similarity = _real_similarity(real_all, seed)
 
     fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels)
     history, start_epoch = [], 0
@@ -103,6 +120,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     elif state is not None and state["fingerprint"] == fingerprint:
         generator.load_state_dict(state["generator"])
         discriminator.load_state_dict(state["discriminator"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         torch.set_rng_state(state["rng_cpu"])
@@ -125,26 +144,47 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
         steps = 0
         for index in torch.randperm(n, device=device).split(batch_size):
             sums += step(real_all[index], None if labels_all is None else labels_all[index])
+            if ema is not None:
+                ema.update_parameters(generator)
             steps += 1
         sums = (sums / steps).tolist()
         seconds = time.perf_counter() - start
         history.append({"epoch": epoch + 1, "d_loss": sums[0], "g_loss": sums[1], "d_real_accuracy": sums[2],
                         "d_fake_accuracy": sums[3], **({} if guide is None else {"guide_minority_rate": sums[4]}),
+                        "sample_ssim": _sample_similarity(sampler, fixed_noise, fixed_labels),
                         "seconds": seconds, "images_per_second": n / seconds})
         bar.set_postfix(d_loss=f"{sums[0]:.3f}", g_loss=f"{sums[1]:.3f}", fake_acc=f"{sums[3]:.2f}")
         last = epoch + 1 == epochs
         if last or (epoch + 1) % params["sample_every"] == 0:
-            _save_grid(generator, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png", fixed_labels)
+            _save_grid(sampler, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png", fixed_labels)
         if last or (epoch + 1) % params["checkpoint_every"] == 0:
-            _save_checkpoint(checkpoint_path, fingerprint, epoch + 1, generator, discriminator, opt_g, opt_d, history, device)
+            _save_checkpoint(checkpoint_path, fingerprint, epoch + 1, generator, discriminator, ema, opt_g, opt_d, history,
+                             device)
 
+    if history and collapsed(history[-1]["sample_ssim"], real_similarity):
+        print(collapse_warning(label, history[-1]["sample_ssim"], real_similarity, out_dir / "samples"))
     with atomic.atomic_path(out_dir / "generator.pt") as tmp:
-        torch.save(generator.state_dict(), tmp)
+        torch.save(sampler.state_dict(), tmp)
     with atomic.atomic_path(out_dir / "discriminator.pt") as tmp:
         torch.save(discriminator.state_dict(), tmp)
     atomic.write_json(out_dir / "history.json", {"label": label, "n_images": n, "seed": seed, "freeze": freeze,
-                                                 "diffaugment": diffaugment, "history": history})
-    return generator, history
+                                                 "diffaugment": diffaugment, "ema": params["ema"],
+                                                 "real_ssim": real_similarity, "history": history})
+    return sampler, history
+
+
+def _real_similarity(real, seed):
+    """The collapse signal's yardstick: the mean pairwise SSIM of a seeded draw of the real images."""
+    pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:SAMPLES]
+    return mean_pairwise_ssim(real[pick.to(real.device)])
+
+
+@torch.no_grad()
+def _sample_similarity(generator, noise, labels):
+    generator.eval()
+    images = generator(noise[:SAMPLES], *(() if labels is None else (labels[:SAMPLES],)))
+    generator.train()
+    return mean_pairwise_ssim(images)
 
 
 @torch.no_grad()
@@ -181,10 +221,11 @@ def _load_checkpoint(path, device):
                          "delete it to train afresh") from None
 
 
-def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, opt_g, opt_d, history, device):
+def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, ema, opt_g, opt_d, history, device):
     state = {
         "fingerprint": fingerprint, "epoch": epoch, "history": history,
         "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+        **({} if ema is None else {"ema": ema.state_dict()}),
         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
         "rng_cpu": torch.get_rng_state(),
         "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,

@@ -7,6 +7,7 @@ import numpy as np
 from tabulate import tabulate
 
 from .. import atomic
+from ..gan.collapse import MARGIN as COLLAPSE_MARGIN, collapsed
 from ..run_labels import METRIC_LABELS, dataset_line
 from ..summary import csv_value, records_csv
 from .records import commits_line
@@ -106,11 +107,16 @@ def cut_words(data, minority):
 
 def generator_tables(qualities, out, folder):
     """How long each generator trained, what it scores, and its last sample grid (copied into OUT/figures)."""
-    trainings, scores, grids = [], [], []
+    trainings, scores, grids, collapses = [], [], [], {}
+    signalled = any(stage.get("sample_ssim") is not None for quality in qualities
+                    for stages_of_class in quality.get("generators", {}).values() for stage in stages_of_class)
     for quality in qualities:
         for name, stages_of_class in quality.get("generators", {}).items():
             for stage in stages_of_class:
-                trainings.append([quality["variant"], name, stage["label"], stage["images"], stage["epochs"], stage["steps"]])
+                row = [quality["variant"], name, stage["label"], stage["images"], stage["epochs"], stage["steps"]]
+                trainings.append(row + ([similarity_cell(stage)] if signalled else []))
+                if stage.get("sample_ssim") is not None and collapsed(stage["sample_ssim"], stage["real_ssim"]):
+                    collapses[stage["label"]] = similarity_cell(stage)
             last = stages_of_class[-1]["last_grid"]
             if last:
                 # A copy beside the report keeps it whole wherever it is written, and its bytes the same.
@@ -123,9 +129,13 @@ def generator_tables(qualities, out, folder):
                            f"{score['recall']:.3f}", f"{score['memorization']['ratio']:.3f}",
                            percent(recognised.get("synthetic")), percent(recognised.get("heldout"))])
     net = qualities[0]["feature_net"]
+    headers = ["method", "class", "training", "images", "epochs", "steps"]
     return [
-        "Trainings behind each GAN method's images (a step is one D and one G update on a batch):",
-        tabulate(trainings, headers=["method", "class", "training", "images", "epochs", "steps"], tablefmt="github"),
+        "Trainings behind each GAN method's images (a step is one D and one G update on a batch)"
+        + (", with the collapse signal: the last epoch's samples' mean pairwise SSIM (the real images' in brackets)"
+           if signalled else "") + ":",
+        tabulate(trainings, headers=headers + (["samples' SSIM (real)"] if signalled else []), tablefmt="github"),
+        *([collapse_line(collapses)] if collapses else []),
         f"Scores on the penultimate features of a {net['classifier']} classifier trained on the full train set "
         f"(test accuracy {100 * net['test_accuracy']:.2f}%), against the held-out test images of the class. FD is the "
         "FID formula on these features, not comparable with Inception FID. \"called the class\": the share of images "
@@ -134,6 +144,16 @@ def generator_tables(qualities, out, folder):
                                   "generated called the class", "real called the class"], tablefmt="github"),
         "\n".join(grids),
     ]
+
+
+def similarity_cell(stage):
+    return f"{stage['sample_ssim']:.2f} ({stage['real_ssim']:.2f})"
+
+
+def collapse_line(collapses):
+    named = "; ".join(f"{label} {cell}" for label, cell in collapses.items())
+    return (f"**Warning: collapsed generators** (samples more alike than real images by over {COLLAPSE_MARGIN}): "
+            f"{named}. What their methods score is about a collapsed generator, not the method.")
 
 
 def percent(value):

@@ -1,0 +1,147 @@
+"""The GAN recipe's parts: G's moving average, R1, D's own learning rate, DiffAugment in the pretraining,
+and the collapse signal that flags a generator drawing one pattern."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from smate.config import build_config, defaults
+from smate.data import load_dataset
+from smate.errors import SmateError
+from smate.gan import train_gan
+from smate.gan.collapse import MARGIN, collapsed, mean_pairwise_ssim
+from smate.gan.losses import r1_penalty
+from smate.gan.models import BrownleeGenerator
+from smate.gan.train import make_gan, to_unit_range
+
+from conftest import FIXTURE
+
+PARAMS = {**defaults()["gan"]["train"], "architecture": "dcgan_sn", "loss": "hinge", "batch_size": 16, "bf16": False,
+          "sample_every": 1, "checkpoint_every": 1}
+
+
+@pytest.fixture(scope="module")
+def fixture_set():
+    return load_dataset("imagefolder", FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def trucks(fixture_set):
+    return fixture_set.train_images[fixture_set.train_labels == 9][:16]
+
+
+def test_real_images_are_far_less_alike_than_one_pattern_in_many_colours(fixture_set):
+    real = to_unit_range(fixture_set.train_images[:32], "cpu")
+    pattern = real[:1].mean(1, keepdim=True).repeat(32, 3, 1, 1)
+    # What pixel distances miss: the same pattern, each copy in its own brightness and tint.
+    tinted = (pattern * torch.rand(32, 1, 1, 1) + torch.rand(32, 3, 1, 1) - 0.5).clamp(-1, 1)
+    real_similarity = mean_pairwise_ssim(real)
+    assert real_similarity < 0.2
+    assert mean_pairwise_ssim(pattern) == pytest.approx(1.0, abs=1e-4)
+    assert collapsed(mean_pairwise_ssim(tinted), real_similarity)
+    assert not collapsed(real_similarity, mean_pairwise_ssim(to_unit_range(fixture_set.test_images[:32], "cpu")))
+
+
+def test_large_images_are_scored_shrunk_and_grey_ones_as_they_are():
+    torch.manual_seed(0)
+    noise = torch.rand(8, 1, 128, 96) * 2 - 1
+    assert 0 <= mean_pairwise_ssim(noise) < 0.2
+    assert mean_pairwise_ssim(noise[:1].repeat(8, 1, 1, 1)) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_deliberately_collapsed_generator_is_flagged_in_its_history_and_log(trucks, tmp_path, capsys):
+    # G's noise weights at zero and no learning: every sample is the same image.
+    generator, discriminator = make_gan(PARAMS)[:2]
+    state = generator.state_dict()
+    state["0.weight"].zero_()
+    init = {"generator": state, "discriminator": discriminator.state_dict()}
+    _, history = train_gan(trucks, {**PARAMS, "lr": 0.0}, 2, tmp_path / "collapsed", seed=0, init=init, label="broken")
+    record = json.loads((tmp_path / "collapsed" / "history.json").read_text())
+    assert [h["sample_ssim"] for h in history] == pytest.approx([1.0, 1.0], abs=1e-3)
+    assert record["real_ssim"] < 0.3 and record["history"][-1]["sample_ssim"] == history[-1]["sample_ssim"]
+    assert "warning: broken's generator has collapsed" in capsys.readouterr().out
+
+
+def test_with_ema_generator_pt_holds_the_average_and_a_killed_run_resumes_to_it(trucks, tmp_path):
+    params = {**PARAMS, "ema": 0.9}
+    straight, _ = train_gan(trucks, params, 2, tmp_path / "straight", seed=0)
+    state = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
+    saved = torch.load(tmp_path / "straight" / "generator.pt", weights_only=True)
+    raw = state["generator"]
+    assert any(not torch.equal(saved[k], raw[k]) for k in raw)  # the average, not G's last weights
+    assert all(torch.equal(saved[k], straight.state_dict()[k]) for k in saved)
+    assert json.loads((tmp_path / "straight" / "history.json").read_text())["ema"] == 0.9
+
+    train_gan(trucks, params, 1, tmp_path / "resumed", seed=0)
+    resumed, _ = train_gan(trucks, params, 2, tmp_path / "resumed", seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()))
+
+
+def test_ema_moves_each_weight_a_tenth_of_the_way_at_decay_0_9():
+    from smate.gan.train import make_ema
+
+    generator = BrownleeGenerator()
+    ema = make_ema(generator, 0.9)
+    ema.update_parameters(generator)
+    start = [p.detach().clone() for p in ema.module.parameters()]
+    with torch.no_grad():
+        for parameter in generator.parameters():
+            parameter.add_(1.0)
+    ema.update_parameters(generator)
+    assert all(torch.allclose(after, before + 0.1, atol=1e-6) for after, before in zip(ema.module.parameters(), start))
+    assert make_ema(generator, 0.0) is None
+
+
+def test_r1_is_the_mean_squared_gradient_norm_at_the_real_images():
+    weights = torch.randn(3 * 4 * 4)
+    linear = lambda images: images.flatten(1) @ weights[:, None]  # noqa: E731 (its gradient is w everywhere)
+    real = torch.randn(5, 3, 4, 4)
+    assert r1_penalty(linear, real).item() == pytest.approx(weights.square().sum().item(), rel=1e-5)
+    # It is D's loss: its gradient reaches D's weights.
+    layer = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 1))
+    r1_penalty(layer, real).backward()
+    assert layer[1].weight.grad.abs().sum() > 0
+
+
+def test_r1_changes_the_discriminator_step_and_lr_d_sets_ds_learning_rate(trucks):
+    from smate.gan import LOSSES
+    from smate.gan.step import gan_step
+
+    real = to_unit_range(trucks, "cpu")
+    after = {}
+    for r1 in (0.0, 10.0):
+        torch.manual_seed(0)
+        generator, discriminator, opt_g, opt_d = make_gan(PARAMS)
+        torch.manual_seed(1)
+        gan_step(generator, discriminator, opt_g, opt_d, LOSSES["hinge"](), real, r1=r1)
+        after[r1] = [p.detach().clone() for p in discriminator.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(after[0.0], after[10.0]))
+
+    _, _, opt_g, opt_d = make_gan({**PARAMS, "lr": 1e-4, "lr_d": 4e-4})
+    assert opt_g.param_groups[0]["lr"] == 1e-4 and opt_d.param_groups[0]["lr"] == 4e-4
+    _, _, opt_g, opt_d = make_gan({**PARAMS, "beta1": 0.0, "beta2": 0.99})
+    assert opt_d.param_groups[0]["lr"] == PARAMS["lr"] and opt_g.param_groups[0]["betas"] == (0.0, 0.99)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("gan.train.ema=1.0", "gan.train.ema must be a decay in"),
+    ("gan.train.r1=-1", "gan.train.r1 must be 0"),
+    ("gan.train.lr_d=0", "gan.train.lr_d must be a positive"),
+])
+def test_recipe_settings_out_of_range_stop_in_one_line(override, message):
+    with pytest.raises(SmateError, match=message):
+        build_config(preset="tiny", overrides=[override])
+
+
+def test_pretraining_runs_diffaugment_when_asked(tmp_path, monkeypatch):
+    from smate import gan_stages
+
+    seen = {}
+    monkeypatch.setattr(gan_stages, "_imbalanced_train", lambda out: (None, np.zeros((4, 8, 8, 3), np.uint8),
+                                                                     np.array([0, 0, 1, 1]), [1]))
+    monkeypatch.setattr(gan_stages, "train_gan", lambda images, *a, **k: seen.update(k, n=len(images)) or (None, []))
+    config = build_config(preset="tiny", overrides=["gan.pretrain.diffaugment=true"])
+    gan_stages.pretrain_gan(config, tmp_path, 0, progress=False)
+    assert seen["diffaugment"] is True and seen["n"] == 2
