@@ -64,9 +64,9 @@ def train_recipe(recipe, data, out, base, pretrain_seconds, transfer_seconds, pr
     shutil.copy(feature_net_path(base), feature_net_path(out))
     config = config_of(recipe, data, preset, extra)
     start = time.perf_counter()
-    pretrain_gan(config, out, 0, progress=False, seconds=pretrain_seconds)
+    pretrain_gan(config, out, 0, progress=False, time_budget=pretrain_seconds)
     middle = time.perf_counter()
-    transfer_gan(config, out, "smate", 0, progress=False, seconds=transfer_seconds)
+    transfer_gan(config, out, "smate", 0, progress=False, time_budget=transfer_seconds)
     return {"pretrain_minutes": (middle - start) / 60, "transfer_minutes": (time.perf_counter() - middle) / 60}
 
 

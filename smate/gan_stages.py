@@ -29,9 +29,9 @@ def _imbalanced_train(out):
     return dataset, dataset.train_images[kept], dataset.train_labels[kept], split["minority_ids"]
 
 
-def pretrain_gan(config, out, generator_seed, progress=True, seconds=None):
+def pretrain_gan(config, out, generator_seed, progress=True, time_budget=None):
     """Train the generator the pretrained methods transfer from, on the majority classes (for at most about
-    `seconds`, where a study gives recipes the same time)."""
+    `time_budget` seconds, where a study gives recipes the same time)."""
     gan = config["gan"]
     dataset, images, labels, minority_ids = _imbalanced_train(out)
     majority = images[~np.isin(labels, minority_ids)]
@@ -39,11 +39,11 @@ def pretrain_gan(config, out, generator_seed, progress=True, seconds=None):
     label = f"pretrain_gan seed {generator_seed}"
     _, history = train_gan(majority, gan["train"], gan["pretrain"]["epochs"], training_dir(out, "pretrained", generator_seed),
                            seed=generator_seed, device=resolve_device(gan["device"]), diffaugment=gan["pretrain"]["diffaugment"],
-                           progress=progress, label=label, seconds=seconds)
+                           progress=progress, label=label, time_budget=time_budget)
     _report(label, len(majority), history, time.perf_counter() - start)
 
 
-def transfer_gan(config, out, variant, generator_seed, progress=True, seconds=None):
+def transfer_gan(config, out, variant, generator_seed, progress=True, time_budget=None):
     """Train `variant`'s generator for each minority class, from the pretrained one of the same seed when
     it uses it; a cGAN's one generator on the whole imbalanced train set."""
     method = _variant(variant)
@@ -88,7 +88,7 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, seconds=No
             init=init, freeze=transfer["freeze"] if init is not None else 0,
             diffaugment=diffaugment,
             guide=_guide(out, generator_seed, class_id, transfer["guide_weight"], device) if method.guided else None,
-            progress=progress, label=label, seconds=seconds,
+            progress=progress, label=label, time_budget=time_budget,
         )
         _report(f"transfer_gan {label}", len(members), history, time.perf_counter() - start)
 

@@ -145,3 +145,10 @@ def test_pretraining_runs_diffaugment_when_asked(tmp_path, monkeypatch):
     config = build_config(preset="tiny", overrides=["gan.pretrain.diffaugment=true"])
     gan_stages.pretrain_gan(config, tmp_path, 0, progress=False)
     assert seen["diffaugment"] is True and seen["n"] == 2
+
+
+def test_a_time_budget_ends_training_after_the_epoch_that_spends_it(trucks, tmp_path):
+    _, short = train_gan(trucks, PARAMS, 3, tmp_path / "short", seed=0, time_budget=1e-6)
+    _, ample = train_gan(trucks, PARAMS, 3, tmp_path / "ample", seed=0, time_budget=3600)
+    assert len(short) == 1 and len(ample) == 3
+    assert (tmp_path / "short" / "samples" / "epoch_0001.png").is_file()

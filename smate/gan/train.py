@@ -83,7 +83,7 @@ def to_uint8(images):
 
 
 def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, diffaugment=False,
-              guide=None, labels=None, num_classes=None, progress=False, label="gan", seconds=None):
+              guide=None, labels=None, num_classes=None, progress=False, label="gan", time_budget=None):
     """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
     samples/ and checkpoint.pt under `out_dir`. With `labels` and `num_classes`, a cGAN conditioned on
     the images' labels. `init` holds state dicts to start from (transfer);
@@ -92,8 +92,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     epoch's history records the share of fakes its classifier recognises. With gan.train.ema, the grids, the
     collapse signal and generator.pt come from the moving average of G's weights. Each epoch records its
     samples' mean pairwise SSIM beside the real images' (the collapse signal, smate/gan/collapse.py).
-    With `seconds`, training stops after the first epoch that takes the epochs' time past it, for studies that
-    give recipes the same CPU minutes. Returns (the sampling generator, history)."""
+    With `time_budget` (seconds), training stops after the first epoch that takes the epochs' time past it,
+    for studies that give recipes the same CPU minutes. Returns (the sampling generator, history)."""
     out_dir = Path(out_dir)
     device = torch.device(device)
     torch.manual_seed(seed)
@@ -155,7 +155,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
                         "sample_ssim": _sample_similarity(sampler, fixed_noise, fixed_labels),
                         "seconds": seconds, "images_per_second": n / seconds})
         bar.set_postfix(d_loss=f"{sums[0]:.3f}", g_loss=f"{sums[1]:.3f}", fake_acc=f"{sums[3]:.2f}")
-        last = epoch + 1 == epochs or (seconds is not None and sum(h["seconds"] for h in history) >= seconds)
+        last = epoch + 1 == epochs or (time_budget is not None and sum(h["seconds"] for h in history) >= time_budget)
         if last or (epoch + 1) % params["sample_every"] == 0:
             _save_grid(sampler, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png", fixed_labels)
         if last or (epoch + 1) % params["checkpoint_every"] == 0:
