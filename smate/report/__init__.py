@@ -82,8 +82,12 @@ def _regime(regime, runs, reference, out):
     atomic.write_text(out / f"paper_table_{regime}.tex",
                       tabulate(cells, headers=headers, tablefmt="latex_booktabs", disable_numparse=True) + "\n")
     profile = runs[0]["params"]["data"]["profile"]
-    sources = published_sources(reference)
-    claims = tested("paper", reference["claims"], grouped, sources) if profile == "minority" else []
+    # The paper's numbers stand beside runs on its data only; on a user's data its claims are tested in general words.
+    papers_data = profile == "minority" and runs[0]["minority"] == [reference["minority"]]
+    sources = published_sources(reference) if papers_data else []
+    specs = reference["claims"] if papers_data else [{**spec, "text": spec.get("general", spec["text"])}
+                                                     for spec in reference["claims"]]
+    claims = tested("paper", specs, grouped, sources) if profile == "minority" else []
     beyond = tested("beyond", reference.get("beyond", []), grouped, [])
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
     if profile != "minority":
@@ -97,20 +101,23 @@ def _regime(regime, runs, reference, out):
     head = [f"## Classifier: {regime}", environment_line(runs), tally]
     names = [name for name, _ in sources]
     published_headers, published = paper_vs_reproduced(rows, reference)
-    comparison = [] if profile != "minority" else [
+    comparison = [] if not papers_data else [
         "### Paper vs reproduced",
         f"The paper ran each method once with a Keras CNN ({reference['table']['source']}); ours are means over seeds. "
         "The paper's 'Undersampled Data' row is the imbalanced set (trucks cut, the other classes whole), as the "
         "notebook shows, so it stands beside our `imbalanced`."
         + (f" The notebook is a second source: {reference['notebook']['source']}." if "notebook" in reference else ""),
-        tabulate(published, headers=published_headers, tablefmt="github", disable_numparse=True),
+        tabulate(published, headers=published_headers, tablefmt="github", disable_numparse=True)]
+    comparison += [] if profile != "minority" else [
         "### The paper's claims",
+        *([] if papers_data else [f"These runs are on other data than the paper's ({reference['dataset']}, its "
+                                  f"{reference['minority']}s cut): its claims are tested in general words, without its numbers."]),
         f"One-sided paired t-tests over seeds: a claim holds when its Holm p < {ALPHA}, does not hold when the "
         "opposite test's Holm p is, and is otherwise not significant; Holm's correction runs over this section's "
         "claims, on each side. Against several methods a claim must beat each (the smallest difference, the largest "
         "p), and any one beating it refutes it (the smallest opposite p, times their number). A claim that compares a "
-        "generator method trained once is descriptive, whatever its p. "
-        f"{', '.join(names).capitalize()}: what the source's single runs show, with its numbers.",
+        "generator method trained once is descriptive, whatever its p."
+        + (f" {', '.join(names).capitalize()}: what the source's single runs show, with its numbers." if names else ""),
         claims_table(claims, names),
     ]
     extension = [] if not beyond else [
