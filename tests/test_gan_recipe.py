@@ -79,18 +79,23 @@ def test_with_ema_generator_pt_holds_the_average_and_a_killed_run_resumes_to_it(
     assert all(torch.equal(a, b) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()))
 
 
-def test_ema_moves_each_weight_a_tenth_of_the_way_at_decay_0_9():
+def test_ema_warms_up_then_keeps_its_decay_of_the_average():
     from smate.gan.train import make_ema
 
     generator = BrownleeGenerator()
     ema = make_ema(generator, 0.9)
-    ema.update_parameters(generator)
-    start = [p.detach().clone() for p in ema.module.parameters()]
-    with torch.no_grad():
-        for parameter in generator.parameters():
-            parameter.add_(1.0)
-    ema.update_parameters(generator)
-    assert all(torch.allclose(after, before + 0.1, atol=1e-6) for after, before in zip(ema.module.parameters(), start))
+    ema.update_parameters(generator)  # the first update copies G
+    assert all(torch.equal(a, b) for a, b in zip(ema.module.parameters(), generator.parameters()))
+    for count in range(1, 40):
+        with torch.no_grad():
+            for parameter in generator.parameters():
+                parameter.add_(1.0)
+        gaps = [(g - a).detach().clone() for g, a in zip(generator.parameters(), ema.module.parameters())]
+        before = [a.detach().clone() for a in ema.module.parameters()]
+        ema.update_parameters(generator)
+        kept = min(0.9, (1 + count) / (10 + count))
+        assert all(torch.allclose(a - b, gap * (1 - kept), atol=1e-4)
+                   for a, b, gap in zip(ema.module.parameters(), before, gaps))
     assert make_ema(generator, 0.0) is None
 
 
