@@ -44,6 +44,8 @@ RECIPES = {
                             "gan.train.beta1=0.0", "gan.train.beta2=0.99", "gan.train.r1=0.2"],
                            "ema-diffaugment + R1 (gamma 0.2)"),
 }
+# Where a finished study is committed (its table regenerates from its JSON in the tests).
+REPO_RESULTS = Path(__file__).resolve().parents[1] / "results" / "gan-recipes-cpu"
 SCORED = 1000  # pretrained samples scored against as many held-out majority images
 
 
@@ -129,6 +131,8 @@ def table(results):
         f"feature net calls {100 * results['real_called_truck']:.1f}% trucks. \"SSIM\": the collapse signal.",
         tabulate(rows, headers=["recipe", "generator", "steps", "minutes", "FD", "precision", "recall", "called truck",
                                 "samples' SSIM (real)", "grid"], tablefmt="github"),
+        "\n".join(f"- {recipe}: {entry['what']} ({' '.join(entry['overrides']) or 'no overrides'})"
+                  for recipe, entry in results["recipes"].items()),
     ]) + "\n"
 
 
