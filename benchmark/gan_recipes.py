@@ -43,6 +43,9 @@ RECIPES = {
     "ema-diffaugment-r1": (["gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
                             "gan.train.beta1=0.0", "gan.train.beta2=0.99", "gan.train.r1=0.2"],
                            "ema-diffaugment + R1 (gamma 0.2)"),
+    "ema-diffaugment-ttur": (["gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
+                              "gan.train.beta1=0.0", "gan.train.beta2=0.99", "gan.train.lr=0.0001", "gan.train.lr_d=0.0004"],
+                             "ema-diffaugment + the two time-scale rule (G 1e-4, D 4e-4)"),
 }
 # Where a finished study is committed (its table regenerates from its JSON in the tests).
 REPO_RESULTS = Path(__file__).resolve().parents[1] / "results" / "gan-recipes-cpu"
