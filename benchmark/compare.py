@@ -2,6 +2,7 @@
 
     python -m benchmark.compare .benchmarks/latest.json                   # the table; exit 1 on a slowdown
     python -m benchmark.compare .benchmarks/run*.json --write-baseline    # accept these times (medians)
+    python -m benchmark.compare .benchmarks/new.json --add "one run on ..." # add new benchmarks, keep the rest
 
 Each benchmark's fastest round is divided by the reference kernel's fastest time just before and
 after it (benchmark/conftest.py). A shared machine that is busy, or simply slower, moves both
@@ -114,11 +115,22 @@ def main(argv=None):
     parser.add_argument("--baseline", default=str(BASELINE))
     parser.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fail above this change (default {THRESHOLD})")
     parser.add_argument("--write-baseline", action="store_true", help="make this run the baseline")
+    parser.add_argument("--add", metavar="HOW", help="add to the baseline the benchmarks it lacks, from these runs, "
+                        "with HOW they were measured (e.g. 'one run on a 2-core AMD EPYC'); the rest stay as they are")
     args = parser.parse_args(argv)
     runs = [_read(path) for path in args.runs]
     if args.write_baseline:
         atomic.write_json(args.baseline, make_baseline(runs))
         print(f"compare: wrote {args.baseline}")
+        return 0
+    if args.add:
+        baseline, new = _read(args.baseline), make_baseline(runs)
+        added = sorted(set(new["seconds"]) - set(baseline["seconds"]))
+        for key in ("seconds", "relative"):
+            baseline[key] = dict(sorted({**baseline[key], **{name: new[key][name] for name in added}}.items()))
+        baseline["added"] = {**baseline.get("added", {}), **{name: args.add for name in added}}
+        atomic.write_json(args.baseline, baseline)
+        print(f"compare: added {', '.join(added) or 'nothing'} to {args.baseline}")
         return 0
     baseline_path = Path(args.baseline)
     if not baseline_path.is_file():

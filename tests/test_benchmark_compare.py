@@ -62,6 +62,17 @@ def test_cli_writes_a_baseline_then_fails_on_a_slowdown(tmp_path, capsys):
     assert "SLOWER" in capsys.readouterr().out
 
 
+def test_adding_new_benchmarks_keeps_the_baselines_own_times_and_says_how_the_new_were_measured(tmp_path):
+    path, run = tmp_path / "baseline.json", tmp_path / "run.json"
+    path.write_text(json.dumps(compare.make_baseline([_run(NAMES)])))
+    run.write_text(json.dumps(_run({**{name: 5 * value for name, value in NAMES.items()}, "test_new": 0.3})))
+    assert compare.main([str(run), "--baseline", str(path), "--add", "one run on a test cpu"]) == 0
+    added = json.loads(path.read_text())
+    assert added["seconds"] == {**NAMES, "test_new": 0.3} and added["relative"]["test_new"] == pytest.approx(3.0)
+    assert added["added"] == {"test_new": "one run on a test cpu"}
+    assert compare.main([str(run), "--baseline", str(path)]) == 1  # the old ones 5x slower still fail
+
+
 def test_a_run_without_reference_times_is_refused(baseline):
     run = _run(NAMES)
     del run["benchmarks"][1]["extra_info"]["reference_seconds"]
