@@ -189,6 +189,11 @@ def validate(config):
         raise SmateError(f"method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
     if not config["methods"]:
         raise SmateError("methods is empty; name at least one, e.g. --set methods=imbalanced,smote")
+    missing = [(m, REBALANCERS[m].base_method) for m in config["methods"]
+               if REBALANCERS[m].decoupled and REBALANCERS[m].base_method not in config["methods"]]
+    if missing:
+        method, base = missing[0]
+        raise SmateError(f"method {method!r} re-fits the last layer of the {base} run's network; add {base} to methods")
     if not config["seeds"] or not all(isinstance(s, int) and s >= 0 for s in config["seeds"]):
         raise SmateError(f"seeds must be a non-empty list of non-negative integers, got {config['seeds']!r}")
     gan = config["gan"]["train"]

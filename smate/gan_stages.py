@@ -3,7 +3,6 @@ and score the generators on features of the suite's own classifier."""
 
 import json
 import math
-import pickle
 import time
 
 import numpy as np
@@ -13,6 +12,7 @@ from torchvision.utils import save_image
 from . import atomic
 from .augment import augment_to
 from .classify import CLASSIFIERS, extract_features, predict_labels, resolve_device, train_classifier
+from .classify.saved import load_classifier as load_saved_classifier, save_classifier
 from .config import generator_seed_of
 from .errors import SmateError
 from .gan import build_gan, quality, sample, train_gan
@@ -195,25 +195,14 @@ def _train_and_save(config, dataset, images, labels, path, label, what, seed, pr
                               seed=seed, device=resolve_device(classify["device"]), progress=progress,
                               bf16=classify["bf16"], eval_every=classify["eval_every"])
     accuracy = float((result.predictions == dataset.test_labels).mean())
-    with atomic.atomic_path(path) as tmp:
-        torch.save({"state": result.model.cpu().state_dict(), "normalization": [t.cpu() for t in result.normalization],
-                    "accuracy": accuracy, "classifier": classify["model"], "params": classify[classify["model"]],
-                    "num_classes": len(dataset.classes), "image_shape": list(dataset.train_images.shape[1:])}, tmp)
+    save_classifier(path, result, accuracy, classify["model"], classify[classify["model"]], len(dataset.classes),
+                    dataset.train_images.shape[1:])
     print(f"{label}: {classify['model']} on {what}, test accuracy {accuracy:.4f}, trained in {result.train_seconds:.1f} s")
 
 
 def load_classifier(path, device):
-    """(the saved record, the model on `device`) of the feature or guide net, rebuilt from plain state:
-    nothing is unpickled."""
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise SmateError(f"'{path}' holds pickled objects, not plain tensors, and is refused; "
-                         f"remake it with `smate-bench {path.stem.replace('_', '-')}`") from None
-    recipe = CLASSIFIERS[saved["classifier"]](saved["params"], saved["num_classes"])
-    model = recipe.rebuild(saved["image_shape"])
-    model.load_state_dict(saved["state"])
-    return saved, model.to(device).eval()
+    """(the saved record, the model on `device`) of the feature or guide net."""
+    return load_saved_classifier(path, device, f"smate-bench {path.stem.split('-')[0].replace('_', '-')}")
 
 
 def gan_quality(config, out, variant):

@@ -28,6 +28,11 @@ def run_dir(out, method, seed):
     return Path(out) / "runs" / f"{method}-{seed}"
 
 
+def network_path(folder):
+    """A run's trained network, in its folder (the decoupled methods start from the imbalanced run's)."""
+    return Path(folder) / "network.pt"
+
+
 def gan_dir(out, variant):
     """A GAN method's folder (or "pretrained"'s): its quality.json, and a folder per generator seed."""
     return Path(out) / "gan" / variant

@@ -90,9 +90,10 @@ def stage(name, run, help, **declaration):
 
 
 def _method_code(method):
-    """The modules that define a registered method: its class's and its base classes' ("smate/...")."""
+    """The modules that define a registered method: its class's and its base classes' ("smate/..."), and
+    those it declares its runs read besides."""
     modules = {cls.__module__ for cls in REBALANCERS[method].__mro__ if cls.__module__.startswith("smate.")}
-    return tuple(sorted(module.replace(".", "/") + ".py" for module in modules))
+    return tuple(sorted({module.replace(".", "/") + ".py" for module in modules} | set(REBALANCERS[method].code)))
 
 
 def _variants(config, kind=None):
@@ -184,7 +185,11 @@ def _train(config, context):
     # Seed by seed, so that a run cut short has every method's first seeds.
     planned = []
     for seed in config["seeds"]:
-        planned += [Instance({"method": m, "seed": seed}, ("split",)) for m in plain_methods(config)]
+        plain = plain_methods(config)
+        planned += [Instance({"method": m, "seed": seed}, ("split",)) for m in plain if not REBALANCERS[m].decoupled]
+        # A decoupled method starts from its base run's network: that run's key enters its key.
+        planned += [Instance({"method": m, "seed": seed}, ("split", f"train@{REBALANCERS[m].base_method}-{seed}"))
+                    for m in plain if REBALANCERS[m].decoupled]
         for method in generator_methods(config):
             g = generator_seed_of(config, seed)
             # Its images depend on the generator and the seed, not on the other seeds drawn with them.

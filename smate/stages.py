@@ -16,13 +16,16 @@ from .config import generator_methods, minority_names
 from .data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
 from .errors import SmateError
 from .shape_checks import check_image_shape
-from .layout import gan_dir, prepared_dir, run_dir, synthetic_path
+from .classify.saved import save_classifier
+from .layout import gan_dir, network_path, prepared_dir, run_dir, synthetic_path
 from .metrics import classification_metrics
-from .rebalance import make_rebalancer
+from .rebalance import REBALANCERS, make_rebalancer
 from .runinfo import environment
 from .stage_registry import DATASET_KEYS, SPLIT_KEYS
 from .summary import records_csv, summarize_runs, write_summary
 
+# The methods whose runs save their network, for the decoupled methods that start from it.
+DECOUPLED_BASES = {cls.base_method for cls in REBALANCERS.values() if cls.decoupled}
 
 
 def load_synthetic(out, variant, generator_seed, seed=None):
@@ -145,6 +148,10 @@ def train(config, out, method, seed, generator_seed=None, progress=True):
     split_info = load_split(out)
     minority_ids = split_info["minority_ids"]
     rebalancer = make_rebalancer(method, config["rebalance"].get(method), seed)
+    if rebalancer.decoupled:
+        from .decoupled_run import train_decoupled
+
+        return train_decoupled(config, out, rebalancer, dataset, split_info)
     if rebalancer.needs_synthetic:
         rebalancer.use(*load_synthetic(out, method, generator_seed, seed))
     kept = np.asarray(split_info["kept_indices"], dtype=np.int64)
@@ -197,16 +204,27 @@ def train(config, out, method, seed, generator_seed=None, progress=True):
         "params": config.record(),
         "environment": environment(device),
     }
-    with atomic.atomic_dir(run_dir(out, method, seed)) as tmp:
-        atomic.write_json(tmp / "metrics.json", record)
-        # Flat copies of the history and the predictions, in the shape `dvc plots` reads.
-        atomic.write_text(tmp / "history.csv", records_csv(result.history))
-        atomic.write_text(tmp / "predictions.csv", records_csv(
-            {"actual": dataset.classes[a], "predicted": dataset.classes[b]}
-            for a, b in zip(dataset.test_labels, result.predictions)))
+    def network(path):
+        save_classifier(path, result, metrics["accuracy"], model, classify[model], len(dataset.classes),
+                        dataset.train_images.shape[1:])
+
+    save_run(out, record, dataset, result.predictions, network if method in DECOUPLED_BASES else None)
     print(f"train {method}-{seed}: accuracy {metrics['accuracy']:.4f}, minority recall {metrics['minority_recall']:.4f}, "
           f"rebalance {rebalance_seconds:.1f} s, train {result.train_seconds:.1f} s on {device}")
     return record
+
+
+def save_run(out, record, dataset, predictions, network=None):
+    """A run's folder, whole or not at all; `network(path)` saves its network there (for the decoupled methods)."""
+    with atomic.atomic_dir(run_dir(out, record["method"], record["seed"])) as tmp:
+        atomic.write_json(tmp / "metrics.json", record)
+        # Flat copies of the history and the predictions, in the shape `dvc plots` reads.
+        atomic.write_text(tmp / "history.csv", records_csv(record["history"]))
+        atomic.write_text(tmp / "predictions.csv", records_csv(
+            {"actual": dataset.classes[a], "predicted": dataset.classes[b]}
+            for a, b in zip(dataset.test_labels, predictions)))
+        if network:
+            network(network_path(tmp))
 
 
 def budget_steps(classify, imbalanced_labels, num_classes):

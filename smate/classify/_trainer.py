@@ -173,6 +173,16 @@ def predict_labels(model, images, normalization, batch_size=2000):
     return _predict(model, model, to_device(images, mean, std, device, torch.float32), batch_size, None)
 
 
+def predict_scores(recipe, model, images, normalization, *, bf16=False, batch_size=2000):
+    """A trained model's class probabilities for uint8 NHWC images, read as train_classifier reads the test
+    set: the recipe's test-time inference, the images stored and run in bf16 when `bf16` (resolved) is true."""
+    device = next(model.parameters()).device
+    mean, std = (t.to(device) for t in normalization)
+    dtype = torch.bfloat16 if bf16 else None
+    x = to_device(images, mean, std, device, dtype or torch.float32)
+    return _predict(model, lambda batch: recipe.predict(model, batch), x, batch_size, dtype, scores=True)
+
+
 def _adjusted(infer, adjust):
     return infer if adjust is None else lambda x: adjust(infer(x).float())
 

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .head import last_linear
+
 
 @dataclass
 class Objective:
@@ -37,13 +39,7 @@ class NormedLinear(nn.Module):
 
 def use_cosine_classifier(model):
     """Replace the model's last Linear layer with a NormedLinear of the same shape."""
-    parent, name, layer = None, None, None
-    for module in model.modules():
-        for child_name, child in module.named_children():
-            if isinstance(child, nn.Linear):
-                parent, name, layer = module, child_name, child
-    if layer is None:
-        raise ValueError(f"{type(model).__name__} has no Linear layer to make a cosine classifier of")
+    parent, name, layer = last_linear(model)
     setattr(parent, name, NormedLinear(layer.in_features, layer.out_features))
     if hasattr(model, "logit_divisor"):
         model.logit_divisor = 1.0  # the fast net shrinks its logits; cosines are already bounded and LDAM's scale sets their range

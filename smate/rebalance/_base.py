@@ -12,8 +12,9 @@ REBALANCERS = {}
 
 # What a method does to the train set, which says what class counts it returns (the shared tests read it):
 # reference, weight, loss, boost: the counts as given; under: every class down to the smallest; over,
-# synthetic, generator: every class up to the largest (repeats, pixel interpolations, GAN images).
-KINDS = ("reference", "under", "over", "synthetic", "weight", "loss", "generator", "boost")
+# synthetic, generator: every class up to the largest (repeats, pixel interpolations, GAN images); decoupled:
+# the counts as given, its work done on the imbalanced run's network (rebalance/decoupled.py).
+KINDS = ("reference", "under", "over", "synthetic", "weight", "loss", "generator", "boost", "decoupled")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class Rebalancer:
     uses_full_train = False
     # True for methods that add images made by the GAN stages (given through `use()`).
     needs_synthetic = False
+    # True for methods that re-fit the last layer of the imbalanced run's network (`refit`) instead of training one.
+    decoupled = False
+    # The package modules its runs read beyond its classes' own ("smate/..."): they enter its runs' content keys.
+    code = ()
 
     def __init__(self, seed=0):
         self.seed = seed

@@ -16,8 +16,8 @@ from ..summary import records_csv
 from .findings import generator_finding, replication_lines, scale_finding, tally_line
 from .records import by_method, commits_line, configured_runs, load_reference, load_runs
 from .stats import ALPHA, holm, source_verdict, spread, test_claim, tested
-from .tables import (LABELS, cell, claims_table, environment_line, generator_tables, paper_table, paper_vs_reproduced,
-                     per_class_recall, published_sources, rows_csv, table_metrics)
+from .tables import (LABELS, cell, claims_table, environment_line, feature_generator_table, generator_tables, paper_table,
+                     paper_vs_reproduced, per_class_recall, published_sources, rows_csv, table_metrics)
 
 __all__ = ["build_report", "by_method", "commits_line", "configured_runs", "holm", "load_runs", "source_verdict",
            "spread", "test_claim", "tested"]
@@ -49,9 +49,11 @@ def build_report(results, reference_path, out=None, reproduction=None):
     with_gans = [folder for folder in folders if (folder / "gan").is_dir()]
     generator_figures = figures.draw_generators(with_gans[0], out / "figures") if with_gans else []
     qualities = _qualities(with_gans[0]) if with_gans else []
-    if generator_figures or qualities:
+    in_features = feature_generator_table(runs)
+    if generator_figures or qualities or in_features:
         links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
-        sections.append("\n\n".join(["## Generators", *(generator_tables(qualities, out, with_gans[0]) if qualities else []), links]))
+        sections.append("\n\n".join(["## Generators", *(generator_tables(qualities, out, with_gans[0]) if qualities else []),
+                                       *in_features, links]))
     findings.insert(0, scale_finding(runs, reference, with_gans[0] if with_gans else None))
     if qualities:
         findings.append(generator_finding(qualities))
@@ -122,9 +124,10 @@ def _regime(regime, runs, reference, out):
     ]
     extension = [] if not beyond else [
         "### Beyond the paper",
-        "The same tests, of this suite's claims, with Holm's correction over them: the loss-based methods, SMate+ "
-        "and the conditional GAN against the paper's field. A best-of claim picks the loss-based method with the highest mean among those run and "
-        "multiplies its p-values by their number (Bonferroni), since the pick was made on these runs.",
+        "The same tests, of this suite's claims, with Holm's correction over them: the loss-based methods, SMate+, "
+        "the conditional GAN and synthesis in the classifier's feature space against the paper's field. A best-of "
+        "claim picks the method with the highest mean among those listed that were run and multiplies its p-values "
+        "by their number (Bonferroni), since the pick was made on these runs.",
         claims_table(beyond, []),
     ]
     recall_headers, recalls = per_class_recall(grouped)

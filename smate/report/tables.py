@@ -146,6 +146,23 @@ def generator_tables(qualities, out, folder):
     ]
 
 
+def feature_generator_table(runs):
+    """The feature-space generators' scores (decoupled runs that record them), mean over seeds, or [] without any."""
+    scored = {}
+    for run in runs:
+        for name, score in run.get("feature_generator", {}).items():
+            scored.setdefault((run["classifier"], run["method"], name), []).append(score)
+    if not scored:
+        return []
+    rows = [[classifier, method, name, len(scores), *(f"{np.mean([s[key] for s in scores]):{form}}" for key, form in
+                                                      (("frechet_distance", ".1f"), ("precision", ".3f"), ("recall", ".3f")))]
+            for (classifier, method, name), scores in sorted(scored.items())]
+    return ["Feature-space generators: the synthetic features of each minority class against the same run's backbone's "
+            "features of its held-out test images, mean over seeds (FD here is on the run's own backbone, not the "
+            "feature net: compare these rows with each other):",
+            tabulate(rows, headers=["classifier", "method", "class", "n", "FD", "precision", "recall"], tablefmt="github")]
+
+
 def similarity_cell(stage):
     return f"{stage['sample_ssim']:.2f} ({stage['real_ssim']:.2f})"
 
