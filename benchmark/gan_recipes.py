@@ -34,17 +34,18 @@ from smate.layout import feature_net_path, gan_dir, generator_dir, training_dir
 from smate.stages import load_prepared, load_split
 
 PRESET = "paper-cpu"  # the scale the table is for; --preset tiny runs the study in a test
-# Each recipe: the --set overrides on paper-cpu's GAN, and what it tries.
+# Each recipe: the --set overrides on paper-cpu's GAN, and what it tries. Each sets every part the study varies,
+# from the paper's recipe up, so that a recipe means the same whatever paper-cpu's defaults are (they are
+# ema-diffaugment-r1's since this study; paper-cpu's overrides were none when it ran).
+PAPER_RECIPE = ["gan.train.ema=0.0", "gan.pretrain.diffaugment=false", "gan.transfer.diffaugment=false",
+                "gan.train.beta1=0.5", "gan.train.beta2=0.999", "gan.train.r1=0.0"]
+EMA_DIFFAUGMENT = [*PAPER_RECIPE, "gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
+                   "gan.train.beta1=0.0", "gan.train.beta2=0.99"]
 RECIPES = {
-    "paper-cpu": ([], "the preset as committed: dcgan_sn, hinge, Adam 2e-4 (0.5, 0.999), batch 64"),
-    "ema-diffaugment": (["gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
-                         "gan.train.beta1=0.0", "gan.train.beta2=0.99"],
-                        "paper-cpu + an EMA of G (0.999), DiffAugment in both trainings, Adam (0, 0.99)"),
-    "ema-diffaugment-r1": (["gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
-                            "gan.train.beta1=0.0", "gan.train.beta2=0.99", "gan.train.r1=0.2"],
-                           "ema-diffaugment + R1 (gamma 0.2)"),
-    "ema-diffaugment-ttur": (["gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
-                              "gan.train.beta1=0.0", "gan.train.beta2=0.99", "gan.train.lr=0.0001", "gan.train.lr_d=0.0004"],
+    "paper-cpu": (PAPER_RECIPE, "paper-cpu's recipe before this study: dcgan_sn, hinge, Adam 2e-4 (0.5, 0.999), batch 64"),
+    "ema-diffaugment": (EMA_DIFFAUGMENT, "paper-cpu + an EMA of G (0.999), DiffAugment in both trainings, Adam (0, 0.99)"),
+    "ema-diffaugment-r1": ([*EMA_DIFFAUGMENT, "gan.train.r1=0.2"], "ema-diffaugment + R1 (gamma 0.2)"),
+    "ema-diffaugment-ttur": ([*EMA_DIFFAUGMENT, "gan.train.lr=0.0001", "gan.train.lr_d=0.0004"],
                              "ema-diffaugment + the two time-scale rule (G 1e-4, D 4e-4)"),
 }
 # Where a finished study is committed (its table regenerates from its JSON in the tests).
