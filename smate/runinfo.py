@@ -3,6 +3,7 @@
 import os
 import platform
 import subprocess
+from pathlib import Path
 from importlib import metadata
 
 import torch
@@ -45,12 +46,15 @@ def _cpu_name():
 
 
 def git_commit():
-    """HEAD of the repository we run in, with '+dirty' when tracked files changed; outside git, the
-    commit the container was built from (SMATE_GIT_COMMIT), else None."""
+    """HEAD of the repository this package's code is in (not the working directory's: a run from
+    elsewhere ran this code), with '+dirty' when tracked files changed; outside git, the commit the
+    container was built from (SMATE_GIT_COMMIT), else None."""
+    code = Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True,
+                              cwd=code).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=10, check=True).stdout.strip()
+                               text=True, timeout=10, check=True, cwd=code).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return os.environ.get("SMATE_GIT_COMMIT")
     return head + ("+dirty" if dirty else "")

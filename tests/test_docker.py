@@ -87,6 +87,14 @@ def test_hadolint_finds_nothing():
 
 
 def test_git_commit_outside_git_comes_from_the_build(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runinfo, "__file__", str(tmp_path / "runinfo.py"))  # the code installed outside git, as in the image
     monkeypatch.setenv("SMATE_GIT_COMMIT", "0123abc")
     assert runinfo.git_commit() == "0123abc"
+
+
+def test_git_commit_is_the_codes_wherever_the_run_starts(tmp_path, monkeypatch):
+    here = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO)
+    if here.returncode:
+        pytest.skip("this checkout is not a git repository")
+    monkeypatch.chdir(tmp_path)
+    assert runinfo.git_commit().split("+")[0] == here.stdout.strip()

@@ -112,5 +112,5 @@ def by_method(runs):
 
 def commits_line(runs):
     """The commit the runs came from, or every commit when they came from several."""
-    commits = sorted({run["environment"]["git_commit"] for run in runs})
+    commits = sorted({run["environment"]["git_commit"] or "unknown (no git checkout)" for run in runs})
     return f"commit {commits[0]}" if len(commits) == 1 else f"commits {', '.join(commits)}"
