@@ -75,8 +75,9 @@ def test_tau_normalisation_divides_each_class_by_its_norm_to_the_power_tau():
     assert torch.equal(tau_normalized(head, 0.0).bias, head.bias)
     unit = tau_normalized(head, 1.0).weight.norm(dim=1)
     assert torch.allclose(unit, torch.ones(3))
-    half = tau_normalized(head, 0.5).weight.norm(dim=1)
-    assert torch.allclose(half, head.weight.norm(dim=1).sqrt())
+    half = tau_normalized(head, 0.5)
+    assert torch.allclose(half.weight.norm(dim=1), head.weight.norm(dim=1).sqrt())
+    assert torch.allclose(half.bias, head.bias / head.weight.norm(dim=1).sqrt())
 
 
 def test_feature_smote_adds_minority_features_between_minority_features():

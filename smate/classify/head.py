@@ -61,9 +61,12 @@ def retrain_head(like, features, labels, *, balanced, epochs, lr, batch_size, se
 
 @torch.no_grad()
 def tau_normalized(head, tau):
-    """Kang et al.'s tau-normalisation: each class's weights divided by their norm to the power tau; the bias,
-    where the layer has one, is kept (their layer has none), so that tau 0 changes nothing."""
+    """Kang et al.'s tau-normalisation: each class's weights divided by their norm to the power tau. Their layer
+    has no bias; where ours has one it is divided with its class's weights (the class's logit scaled as a
+    whole), since a bias kept as it was carries the train set's prior past the normalisation."""
     head = copy.deepcopy(head)
-    norms = head.weight.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    head.weight.div_(norms.pow(tau))
+    scale = head.weight.norm(dim=1).clamp_min(1e-12).pow(tau)
+    head.weight.div_(scale[:, None])
+    if head.bias is not None:
+        head.bias.div_(scale)
     return head
