@@ -204,6 +204,7 @@ def train(config, out, method, seed, generator_seed=None, progress=True):
         "params": config.record(),
         "environment": environment(device),
     }
+
     def network(path):
         save_classifier(path, result, metrics["accuracy"], model, classify[model], len(dataset.classes),
                         dataset.train_images.shape[1:])
