@@ -45,7 +45,7 @@ def reference_kernel(inputs=REFERENCE_INPUTS):
     return pixels @ pixels.T
 
 
-def _fastest_reference():
+def fastest_reference():
     times = []
     for _ in range(REFERENCE_REPEATS):
         start = time.perf_counter()
@@ -58,9 +58,9 @@ def _fastest_reference():
 def local_reference(benchmark):
     """The reference kernel's fastest time just before and just after each benchmark, saved with it, so the
     comparison divides by the machine's speed at that moment, not at the start of the session."""
-    before = _fastest_reference()
+    before = fastest_reference()
     yield
-    benchmark.extra_info["reference_seconds"] = min(before, _fastest_reference())
+    benchmark.extra_info["reference_seconds"] = min(before, fastest_reference())
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,12 @@ JOBS = 2
 _barrier = None
 
 
+def batch_size(kind):
+    from smate.config import build_config
+
+    return build_config(preset="paper-cpu")["gan"]["train"]["batch_size"] if kind == "gan" else 128
+
+
 def _share_barrier(barrier):
     global _barrier
     _barrier = barrier
@@ -31,23 +37,25 @@ def _job(kind, steps, threads, bf16):
     torch.manual_seed(0)
     autocast = torch.bfloat16 if bf16 else None
     if kind == "gan":
+        from smate.config import build_config
         from smate.gan import LOSSES
         from smate.gan.step import gan_step
         from smate.gan.train import make_gan
 
-        params = {"architecture": "brownlee", "optimizer": "adam", "lr": 2e-4, "lr_d": None, "beta1": 0.5, "beta2": 0.999}
+        # The CPU presets' GAN (paper-cpu's dcgan_sn, hinge loss, batch 64), as benchmark/test_gan_step.py times it.
+        params = build_config(preset="paper-cpu")["gan"]["train"]
         generator, discriminator, opt_g, opt_d = make_gan(params)
-        loss = LOSSES["gan"]()
-        real = torch.rand(128, 3, 32, 32).mul(2).sub(1).contiguous(memory_format=torch.channels_last)
+        loss = LOSSES[params["loss"]]()
+        real = torch.rand(batch_size(kind), 3, 32, 32).mul(2).sub(1).contiguous(memory_format=torch.channels_last)
 
         def step():
             gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast)
     else:
         from smate.classify import CLASSIFIERS, train_step
 
-        recipe = CLASSIFIERS["keras_cnn"]({"lr": 1e-3, "dropout": True, "batch_size": 128}, 10)
-        x = torch.randn(128, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-        labels = torch.randint(0, 10, (128,))
+        recipe = CLASSIFIERS["keras_cnn"]({"lr": 1e-3, "dropout": True, "batch_size": batch_size(kind)}, 10)
+        x = torch.randn(batch_size(kind), 3, 32, 32).contiguous(memory_format=torch.channels_last)
+        labels = torch.randint(0, 10, (batch_size(kind),))
         model = recipe.build(x).to(memory_format=torch.channels_last)
         recipe.configure(model, steps, steps)
 
@@ -62,11 +70,11 @@ def _job(kind, steps, threads, bf16):
     return time.perf_counter() - start
 
 
-def _one_process(kind, steps, bf16):
+def one_process(kind, steps, bf16):
     return sum(_job(kind, steps, 2, bf16) for _ in range(JOBS))
 
 
-def _two_workers(kind, steps, bf16):
+def two_workers(kind, steps, bf16):
     context = multiprocessing.get_context("spawn")
     with context.Pool(JOBS, initializer=_share_barrier, initargs=(context.Barrier(JOBS),)) as pool:
         return max(pool.starmap(_job, [(kind, steps, 1, bf16)] * JOBS))
@@ -79,9 +87,9 @@ def main(argv=None):
     parser.add_argument("--bf16", choices=("true", "false"), default="true")
     args = parser.parse_args(argv)
     bf16 = args.bf16 == "true"
-    threads = _one_process(args.kind, args.steps, bf16)
-    workers = _two_workers(args.kind, args.steps, bf16)
-    images = JOBS * args.steps * 128
+    threads = one_process(args.kind, args.steps, bf16)
+    workers = two_workers(args.kind, args.steps, bf16)
+    images = JOBS * args.steps * batch_size(args.kind)
     result = {"kind": args.kind, "bf16": bf16, "steps_per_job": args.steps, "jobs": JOBS,
               "one_process_two_threads_s": round(threads, 2), "two_workers_one_thread_s": round(workers, 2),
               "images_per_s_threads": round(images / threads), "images_per_s_workers": round(images / workers),
