@@ -41,7 +41,7 @@ def test_feature_gan_steps(benchmark, features):
         torch.manual_seed(0)
         models["g"] = FeatureGenerator(params["noise_dim"], params["width"], DIM)
         models["d"] = FeatureDiscriminator(DIM, params["width"])
-        return (models["g"], models["d"], x, GAN_STEPS, params["gan_batch_size"], params["gan_lr"], 0), {}
+        return (models["g"], models["d"], x, GAN_STEPS, params["generator_batch_size"], params["generator_lr"], 0), {}
 
     losses = benchmark.pedantic(train_feature_gan, setup=setup, rounds=5)
     assert all(np.isfinite(losses))

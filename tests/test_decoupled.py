@@ -13,7 +13,9 @@ from smate.classify.head import retrain_head, tau_normalized, with_head
 from smate.cli import main
 from smate.config import build_config
 from smate.errors import SmateError
-from smate.gan.feature_gan import FeatureDiscriminator, FeatureGenerator, draw, smate_in_feature_space, train_feature_gan
+from smate.gan.feature_diffusion import FeatureDiffusion
+from smate.gan.feature_gan import FeatureDiscriminator, FeatureGenerator, train_feature_gan
+from smate.gan.feature_space import GENERATORS, Standardizer, smate_in_feature_space
 from smate.rebalance import make_rebalancer
 from smate.report import build_report
 from smate.stage_registry import plan
@@ -98,13 +100,34 @@ def test_the_feature_gan_transfer_keeps_its_frozen_layers_and_learns_the_minorit
     train_feature_gan(generator, discriminator, rng.normal(2.0, 0.3, (200, 4)), 400, 64, 0.002, seed=0, frozen=1)
     assert torch.equal(generator[0].weight, first)
     assert not torch.equal(generator[2].weight, FeatureGenerator(8, 32, 4)[2].weight)
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_each_feature_generator_pretrained_on_the_majority_transfers_to_the_minority(generator):
     # Pretrained on two majority classes, transferred to a third far from both: its samples sit on the third.
+    rng = np.random.default_rng(0)
     features = np.concatenate([rng.normal(-3, 1, (300, 4)), rng.normal(0, 1, (300, 4)), rng.normal(4, 0.5, (30, 4))])
     labels = np.repeat([0, 1, 2], [300, 300, 30])
-    generators, scale = smate_in_feature_space(features, labels, [2], noise_dim=8, width=64, pretrain_steps=600,
-                                               transfer_steps=600, frozen=1, batch_size=64, lr=0.002, seed=0)
-    made = scale.back(draw(generators[2], 500, seed=1))
+    generators, scale = smate_in_feature_space(features, labels, [2], generator=generator, noise_dim=8, width=64,
+                                               pretrain_steps=600, transfer_steps=600, frozen=1, batch_size=64, lr=0.002, seed=0)
+    made = scale.back(generators[2].draw(500, seed=1))
     assert np.abs(made.mean(0) - 4).max() < 0.75 and np.abs(made.mean(0) - 0).min() > 2
+    assert np.abs(made.std(0) - 0.5).max() < 0.3  # spread like the class's, neither one point nor noise
+
+
+def test_the_feature_diffusion_transfer_keeps_its_frozen_layers():
+    torch.manual_seed(0)
+    model = FeatureDiffusion(4, 32)
+    first, last = model.net[0].weight.clone(), model.net[-1].weight.clone()
+    model.fit(np.random.default_rng(0).normal(2.0, 0.3, (200, 4)), 50, 64, 0.002, seed=0, frozen=1)
+    assert torch.equal(model.net[0].weight, first) and not torch.equal(model.net[-1].weight, last)
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_synthetic_features_stay_above_the_least_value_the_backbone_gave():
+    features = np.abs(np.random.default_rng(0).normal(0, 1, (100, 3)))  # post-ReLU: never below 0
+    scale = Standardizer(features, floor=features.min(0))
+    assert (scale.back(np.full((5, 3), -50.0)) >= features.min(0)).all()
 
 
 def test_a_decoupled_run_follows_its_base_run_and_is_keyed_on_it():

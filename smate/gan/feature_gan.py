@@ -1,6 +1,4 @@
-"""SMate's recipe in a classifier's feature space: an MLP GAN pretrained on the majority classes' features and
-transferred to a minority class's, its first layers frozen. On features a generator converges in seconds on a
-CPU, where the pixel GAN needs GPU-hours."""
+"""An MLP GAN on a classifier's features, one of feature_smate's generators (smate/gan/feature_space.py)."""
 
 import numpy as np
 import torch
@@ -59,43 +57,23 @@ def train_feature_gan(generator, discriminator, features, steps, batch_size, lr,
     return d_loss.item(), g_loss.item()
 
 
-class Standardizer:
-    """Per-feature mean and std of the features the GAN pretrains on; its inputs and outputs live in that scale."""
-
-    def __init__(self, features):
-        self.mean = features.mean(0)
-        self.std = features.std(0) + 1e-6
-
-    def to(self, features):
-        return (features - self.mean) / self.std
-
-    def back(self, standardized):
-        return standardized * self.std + self.mean
-
-
 @torch.no_grad()
 def draw(generator, count, seed):
     noise = torch.randn(count, generator.noise_dim, generator=torch.Generator().manual_seed(seed))
     return generator.eval()(noise).double().numpy()
 
 
-def smate_in_feature_space(features, labels, minority_ids, *, noise_dim, width, pretrain_steps, transfer_steps,
-                           frozen, batch_size, lr, seed):
-    """{minority class: its transferred generator} and the standardizer they share: one G and D pretrained on
-    the majority classes' features, then for each minority class a copy of both trained on its features."""
-    import copy
+class FeatureGAN(nn.Module):
+    """G and D as one feature generator with the interface smate/gan/feature_space.py trains: fit and draw."""
 
-    features = np.asarray(features, dtype=np.float64)
-    majority = ~np.isin(labels, minority_ids)
-    scale = Standardizer(features[majority])
-    torch.manual_seed(seed)
-    generator = FeatureGenerator(noise_dim, width, features.shape[1])
-    discriminator = FeatureDiscriminator(features.shape[1], width)
-    train_feature_gan(generator, discriminator, scale.to(features[majority]), pretrain_steps, batch_size, lr, seed)
-    transferred = {}
-    for offset, class_id in enumerate(minority_ids):
-        g, d = copy.deepcopy(generator).train(), copy.deepcopy(discriminator)
-        train_feature_gan(g, d, scale.to(features[labels == class_id]), transfer_steps, batch_size, lr,
-                          seed + 1 + offset, frozen)
-        transferred[class_id] = g
-    return transferred, scale
+    def __init__(self, features, width, noise_dim):
+        super().__init__()
+        self.generator = FeatureGenerator(noise_dim, width, features)
+        self.discriminator = FeatureDiscriminator(features, width)
+
+    def fit(self, features, steps, batch_size, lr, seed, frozen=0):
+        self.generator.train()
+        return train_feature_gan(self.generator, self.discriminator, features, steps, batch_size, lr, seed, frozen)
+
+    def draw(self, count, seed):
+        return draw(self.generator, count, seed)

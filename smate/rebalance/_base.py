@@ -42,6 +42,19 @@ class Interval:
         return f"{kind} in {left}{self.low:g}, {self.high:g}{right}"
 
 
+@dataclass(frozen=True)
+class OneOf:
+    """A parameter that names one of a few options."""
+
+    options: tuple
+
+    def admits(self, value):
+        return value in self.options
+
+    def __str__(self):
+        return "one of " + ", ".join(self.options)
+
+
 def register(name):
     def add(cls):
         cls.name = name

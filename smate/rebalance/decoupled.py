@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._base import Interval, Rebalancer, register
+from ._base import Interval, OneOf, Rebalancer, register
 
 POSITIVE = Interval(float, 0, closed="neither")
 COUNT = Interval(int, 1)
@@ -120,28 +120,29 @@ class FeatureSMOTE(_Synthesized):
 
 @register("feature_smate")
 class FeatureSMate(_Synthesized):
-    """SMate in feature space: an MLP GAN pretrained on the majority classes' features and transferred to each
-    minority class's (its first `frozen` layers fixed, the paper's recipe), its samples added for re-training the last layer."""
+    """SMate in feature space: a generator (an MLP GAN, or a small diffusion model as LDMLR's) pretrained on the
+    majority classes' features and transferred to each minority class's (its first `frozen` layers fixed, the
+    paper's recipe), its samples added for re-training the last layer."""
 
-    code = (*_Decoupled.code, "smate/gan/feature_gan.py")
-    constraints = {**_Retrained.constraints, "noise_dim": COUNT, "width": COUNT, "pretrain_steps": COUNT,
-                   "transfer_steps": COUNT, "frozen": Interval(int, 0, 2), "gan_batch_size": COUNT, "gan_lr": POSITIVE}
+    code = (*_Decoupled.code, "smate/gan/feature_space.py", "smate/gan/feature_gan.py", "smate/gan/feature_diffusion.py")
+    constraints = {**_Retrained.constraints, "generator": OneOf(("gan", "diffusion")), "noise_dim": COUNT, "width": COUNT,
+                   "pretrain_steps": COUNT, "transfer_steps": COUNT, "frozen": Interval(int, 0, 2),
+                   "generator_batch_size": COUNT, "generator_lr": POSITIVE}
 
-    def __init__(self, seed=0, epochs=10, lr=0.001, batch_size=128, noise_dim=64, width=256, pretrain_steps=2000,
-                 transfer_steps=500, frozen=1, gan_batch_size=128, gan_lr=0.0002):
+    def __init__(self, seed=0, epochs=10, lr=0.001, batch_size=128, generator="gan", noise_dim=64, width=256,
+                 pretrain_steps=2000, transfer_steps=500, frozen=1, generator_batch_size=128, generator_lr=0.0002):
         super().__init__(seed, epochs, lr, batch_size)
-        self.gan = {"noise_dim": noise_dim, "width": width, "pretrain_steps": pretrain_steps, "transfer_steps": transfer_steps,
-                    "frozen": frozen, "batch_size": gan_batch_size, "lr": gan_lr}
+        self.generator = {"generator": generator, "noise_dim": noise_dim, "width": width, "pretrain_steps": pretrain_steps,
+                          "transfer_steps": transfer_steps, "frozen": frozen, "batch_size": generator_batch_size,
+                          "lr": generator_lr}
         self.generators_ = None
 
     def _training_features(self, features, labels, minority_ids):
-        from ..gan.feature_gan import smate_in_feature_space
+        from ..gan.feature_space import smate_in_feature_space
 
-        self.generators_ = smate_in_feature_space(features, labels, list(minority_ids), seed=self.seed, **self.gan)
+        self.generators_ = smate_in_feature_space(features, labels, list(minority_ids), seed=self.seed, **self.generator)
         return super()._training_features(features, labels, minority_ids)
 
     def _synthesize(self, features, labels, minority_ids, class_id, count):
-        from ..gan.feature_gan import draw
-
         generators, scale = self.generators_
-        return scale.back(draw(generators[class_id], count, self.seed + class_id))
+        return scale.back(generators[class_id].draw(count, self.seed + class_id))
