@@ -125,10 +125,11 @@ def table(results):
                          + (" collapsed" if score["collapsed"] else ""), f"grids/{recipe}-{stage}.png"])
     machine = results["machine"]
     return "\n\n".join([
-        f"GAN recipes at {results['preset']}'s scale, each with "
-        f"{results['pretrain_minutes']} minutes of pretraining and {results['transfer_minutes']} of SMate's transfer on one "
-        f"thread of a {machine['cpu']} ({machine['workers']} recipes at once), seed 0, commit {results['commit'][:7]}, "
-        f"torch {machine['torch']}. One training per recipe: descriptive, not a verdict.",
+        f"GAN recipes at {results['preset']}'s scale{_with(results['overrides'])}, each with at most "
+        f"{results['pretrain_minutes']:g} minutes of pretraining and {results['transfer_minutes']:g} of SMate's transfer "
+        f"(less where the epochs asked for end sooner: the minutes column) on one thread of a {machine['cpu']} "
+        f"({machine['workers']} recipes at once), seed 0, commit {results['commit'][:7]}, torch {machine['torch']}. "
+        f"One training per recipe: descriptive, not a verdict.",
         f"FD, precision and recall on the penultimate features of the preset's feature net (its classifier on the full "
         f"train set, test accuracy {100 * results['feature_net_accuracy']:.1f}%): the pretrained generator against "
         f"up to {SCORED:,} held-out majority images, the transferred one against the held-out trucks, of which the "
@@ -138,6 +139,10 @@ def table(results):
         "\n".join(f"- {recipe}: {entry['what']} ({' '.join(entry['overrides']) or 'no overrides'})"
                   for recipe, entry in results["recipes"].items()),
     ]) + "\n"
+
+
+def _with(overrides):
+    return f" (with {' '.join(overrides)})" if overrides else ""
 
 
 def _train_job(args):
