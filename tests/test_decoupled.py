@@ -182,3 +182,8 @@ def test_a_missing_base_network_says_which_run_to_make(decoupled_run, tmp_path, 
     shutil.copytree(decoupled_run / "prepared", tmp_path / "prepared")
     code = main(["train", *TINY, "--set", "methods=imbalanced,crt", "--method", "crt", "--seed", "0", "--out", str(tmp_path)])
     assert code == 2 and "smate-bench train --method imbalanced --seed 0" in capsys.readouterr().err
+
+
+def test_an_unknown_feature_generator_is_refused_in_one_line():
+    with pytest.raises(SmateError, match=r"rebalance.feature_smate.generator must be one of gan, diffusion, got 'vae'"):
+        make_rebalancer("feature_smate", {"generator": "vae"})
