@@ -1,6 +1,5 @@
 """An MLP GAN on a classifier's features, one of feature_smate's generators (smate/gan/feature_space.py)."""
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
