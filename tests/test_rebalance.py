@@ -12,7 +12,7 @@ import torch
 
 from smate.errors import SmateError
 from smate.rebalance import REBALANCERS, Rebalancer, make_rebalancer
-from smate.rebalance._base import KINDS, Interval
+from smate.rebalance._base import KINDS, Interval, OneOf
 
 COUNTS = [40, 40, 40, 8]  # class 3 is the minority
 
@@ -97,7 +97,10 @@ class TestEveryMethod:
 
 
 def _outside(allowed):
-    """Values an Interval refuses: the wrong type, and one past each finite end."""
+    """Values a constraint refuses: for OneOf a name not among its options, and the wrong type; for an Interval,
+    the wrong type and one past each finite end."""
+    if isinstance(allowed, OneOf):
+        return ["not-an-option", 1]
     values = ["x", True] + ([1.5] if allowed.type is int else [])
     if allowed.low != -math.inf:
         values.append(allowed.low - 1)
