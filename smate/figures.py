@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -12,6 +14,7 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from . import atomic
+from .figure_styles import COLOURS, by_family, markers, method_styles, palette
 
 # A fixed SVG hash salt and no dates keep reruns byte-identical.
 plt.rcParams["svg.hashsalt"] = "smate-bench"
@@ -27,8 +30,25 @@ def _save(figure, out, name):
 
 
 def _order(runs):
-    """Methods in the order the runs come (the params' order), for colours and legends."""
-    return list(dict.fromkeys(run["method"] for run in runs))
+    """Methods grouped by family, in the order the runs come (the params' order) within each."""
+    return by_family(dict.fromkeys(run["method"] for run in runs))
+
+
+def _legend(axis, styles):
+    """One legend entry per method under a colour patch naming its family."""
+    handles = []
+    for family in dict.fromkeys(style.family for style in styles.values()):
+        handles.append(Patch(color=COLOURS[family], label=family))
+        handles += [Line2D([], [], color=style.colour, marker=style.marker, linestyle="", label=f"  {method}")
+                    for method, style in styles.items() if style.family == family]
+    axis.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+
+
+def _method_lines(frame, x, y, styles, axis, **options):
+    """A line per method, mean ± sd over seeds, in its family's colour with its own marker."""
+    sns.lineplot(frame, x=x, y=y, hue="method", hue_order=list(styles), palette=palette(styles), style="method",
+                 style_order=list(styles), markers=markers(styles), dashes=False, errorbar="sd", legend=False, ax=axis,
+                 **options)
 
 
 def _history_frame(runs):
@@ -55,12 +75,12 @@ def minority_per_epoch(runs, out):
     frame = _history_frame(runs)
     if frame.empty:
         return None
+    styles = method_styles(_order(runs))
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     for axis, column in zip(axes, ("minority_recall", "test_accuracy")):
-        sns.lineplot(frame, x="epoch", y=column, hue="method", hue_order=_order(runs), errorbar="sd", ax=axis,
-                     legend=axis is axes[-1])
+        _method_lines(frame, "epoch", column, styles, axis, markevery=max(1, frame["epoch"].nunique() // 6))
         axis.set_title(f"{column.replace('_', ' ')} per epoch")
-    axes[-1].legend(loc="center left", bbox_to_anchor=(1, 0.5))
+    _legend(axes[-1], styles)
     return _save(figure, out, "fig10_minority_per_epoch")
 
 
@@ -81,37 +101,72 @@ def confusion_matrices(runs, out, methods=("imbalanced", "smate")):
 
 
 def recall_vs_accuracy(runs, out):
-    """Not in the paper: minority recall against accuracy for every method, mean ± sd over seeds."""
+    """Not in the paper: minority recall against accuracy for every method, mean ± sd over seeds, each point named."""
     frame = pd.DataFrame([{"method": r["method"], "accuracy": r["accuracy"], "minority_recall": r["minority_recall"]}
                           for r in runs])
     stats = frame.groupby("method", sort=False).agg(["mean", "std"])
-    figure, axis = plt.subplots(figsize=(6, 5))
-    palette = sns.color_palette("tab20", len(stats))
-    for colour, (method, row) in zip(palette, stats.iterrows()):
-        axis.errorbar(row[("accuracy", "mean")], row[("minority_recall", "mean")], xerr=row[("accuracy", "std")],
-                      yerr=row[("minority_recall", "std")], fmt="o", color=colour, label=method, capsize=3)
+    styles = method_styles(_order(runs))
+    figure, axis = plt.subplots(figsize=(7, 5.5))
+    for method, style in styles.items():
+        row = stats.loc[method]
+        x, y = row[("accuracy", "mean")], row[("minority_recall", "mean")]
+        axis.errorbar(x, y, xerr=row[("accuracy", "std")], yerr=row[("minority_recall", "std")], fmt=style.marker,
+                      color=style.colour, capsize=3, alpha=0.9)
+        axis.annotate(method, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=6, color=style.colour)
     axis.set_xlabel("test accuracy")
     axis.set_ylabel("minority recall")
-    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    _legend(axis, styles)
     axis.set_title("Minority recall vs accuracy (mean ± sd over seeds)")
     return _save(figure, out, "recall_vs_accuracy")
+
+
+# What a paired test against the imbalanced run concluded (report.forest), as the forest plot marks it.
+VERDICT_MARKS = {"holds": "better", "does not hold": "worse", "not significant": "n.s.", "descriptive": "1 generator",
+                 "untested": "untested"}
+
+
+def forest_plot(rows, reference, out):
+    """Not in the paper: each method's paired difference from `reference` on each metric, mean and 95% t-interval
+    over seeds in percentage points, sorted; filled markers where the corrected test found a difference."""
+    metrics = list(dict.fromkeys(row["metric"] for row in rows))
+    styles = method_styles(by_family(dict.fromkeys(row["method"] for row in rows)))
+    height = 1.2 + 0.28 * len(styles)
+    figure, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), height), squeeze=False)
+    for axis, metric in zip(axes[0], metrics):
+        mine = sorted((row for row in rows if row["metric"] == metric), key=lambda row: row["difference"])
+        for place, row in enumerate(mine):
+            style = styles[row["method"]]
+            mark = VERDICT_MARKS[row["verdict"].split(" (")[0]]
+            filled = mark in ("better", "worse")
+            interval = None if np.isnan(row["half_width"]) else 100 * row["half_width"]  # one seed: no interval
+            axis.errorbar(100 * row["difference"], place, xerr=interval, fmt=style.marker, color=style.colour,
+                          markerfacecolor=style.colour if filled else "white", capsize=2)
+            axis.annotate(mark, (1.01, place), xycoords=("axes fraction", "data"), va="center", fontsize=7)
+        axis.axvline(0, color="grey", linewidth=0.8)
+        axis.set_yticks(range(len(mine)), [row["method"] for row in mine], fontsize=7)
+        axis.set_ylim(-0.7, len(mine) - 0.3)
+        axis.set_xlabel(f"{metric.replace('_', ' ')}: difference from {reference} (points)")
+    figure.suptitle(f"Paired difference from {reference} over seeds (mean, 95% t-interval); verdict after Holm's "
+                    "correction over the methods", fontsize=9)
+    figure.tight_layout()
+    return _save(figure, out, "forest")
 
 
 def ratio_sweep(rows, methods, out):
     """Not in the paper: minority recall and balanced accuracy against the minority ratio, a line per method
     with a band of ± one sd over seeds."""
     frame = pd.DataFrame(rows)
+    styles = method_styles(by_family(methods))
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharex=True)
     for axis, column, label in zip(axes, ("minority_recall", "balanced_accuracy"), ("minority recall", "balanced accuracy")):
-        sns.lineplot(frame, x="ratio", y=column, hue="method", hue_order=methods, errorbar="sd", marker="o", ax=axis,
-                     legend=axis is axes[-1])
+        _method_lines(frame, "ratio", column, styles, axis)
         axis.set_xscale("log")
         ratios = sorted(frame["ratio"].unique())
         axis.set_xticks(ratios, [f"{ratio:g}" for ratio in ratios])
         axis.minorticks_off()
         axis.set_xlabel("minority ratio (share of the minority's train images kept)")
         axis.set_ylabel(label)
-    axes[-1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    _legend(axes[-1], styles)
     figure.suptitle("Each method as the imbalance grows (mean ± sd over seeds)")
     return _save(figure, out, "ratio_sweep")
 

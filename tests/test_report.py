@@ -248,7 +248,7 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     drawn = {p.relative_to(out).as_posix() for p in out.rglob("*.png")}
     assert drawn == {f"figures/{regime}/{name}.png" for regime in ("fast", "keras_cnn")
                      for name in ("fig5_accuracy_per_epoch", "fig10_minority_per_epoch", "fig11_confusion",
-                                  "recall_vs_accuracy")}
+                                  "recall_vs_accuracy", "forest")}
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")])
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

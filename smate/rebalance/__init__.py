@@ -9,10 +9,10 @@ the registry (`smate-bench methods`, every DVC stage's start) does not wait abou
 import importlib
 import pkgutil
 
-from ._base import REBALANCERS, Rebalancer, make_rebalancer, register
+from ._base import FAMILIES, REBALANCERS, Rebalancer, family_of, make_rebalancer, register
 
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["REBALANCERS", "Rebalancer", "make_rebalancer", "register"]
+__all__ = ["FAMILIES", "REBALANCERS", "Rebalancer", "family_of", "make_rebalancer", "register"]

@@ -15,6 +15,9 @@ REBALANCERS = {}
 # synthetic, generator: every class up to the largest (repeats, pixel interpolations, GAN images); decoupled:
 # the counts as given, its work done on the imbalanced run's network (rebalance/decoupled.py).
 KINDS = ("reference", "under", "over", "synthetic", "weight", "loss", "generator", "boost", "decoupled")
+# The families the figures colour methods by, each a group of KINDS; a name outside the registry is "other".
+FAMILIES = {"reference": ("reference",), "sampling": ("under", "over", "synthetic"), "weighting and losses": ("weight", "loss"),
+            "generators": ("generator",), "decoupled": ("decoupled",), "boosting": ("boost",)}
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,12 @@ class Rebalancer:
 
     def _fit_resample(self, X, y):
         raise NotImplementedError
+
+
+def family_of(name):
+    """The family of a method's kind (FAMILIES), or "other" for a name the registry lacks."""
+    kind = REBALANCERS[name].kind if name in REBALANCERS else None
+    return next((family for family, kinds in FAMILIES.items() if kind in kinds), "other")
 
 
 def make_rebalancer(name, params=None, seed=0):

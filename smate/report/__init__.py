@@ -14,6 +14,7 @@ from .. import atomic, figures
 from ..errors import SmateError
 from ..summary import records_csv
 from .findings import generator_finding, replication_lines, scale_finding, tally_line
+from .forest import REFERENCE, forest_rows
 from .records import by_method, commits_line, configured_runs, load_reference, load_runs
 from .stats import ALPHA, holm, source_verdict, spread, test_claim, tested
 from .tables import (LABELS, cell, claims_table, environment_line, feature_generator_table, generator_tables, paper_table,
@@ -92,6 +93,10 @@ def _regime(regime, runs, reference, out):
     claims = tested("paper", specs, grouped, sources) if profile == "minority" else []
     beyond = tested("beyond", reference.get("beyond", []), grouped, [])
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
+    forest = forest_rows(grouped)
+    if forest:
+        atomic.write_text(out / f"forest_{regime}.csv", rows_csv(forest))
+        drawn.append(figures.forest_plot(forest, REFERENCE, out / "figures" / regime))
     if profile != "minority":
         tally = (f"These runs cut the train set by the {profile} profile, not as the paper did (one class cut to a "
                  "ratio): the paper's numbers and claims do not apply to them.")
