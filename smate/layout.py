@@ -9,7 +9,7 @@ OUT/gan/feature_net.pt                          feature_net: the classifier whos
 OUT/gan/guide_net-seed-G.pt                     guide_net: SMate+'s classifier, trained on the imbalanced set
 OUT/gan/<variant>/quality.json                  gan_quality: FD, KD, precision/recall, memorization
 OUT/runs/<method>-<seed>/                       train: metrics.json, history.csv, predictions.csv of one run
-OUT/summary.csv, summary.md                     summarize: one row per method over its seeds
+OUT/summary.csv, summary.md, metrics.json       summarize: one row per method over its seeds (metrics.json for DVC)
 
 G is a generator's seed: each run seed's own (gan.generators: per_seed) or gan.seed (single). Results
 made before generators had seeds hold their trainings one level up, without seed-G/.

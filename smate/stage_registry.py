@@ -198,7 +198,7 @@ def _train(config, context):
     return planned
 
 
-@stage("summarize", "stages.summarize", "one table over every method and seed (OUT/summary.csv, OUT/summary.md)",
+@stage("summarize", "stages.summarize", "one table over every method and seed (OUT/summary.csv, OUT/summary.md, OUT/metrics.json)",
        params=("methods", "seeds"), code=("smate/summary.py",), keyed=False, reads="nothing")
 def _summarize(config, context):
     scored = [name for name in context["planned"] if name.partition("@")[0] in ("train", "gan_quality")]

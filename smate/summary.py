@@ -1,7 +1,8 @@
-"""The summary table: one row per method, mean and spread over seeds, as CSV and Markdown."""
+"""The summary table: one row per method, mean and spread over seeds, as CSV and Markdown, and DVC's metrics file."""
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from .run_labels import METRIC_LABELS, dataset_line
 
 METRICS = ("accuracy", "minority_recall", "minority_precision", "minority_f1", "balanced_accuracy", "gmean", "macro_f1",
            "minority_average_precision")
+# What `dvc metrics show` and `dvc metrics diff` list for each method (OUT/metrics.json, declared in dvc.yaml).
+DVC_METRICS = ("accuracy", "balanced_accuracy", "minority_recall", "minority_f1")
 COLUMNS = ["method", "n_seeds", "seeds"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["train_seconds_mean"]
 
 
@@ -29,6 +32,15 @@ def summarize_runs(runs, methods):
         row["train_seconds_mean"] = float(np.mean([run["seconds"]["train"] for run in mine]))
         rows.append(row)
     return rows
+
+
+def to_metrics(rows):
+    """{method: {metric: {mean, std}}} for DVC_METRICS, std null for one seed (JSON has no NaN)."""
+    def number(value):
+        return None if np.isnan(value) else round(value, 6)
+
+    return {row["method"]: {metric: {"mean": number(row[f"{metric}_mean"]), "std": number(row[f"{metric}_std"])}
+                            for metric in DVC_METRICS} for row in rows}
 
 
 def to_csv(rows):
@@ -92,6 +104,7 @@ def _pm(row, metric):
 
 def write_summary(rows, runs, out, generator_reports=()):
     atomic.write_text(Path(out) / "summary.csv", to_csv(rows))
+    atomic.write_text(Path(out) / "metrics.json", json.dumps(to_metrics(rows), indent=2) + "\n")
     markdown = to_markdown(rows, runs)
     if generator_reports:
         markdown += "\n" + generators_markdown(generator_reports)

@@ -51,4 +51,6 @@ def copy_pipeline(root):
     shutil.copytree(REPO / "paper", root / "paper")
     shutil.copytree(REPO / "sweep", root / "sweep")
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    for key, value in (("user.name", "smate-bench tests"), ("user.email", "tests@smate-bench.invalid")):
+        subprocess.run(["git", "config", key, value], cwd=root, check=True)  # dvc exp run commits experiments
     return root

@@ -89,6 +89,30 @@ def test_dvc_plots_render_from_the_runs(pipeline):
     sh(["dvc", "plots", "show", "--json"], root)
 
 
+def test_dvc_metrics_and_experiments_list_each_methods_results(pipeline):
+    """`dvc metrics show` lists results/metrics.json; after a commit, `dvc exp run -S` tries a change and both
+    `dvc exp show` and `dvc metrics diff` list its metrics beside the committed ones."""
+    root, _ = pipeline
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    shown = json.loads(sh(["dvc", "metrics", "show", "--json"], root))
+    (workspace,) = shown.values()  # named "" before the repository's first commit
+    committed = workspace["data"]["results/metrics.json"]["data"]
+    assert list(committed) == params["methods"]
+    assert 0 <= committed["smote"]["balanced_accuracy"]["mean"] <= 1
+    written = json.loads((root / "results" / "metrics.json").read_text())
+    assert written["smote"]["minority_f1"]["std"] is None  # one seed: no spread, which DVC leaves out
+    sh(["git", "add", "-A"], root)
+    sh(["git", "commit", "-qm", "baseline"], root)
+    output = sh(["dvc", "exp", "run", "-S", "classify.fast.epochs=3", "-n", "three-epochs"], root)
+    assert "train imbalanced-0:" in output and "pretrain_gan seed 0:" not in output
+    experiments = json.loads(sh(["dvc", "exp", "show", "--json"], root))
+    names = [exp.get("name") for commit in experiments for exp in commit.get("experiments") or []]
+    assert "three-epochs" in names, experiments
+    changed = json.loads(sh(["dvc", "metrics", "diff", "--json"], root))["results/metrics.json"]
+    assert changed["imbalanced.accuracy.mean"]["old"] == committed["imbalanced"]["accuracy"]["mean"]
+    assert changed["imbalanced.accuracy.mean"]["new"] != changed["imbalanced.accuracy.mean"]["old"]
+
+
 def test_dvc_repro_keeps_what_run_made(tmp_path):
     """`dvc repro` after `smate-bench run` into the same folder retrains nothing: its stages find the
     content keys run left, then dvc.lock records the outputs and DVC has nothing stale."""
