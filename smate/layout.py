@@ -20,6 +20,11 @@ from pathlib import Path
 from .rebalance import REBALANCERS
 
 
+def key_path(out, name):
+    """A stage instance's content key and wall time, left when it finished."""
+    return Path(out) / "keys" / f"{name}.json"
+
+
 def prepared_dir(out):
     return Path(out) / "prepared"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import atomic, layout, out_lock, report, stage_registry, stages
+from . import atomic, eta, layout, out_lock, report, stage_registry, stages
 from .classify import REGIMES
 from .config import apply_override
 from .keys import data_digest, stage_key
@@ -50,14 +50,10 @@ class Keys:
         return self.cache["data"]
 
 
-def key_path(out, name):
-    return Path(out) / "keys" / f"{name}.json"
-
-
 def finished(out, step, key):
     """Whether `step` finished before with this content key and its output is still there."""
     try:
-        record = json.loads(key_path(out, step.name).read_text())
+        record = json.loads(layout.key_path(out, step.name).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return False
     return record.get("key") == key and step.output is not None and step.output.exists()
@@ -75,6 +71,7 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, execu
         start = time.perf_counter()
         plan = steps(config, out, progress and executor.in_process, reference, reproduction)
         log = {**executor.describe(), "stages": {}}
+        earlier = _earlier_seconds(out)
         if only is None:
             for step in plan[:2]:  # prepare and split: every key needs the split
                 _record(out, log, step.name, "ran", executor.run_one(step))
@@ -88,7 +85,7 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, execu
         pending = []
         for step in chosen:
             if step.stage.keyed and finished(out, step, keys(step.name)):
-                seconds = json.loads(key_path(out, step.name).read_text()).get("seconds")
+                seconds = json.loads(layout.key_path(out, step.name).read_text()).get("seconds")
                 _record(out, log, step.name, "kept", seconds)
             else:
                 pending.append(step)
@@ -96,9 +93,12 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, execu
         if kept:
             print(f"run: {kept} stages kept, finished before with the same params, code and data")
         bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
+        time_left = eta.TimeLeft(out, chosen, log.get("workers", 1), earlier)
+        left = {step.name for step in pending}
+        bar.set_postfix_str(eta.describe(time_left.seconds(left)))
         try:
             with sigterm_interrupts():
-                executor.run(pending, partial(_finish, out, log, keys, bar))
+                executor.run(pending, partial(_finish, out, log, keys, bar, time_left, left))
         finally:
             bar.close()
         seconds = time.perf_counter() - start
@@ -125,15 +125,27 @@ def run_step(config, out, name, progress=True):
             _write_key(out, name, Keys(config, out, plan.values())(name), seconds)
 
 
-def _finish(out, log, keys, bar, step, seconds, attempts=1):
+def _earlier_seconds(out):
+    """{stage: seconds} from the folder's last stages.json, before this run writes its own."""
+    try:
+        stages_run = json.loads((Path(out) / "stages.json").read_text())["stages"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return {}
+    return {name: record["seconds"] for name, record in stages_run.items() if record.get("seconds") is not None}
+
+
+def _finish(out, log, keys, bar, time_left, left, step, seconds, attempts=1):
     if step.stage.keyed:
         _write_key(out, step.name, keys(step.name), seconds)
     _record(out, log, step.name, "ran", seconds, attempts)
+    time_left.finished(step.name, seconds)
+    left.discard(step.name)
+    bar.set_postfix_str(eta.describe(time_left.seconds(left)), refresh=False)
     bar.update()
 
 
 def _write_key(out, name, key, seconds):
-    atomic.write_json(key_path(out, name), {"key": key, "seconds": round(seconds, 2)})
+    atomic.write_json(layout.key_path(out, name), {"key": key, "seconds": round(seconds, 2)})
 
 
 def _record(out, log, name, status, seconds, attempts=1):
