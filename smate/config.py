@@ -156,6 +156,7 @@ def validate(config):
     from .classify import CLASSIFIERS
     from .data import PROFILES, SOURCES
     from .images import Policy
+    from .live import check_available
     from .gan import ARCHITECTURES, LOSSES
     from .rebalance import REBALANCERS
 
@@ -216,6 +217,7 @@ def validate(config):
     if config["classify"]["model"] not in CLASSIFIERS:
         raise SmateError(f"unknown classify.model {config['classify']['model']!r}; choose one of: {', '.join(CLASSIFIERS)}")
     _validate_keras_cnn(classify["keras_cnn"], config["rebalance"])
+    check_available(config["log"]["dvclive"])
 
 
 def _validate_keras_cnn(params, methods):

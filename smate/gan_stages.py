@@ -1,6 +1,7 @@
 """The GAN stages: pretrain on the majority, transfer to each minority class, synthesize images,
 and score the generators on features of the suite's own classifier."""
 
+import functools
 import json
 import math
 import time
@@ -29,7 +30,7 @@ def _imbalanced_train(out):
     return dataset, dataset.train_images[kept], dataset.train_labels[kept], split["minority_ids"]
 
 
-def pretrain_gan(config, out, generator_seed, progress=True, time_budget=None):
+def pretrain_gan(config, out, generator_seed, progress=True, time_budget=None, on_epoch=None):
     """Train the generator the pretrained methods transfer from, on the majority classes (for at most about
     `time_budget` seconds, where a study gives recipes the same time)."""
     gan = config["gan"]
@@ -39,11 +40,11 @@ def pretrain_gan(config, out, generator_seed, progress=True, time_budget=None):
     label = f"pretrain_gan seed {generator_seed}"
     _, history = train_gan(majority, gan["train"], gan["pretrain"]["epochs"], training_dir(out, "pretrained", generator_seed),
                            seed=generator_seed, device=resolve_device(gan["device"]), diffaugment=gan["pretrain"]["diffaugment"],
-                           progress=progress, label=label, time_budget=time_budget)
+                           progress=progress, label=label, time_budget=time_budget, on_epoch=on_epoch)
     _report(label, len(majority), history, time.perf_counter() - start)
 
 
-def transfer_gan(config, out, variant, generator_seed, progress=True, time_budget=None):
+def transfer_gan(config, out, variant, generator_seed, progress=True, time_budget=None, on_epoch=None):
     """Train `variant`'s generator for each minority class, from the pretrained one of the same seed when
     it uses it; a cGAN's one generator on the whole imbalanced train set."""
     method = _variant(variant)
@@ -58,7 +59,7 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
         _, history = train_gan(images, gan["train"], gan["conditional"]["epochs"],
                                generator_dir(out, variant, None, generator_seed), seed=generator_seed, device=device,
                                diffaugment=diffaugment, labels=labels, num_classes=len(dataset.classes),
-                               progress=progress, label=label)
+                               progress=progress, label=label, on_epoch=on_epoch)
         _report(f"transfer_gan {label}", len(images), history, time.perf_counter() - start)
         return
     init = _load_pretrained(out, generator_seed, device) if method.pretrained else None
@@ -89,6 +90,7 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
             diffaugment=diffaugment,
             guide=_guide(out, generator_seed, class_id, transfer["guide_weight"], device) if method.guided else None,
             progress=progress, label=label, time_budget=time_budget,
+            on_epoch=on_epoch and functools.partial(on_epoch, prefix=f"{name}/"),
         )
         _report(f"transfer_gan {label}", len(members), history, time.perf_counter() - start)
 
@@ -172,28 +174,28 @@ def _report(label, n_images, history, seconds):
           f"D fake accuracy {last.get('d_fake_accuracy', float('nan')):.2f}")
 
 
-def feature_net(config, out, progress=True):
+def feature_net(config, out, progress=True, on_epoch=None):
     """Train the classifier that scores generators: classify.model on the full, balanced train set, seeded by
     gan.seed (one yardstick for every generator)."""
     dataset = load_prepared(out)
     _train_and_save(config, dataset, dataset.train_images, dataset.train_labels, feature_net_path(out),
-                    "feature_net", "the full train set", config["gan"]["seed"], progress)
+                    "feature_net", "the full train set", config["gan"]["seed"], progress, on_epoch)
 
 
-def guide_net(config, out, generator_seed, progress=True):
+def guide_net(config, out, generator_seed, progress=True, on_epoch=None):
     """Train SMate+'s guide: classify.model on the imbalanced train set, all a user of the method has."""
     dataset, images, labels, _ = _imbalanced_train(out)
     _train_and_save(config, dataset, images, labels, guide_net_path(out, generator_seed), f"guide_net seed {generator_seed}",
-                    "the imbalanced train set", generator_seed, progress)
+                    "the imbalanced train set", generator_seed, progress, on_epoch)
 
 
-def _train_and_save(config, dataset, images, labels, path, label, what, seed, progress):
+def _train_and_save(config, dataset, images, labels, path, label, what, seed, progress, on_epoch):
     """classify.model trained on `images`, saved as plain state with its test accuracy."""
     classify = config["classify"]
     recipe = CLASSIFIERS[classify["model"]](classify[classify["model"]], len(dataset.classes))
     result = train_classifier(recipe, images, labels, dataset.test_images, dataset.test_labels,
                               seed=seed, device=resolve_device(classify["device"]), progress=progress,
-                              bf16=classify["bf16"], eval_every=classify["eval_every"])
+                              bf16=classify["bf16"], eval_every=classify["eval_every"], on_epoch=on_epoch)
     accuracy = float((result.predictions == dataset.test_labels).mean())
     save_classifier(path, result, accuracy, classify["model"], classify[classify["model"]], len(dataset.classes),
                     dataset.train_images.shape[1:])

@@ -10,6 +10,7 @@ OUT/gan/guide_net-seed-G.pt                     guide_net: SMate+'s classifier, 
 OUT/gan/<variant>/quality.json                  gan_quality: FD, KD, precision/recall, memorization
 OUT/runs/<method>-<seed>/                       train: metrics.json, history.csv, predictions.csv of one run
 OUT/summary.csv, summary.md, metrics.json       summarize: one row per method over its seeds (metrics.json for DVC)
+OUT/live/<stage>/plots/metrics/<name>.tsv      with log.dvclive: a training's per-epoch curves, as DVCLive writes them
 
 G is a generator's seed: each run seed's own (gan.generators: per_seed) or gan.seed (single). Results
 made before generators had seeds hold their trainings one level up, without seed-G/.
@@ -31,6 +32,11 @@ def prepared_dir(out):
 
 def run_dir(out, method, seed):
     return Path(out) / "runs" / f"{method}-{seed}"
+
+
+def live_dir(out, step_name):
+    """Where a training stage's DVCLive curves go while it trains: outside its output, which appears only when it ends."""
+    return Path(out) / "live" / step_name
 
 
 def network_path(folder):

@@ -18,6 +18,7 @@ from typing import Callable
 from . import layout
 from .config import generator_methods, generator_seed_of, generator_seeds, plain_methods
 from .declared import DeclaredParams
+from .live import epoch_logger
 from .rebalance import REBALANCERS
 
 # The code every classifier's training reads: the classifier run, and the feature and guide nets.
@@ -258,9 +259,14 @@ def plan(config, out, progress=True, reference=None, reproduction=None):
 
 
 def execute(name, config, out, fields, progress=True):
-    """Run stage `name` for one instance, through a view of the params it declared."""
+    """Run stage `name` for one instance, through a view of the params it declared; a stage that trains
+    gets its epochs' logger (log.dvclive, read here since it changes no result and no key holds it)."""
     spec = STAGES[name]
     params = DeclaredParams(config, spec.declared(config, fields), spec.step_name(fields))
     run = spec.function()
-    extra = {"progress": progress} if "progress" in inspect.signature(run).parameters else {}
-    return run(params, out, **fields, **extra)
+    takes = inspect.signature(run).parameters
+    extra = {"progress": progress} if "progress" in takes else {}
+    if "on_epoch" not in takes:
+        return run(params, out, **fields, **extra)
+    with epoch_logger(out, spec.step_name(fields), config["log"]["dvclive"]) as on_epoch:
+        return run(params, out, **fields, **extra, on_epoch=on_epoch)

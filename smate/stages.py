@@ -142,7 +142,7 @@ def load_split(out):
     return _read_json(prepared_dir(out) / "split.json", "smate-bench split")
 
 
-def train(config, out, method, seed, generator_seed=None, progress=True):
+def train(config, out, method, seed, generator_seed=None, progress=True, on_epoch=None):
     """One classifier run; a generator method's draws from the generators of `generator_seed`."""
     dataset = load_prepared(out)
     split_info = load_split(out)
@@ -166,17 +166,20 @@ def train(config, out, method, seed, generator_seed=None, progress=True):
     device = resolve_device(classify["device"])
     total_steps = budget_steps(classify, dataset.train_labels[kept], len(dataset.classes))
 
+    # Only the boosting methods say `boosted`: the base class's module is in every method's content key.
+    boosted = getattr(rebalancer, "boosted", False)
+
     def fit(train_images, train_labels, train_seed):
         recipe = CLASSIFIERS[model](classify[model], len(dataset.classes), method)
+        # A boosting round's curves under its own seed's name: each round counts its epochs from 1.
+        logger = on_epoch and (functools.partial(on_epoch, prefix=f"seed-{train_seed}/") if boosted else on_epoch)
         return train_classifier(
             recipe, train_images, train_labels, dataset.test_images, dataset.test_labels,
             class_weight=rebalancer.class_weight_, objective=rebalancer.objective_, minority_ids=minority_ids,
             seed=train_seed, device=device, eval_batch_size=classify["eval_batch_size"], progress=progress,
-            bf16=classify["bf16"], eval_every=classify["eval_every"], total_steps=total_steps,
+            bf16=classify["bf16"], eval_every=classify["eval_every"], total_steps=total_steps, on_epoch=logger,
         )
 
-    # Only the boosting methods say `boosted`: the base class's module is in every method's content key.
-    boosted = getattr(rebalancer, "boosted", False)
     if boosted:
         result = rebalancer.boost(fit, images, labels, len(dataset.classes))
     else:

@@ -20,10 +20,13 @@ def sh(args, cwd):
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
+    """The tiny pipeline reproduced with DVCLive's curves on, in a repository with a first commit (DVCLive's need)."""
     root = copy_pipeline(tmp_path_factory.mktemp("pipeline"))
+    sh(["git", "add", "-A"], root)
+    sh(["git", "commit", "-qm", "the pipeline"], root)
     output = sh(["smate-bench", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0",
                  "--set", "methods=imbalanced,smote,smate",
-                 "--set", "classify.fast.epochs=2"], root)
+                 "--set", "classify.fast.epochs=2", "--set", "log.dvclive=true"], root)
     return root, output
 
 
@@ -86,9 +89,19 @@ def test_changing_a_classifier_param_retrains_the_feature_net_and_no_generator(p
     assert all(f"train {method}-0:" in output for method in ("imbalanced", "smote", "smate"))
 
 
-def test_dvc_plots_render_from_the_runs(pipeline):
+def test_dvc_plots_show_every_trainings_curves(pipeline):
+    """dvc.yaml's plots are whatever trainings the params made: each method's run and each GAN stage, one plot a number."""
     root, _ = pipeline
-    sh(["dvc", "plots", "show", "--json"], root)
+    shown = json.loads(sh(["dvc", "plots", "show", "--json"], root))
+    assert not shown.get("errors"), shown["errors"]
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for classifier in [f"train@{method}-0" for method in params["methods"]] + ["feature_net"]:
+        assert f"results/live/{classifier}/plots/metrics/test_accuracy.tsv" in shown["data"]
+    assert "results/live/pretrain_gan@0/plots/metrics/d_loss.tsv" in shown["data"]
+    assert "results/live/transfer_gan@smate-0/plots/metrics/truck/g_loss.tsv" in shown["data"]
+    (plot,) = shown["data"]["results/live/train@smote-0/plots/metrics/minority_recall.tsv"]
+    history = json.loads((root / "results" / "runs" / "smote-0" / "metrics.json").read_text())["history"]
+    assert [int(row["step"]) for row in plot["content"]["data"]["values"]] == [h["epoch"] for h in history]
 
 
 def test_dvc_metrics_and_experiments_list_each_methods_results(pipeline):

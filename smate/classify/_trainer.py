@@ -55,12 +55,13 @@ def _synchronize(device):
 
 def train_classifier(recipe, train_images, train_labels, test_images, test_labels, *, class_weight=None,
                      objective=None, minority_ids=(), seed=0, device="cpu", eval_batch_size=2000, progress=False,
-                     bf16="auto", eval_every=1, total_steps=None):
+                     bf16="auto", eval_every=1, total_steps=None, on_epoch=None):
     """Train `recipe`'s model on the train set and predict the test set; returns predictions and history.
     `objective` (a losses.Objective) replaces the recipe's loss, its model's last layer or the way
     test logits are read, for the methods that rebalance through them. `bf16` (true, false or auto: where the device computes bf16 natively) stores the images in bf16
     and trains under bf16 autocast. The test set is scored every `eval_every` epochs and after the
-    last. `total_steps` (default: the recipe's epochs over this train set) fixes the optimizer steps."""
+    last. `total_steps` (default: the recipe's epochs over this train set) fixes the optimizer steps.
+    `on_epoch` is given each scored epoch's history record as it is made (smate/live.py)."""
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(seed)
     params = recipe.params
@@ -125,6 +126,8 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
             "minority_recall": _recall(predictions, y_test, minority_ids),
         })
         epoch_eval_seconds += time.perf_counter() - eval_start
+        if on_epoch:
+            on_epoch(history[-1])
         epochs.set_postfix(test_acc=f"{history[-1]['test_accuracy']:.3f}")
     recipe.finish()
     _synchronize(device)

@@ -90,7 +90,7 @@ def to_uint8(images):
 
 
 def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, diffaugment=False,
-              guide=None, labels=None, num_classes=None, progress=False, label="gan", time_budget=None):
+              guide=None, labels=None, num_classes=None, progress=False, label="gan", time_budget=None, on_epoch=None):
     """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
     samples/ and checkpoint.pt under `out_dir`. With `labels` and `num_classes`, a cGAN conditioned on
     the images' labels. `init` holds state dicts to start from (transfer);
@@ -100,7 +100,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     collapse signal and generator.pt come from the moving average of G's weights. Each epoch records its
     samples' mean pairwise SSIM beside the real images' (the collapse signal, smate/gan/collapse.py).
     With `time_budget` (seconds), training stops after the first epoch that takes the epochs' time past it,
-    for studies that give recipes the same CPU minutes. Returns (the sampling generator, history)."""
+    for studies that give recipes the same CPU minutes. `on_epoch` is given each epoch's history record (a
+    resumed training's earlier ones first). Returns (the sampling generator, history)."""
     out_dir = Path(out_dir)
     device = torch.device(device)
     torch.manual_seed(seed)
@@ -137,6 +138,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
             torch.cuda.set_rng_state(state["rng_cuda"], device)
         history, start_epoch = state["history"], state["epoch"]
         print(f"{label}: resuming from epoch {start_epoch} ({checkpoint_path})")
+    for record in history if on_epoch else ():
+        on_epoch(record)
     if start_epoch == 0 and (out_dir / "samples").is_dir():
         shutil.rmtree(out_dir / "samples")  # grids of an earlier, different run would mislead
 
@@ -161,6 +164,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
                         "d_fake_accuracy": sums[3], **({} if guide is None else {"guide_minority_rate": sums[4]}),
                         "sample_ssim": _sample_similarity(sampler, fixed_noise, fixed_labels),
                         "seconds": seconds, "images_per_second": n / seconds})
+        if on_epoch:
+            on_epoch(history[-1])
         bar.set_postfix(d_loss=f"{sums[0]:.3f}", g_loss=f"{sums[1]:.3f}", fake_acc=f"{sums[3]:.2f}")
         last = epoch + 1 == epochs or (time_budget is not None and sum(h["seconds"] for h in history) >= time_budget)
         if last or (epoch + 1) % params["sample_every"] == 0:

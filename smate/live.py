@@ -1,0 +1,53 @@
+"""Per-epoch training curves through DVCLive (log.dvclive), written while a stage trains, so that `dvc plots
+show` and DVC's VS Code extension follow every classifier and GAN training of a run, whatever its methods."""
+
+import contextlib
+import importlib.util
+from numbers import Real
+
+from . import layout
+from .errors import SmateError
+
+# Counters of the loop, not curves: DVCLive's own step column holds the epoch.
+NOT_CURVES = ("epoch", "step")
+
+
+def check_available(enabled):
+    """Stop before any work when log.dvclive is on and DVCLive is not installed."""
+    if enabled and importlib.util.find_spec("dvclive") is None:
+        raise SmateError("log.dvclive is on but DVCLive is not installed; pip install dvclive "
+                         "(or smate-bench[live]), or --set log.dvclive=false")
+
+
+@contextlib.contextmanager
+def epoch_logger(out, step_name, enabled):
+    """A function that logs one epoch's record to OUT/live/<step_name>/ (one TSV a number, step = its epoch;
+    `prefix` keeps apart the trainings of a stage that trains several), or None when log.dvclive is off."""
+    if not enabled:
+        yield None
+        return
+    live = _open(layout.live_dir(out, step_name))
+
+    def log(record, prefix=""):
+        live.step = record["epoch"]
+        for name, value in record.items():
+            if name not in NOT_CURVES and isinstance(value, Real):
+                live.log_metric(prefix + name, value)
+        live.make_summary()
+
+    try:
+        yield log
+    finally:
+        live.end()
+
+
+def _open(folder):
+    from dvclive import Live
+    from scmrepo.exceptions import SCMError
+
+    try:
+        # No experiment and no dvc.yaml of its own: the project's dvc.yaml declares OUT/live as plots.
+        return Live(str(folder), save_dvc_exp=False, dvcyaml=None)
+    except SCMError as error:
+        raise SmateError(f"log.dvclive: DVCLive cannot start in this git repository ({error}); "
+                         "make its first commit, or --set log.dvclive=false") from None
