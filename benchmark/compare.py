@@ -3,6 +3,7 @@
     python -m benchmark.compare .benchmarks/latest.json                   # the table; exit 1 on a slowdown
     python -m benchmark.compare .benchmarks/run*.json --write-baseline    # accept these times (medians)
     python -m benchmark.compare .benchmarks/new.json --add "one run on ..." # add new benchmarks, keep the rest
+    python -m benchmark.compare .benchmarks/r*.json --add "..." --renew NAME  # and renew NAME (a change meant to move it)
 
 Each benchmark's fastest round is divided by the reference kernel's fastest time just before and
 after it (benchmark/conftest.py). A shared machine that is busy, or simply slower, moves both
@@ -117,20 +118,28 @@ def main(argv=None):
     parser.add_argument("--write-baseline", action="store_true", help="make this run the baseline")
     parser.add_argument("--add", metavar="HOW", help="add to the baseline the benchmarks it lacks, from these runs, "
                         "with HOW they were measured (e.g. 'one run on a 2-core AMD EPYC'); the rest stay as they are")
+    parser.add_argument("--renew", metavar="NAME", action="append", default=[],
+                        help="with --add: also replace this benchmark's entry, after a change that moves its time on "
+                        "purpose (repeat for several; the runs' median)")
     args = parser.parse_args(argv)
     runs = [_read(path) for path in args.runs]
+    if args.renew and not args.add:
+        raise SystemExit("compare: --renew needs --add HOW, which records how the renewed times were measured")
     if args.write_baseline:
         atomic.write_json(args.baseline, make_baseline(runs))
         print(f"compare: wrote {args.baseline}")
         return 0
     if args.add:
         baseline, new = _read(args.baseline), make_baseline(runs)
-        added = sorted(set(new["seconds"]) - set(baseline["seconds"]))
+        unmeasured = sorted(set(args.renew) - set(new["seconds"]))
+        if unmeasured:
+            raise SystemExit(f"compare: {', '.join(unmeasured)} is not in every one of these runs; run it, then renew it")
+        added = sorted((set(new["seconds"]) - set(baseline["seconds"])) | set(args.renew))
         for key in ("seconds", "relative"):
             baseline[key] = dict(sorted({**baseline[key], **{name: new[key][name] for name in added}}.items()))
         baseline["added"] = {**baseline.get("added", {}), **{name: args.add for name in added}}
         atomic.write_json(args.baseline, baseline)
-        print(f"compare: added {', '.join(added) or 'nothing'} to {args.baseline}")
+        print(f"compare: added or renewed {', '.join(added) or 'nothing'} in {args.baseline}")
         return 0
     baseline_path = Path(args.baseline)
     if not baseline_path.is_file():

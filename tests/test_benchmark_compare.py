@@ -73,6 +73,27 @@ def test_adding_new_benchmarks_keeps_the_baselines_own_times_and_says_how_the_ne
     assert compare.main([str(run), "--baseline", str(path)]) == 1  # the old ones 5x slower still fail
 
 
+def test_renewing_a_benchmark_replaces_its_entry_alone_and_says_how(tmp_path):
+    path, run = tmp_path / "baseline.json", tmp_path / "run.json"
+    path.write_text(json.dumps(compare.make_baseline([_run(NAMES)])))
+    run.write_text(json.dumps(_run({**NAMES, "test_build_report": 3.0, "test_gan_train_step": 9.0})))
+    assert compare.main([str(run), "--baseline", str(path), "--add", "after the forest plot", "--renew",
+                         "test_build_report"]) == 0
+    renewed = json.loads(path.read_text())
+    assert renewed["seconds"] == {**NAMES, "test_build_report": 3.0}
+    assert renewed["added"] == {"test_build_report": "after the forest plot"}
+
+
+@pytest.mark.parametrize("argv, message", [(["--renew", "test_build_report"], "--renew needs --add"),
+                                           (["--add", "x", "--renew", "test_absent"], "test_absent is not in every")])
+def test_renewing_refuses_without_saying_how_or_without_a_measurement(tmp_path, argv, message):
+    path, run = tmp_path / "baseline.json", tmp_path / "run.json"
+    path.write_text(json.dumps(compare.make_baseline([_run(NAMES)])))
+    run.write_text(json.dumps(_run(NAMES)))
+    with pytest.raises(SystemExit, match=message):
+        compare.main([str(run), "--baseline", str(path), *argv])
+
+
 def test_a_run_without_reference_times_is_refused(baseline):
     run = _run(NAMES)
     del run["benchmarks"][1]["extra_info"]["reference_seconds"]
