@@ -5,6 +5,7 @@ alike and only a real slowdown moves the ratio."""
 import copy
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -147,16 +148,30 @@ def test_build_report(benchmark, tiny_results, tmp_path):
     assert (tmp_path / "report" / "report.md").is_file()
 
 
+# Issue 26: the pipeline through DVC within 1.5x of `smate-bench run` on the same grid.
+REPRO_OVER_RUN = 1.5
+
+
 def test_dvc_repro_tiny(benchmark, tmp_path_factory):
-    """A small grid of the tiny preset (two methods, SMate, one seed) through `dvc repro` in a fresh
-    copy of the pipeline: DVC's own work and a new process per stage, which grouping the stages cut."""
+    """A small grid of the tiny preset (two methods, SMate, one seed) through `dvc repro` in a fresh copy of
+    the pipeline: DVC's own work and a new process per dvc.yaml stage. Each round also times `smate-bench run`
+    of the grid in another fresh copy, just before, and the fastest of each must stay within REPRO_OVER_RUN."""
+    grid = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "seeds=0", "--set", "methods=imbalanced,smote,smate"]
+    seconds = {"run": [], "repro": []}
+
+    def timed_command(kind, arguments, root):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "smate.cli", kind, *arguments], cwd=root, capture_output=True,
+                              text=True, check=True)
+        seconds[kind].append(time.perf_counter() - start)
+        return done
+
     def fresh_copy():
+        timed_command("run", [*grid, "--quiet"], copy_pipeline(tmp_path_factory.mktemp("run")))
         return (copy_pipeline(tmp_path_factory.mktemp("pipeline")),), {}
 
-    def repro(root):
-        command = [sys.executable, "-m", "smate.cli", "repro", "--preset", "tiny", "--set", f"data.root={FIXTURE}",
-                   "--set", "seeds=0", "--set", "methods=imbalanced,smote,smate"]
-        return subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
-
-    done = benchmark.pedantic(repro, setup=fresh_copy, rounds=2, iterations=1)
+    done = benchmark.pedantic(lambda root: timed_command("repro", grid, root), setup=fresh_copy, rounds=2, iterations=1)
     assert "Running stage 'report'" in done.stdout
+    ratio = min(seconds["repro"]) / min(seconds["run"])
+    benchmark.extra_info.update(run_seconds=min(seconds["run"]), repro_over_run=round(ratio, 3))
+    assert ratio <= REPRO_OVER_RUN, f"dvc repro took {ratio:.2f}x as long as smate-bench run: {seconds}"

@@ -12,7 +12,7 @@ from . import atomic
 from .config import build_config, dump, generator_methods, generator_seeds, preset_names
 from .errors import SmateError
 from .rebalance import REBALANCERS
-from .stage_registry import STAGES
+from .stage_registry import GROUPS, STAGES
 
 REFERENCE = "paper/reference.yaml"
 
@@ -73,8 +73,9 @@ def build_parser():
         sub[name].add_argument("--address", help="with --executor ray: the cluster to join, e.g. auto or HOST:6379 "
                                                  "(default: RAY_ADDRESS, else a new local cluster of this machine's cores)")
     sub["sweep"].add_argument("--out", default="results/sweep", help="folder for every output (default: results/sweep/)")
-    sub["run"].add_argument("--only", choices=("gan", "train"),
-                            help="only the GAN stages or only the classifier runs, on a split made before (as dvc.yaml does)")
+    sub["run"].add_argument("--only", choices=tuple(GROUPS),
+                            help="only one dvc.yaml stage's group of stages, on a split made before (as dvc.yaml does): "
+                                 + "; ".join(f"{group}: {', '.join(names)}" for group, names in GROUPS.items()))
     sub["example-data"].add_argument("name", help="digits: scikit-learn's 1,797 8x8 grayscale handwritten digits")
     sub["example-data"].add_argument("--to", help="the folder to write (default: data/NAME)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")

@@ -221,10 +221,11 @@ def validate(config):
 
 
 def _validate_keras_cnn(params, methods):
-    from .classify._keras_cnn import RECIPES
+    from .classify import KERAS_CNN_RECIPES
 
-    if params["recipe"] not in RECIPES:
-        raise SmateError(f"unknown classify.keras_cnn.recipe {params['recipe']!r}; choose one of: {', '.join(RECIPES)}")
+    if params["recipe"] not in KERAS_CNN_RECIPES:
+        raise SmateError(f"unknown classify.keras_cnn.recipe {params['recipe']!r}; "
+                         f"choose one of: {', '.join(KERAS_CNN_RECIPES)}")
     if params["recipe"] == "authors" and (params["flip"] or params["translate"]):
         raise SmateError("classify.keras_cnn: the authors' recipe trains without augmentation; set flip false and "
                          "translate 0, or recipe ours")

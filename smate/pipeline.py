@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import atomic, eta, layout, out_lock, report, stage_registry, stages
+from . import atomic, eta, layout, out_lock, stage_registry, stages
 from .classify import REGIMES
 from .config import apply_override
 from .keys import data_digest, stage_key
@@ -79,7 +79,7 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, execu
             log["stages"] = json.loads((out / "stages.json").read_text())["stages"]
         stages.check_prepared(config, out)  # one clear line when the data or the split is missing or stale
         chosen = [step for step in plan[2:] if only is None or step.kind in GROUPS[only]]
-        if only == "gan":
+        if only:
             (out / "gan").mkdir(parents=True, exist_ok=True)  # dvc.yaml's output, even with no GAN method to train
         keys = Keys(config, out, plan)
         pending = []
@@ -171,6 +171,8 @@ def sigterm_interrupts():
 
 def run_regimes(config, out, reference, progress=True, executor=None):
     """run_all once per classifier regime into OUT/<classifier>/, then one report of both in OUT/report/."""
+    from . import report
+
     folders = []
     for model in REGIMES:
         folders.append(Path(out) / model)

@@ -118,7 +118,7 @@ def _split(config, context):
 @stage("pretrain_gan", "gan_stages.pretrain_gan", "train the GAN on the majority classes of the imbalanced set "
        "(OUT/gan/pretrained/seed-G/)", params=("gan.train", "gan.pretrain", "gan.device"), code=GAN_CODE,
        output=lambda out, generator_seed: layout.training_dir(out, "pretrained", generator_seed) / "generator.pt",
-       label=("generator_seed",), group="gan", network=True)
+       label=("generator_seed",), group="train", network=True)
 def _pretrain(config, context):
     if not _variants(config, "pretrained"):
         return []
@@ -128,7 +128,7 @@ def _pretrain(config, context):
 @stage("guide_net", "gan_stages.guide_net", "train SMate+'s classifier on the imbalanced set (OUT/gan/guide_net-seed-G.pt)",
        params=CLASSIFIER_PARAMS, code=("smate/stages.py", *CLASSIFIER_CODE),
        output=lambda out, generator_seed: layout.guide_net_path(out, generator_seed),
-       label=("generator_seed",), group="gan", network=True)
+       label=("generator_seed",), group="train", network=True)
 def _guide(config, context):
     if not _variants(config, "guided"):
         return []
@@ -139,7 +139,7 @@ def _guide(config, context):
        "(OUT/gan/VARIANT/seed-G/generators/)", params=("gan.train", "gan.transfer", "gan.conditional", "gan.device"),
        code=(*GAN_CODE, "smate/augment.py", "smate/classify"),
        output=lambda out, variant, generator_seed: layout.training_dir(out, variant, generator_seed) / "generators",
-       label=("variant", "generator_seed"), group="gan", network=True)
+       label=("variant", "generator_seed"), group="train", network=True)
 def _transfer(config, context):
     planned = []
     for variant in _variants(config):
@@ -153,7 +153,7 @@ def _transfer(config, context):
 @stage("synthesize", "gan_stages.synthesize", "sample the images a GAN method adds (OUT/gan/VARIANT/seed-G/synthetic.npz, .png)",
        params=("gan.train.architecture", "gan.device", "gan.generators", "gan.seed", "seeds"), code=GAN_CODE,
        output=lambda out, variant, generator_seed: layout.synthetic_path(out, variant, generator_seed),
-       label=("variant", "generator_seed"), group="gan", network=True)
+       label=("variant", "generator_seed"), group="train", network=True)
 def _synthesize(config, context):
     return [Instance({"variant": v, "generator_seed": g}, (f"transfer_gan@{v}-{g}",))
             for v in _variants(config) for g in generator_seeds(config)]
@@ -161,7 +161,7 @@ def _synthesize(config, context):
 
 @stage("feature_net", "gan_stages.feature_net", "train the classifier whose features score the generators "
        "(OUT/gan/feature_net.pt)", params=("gan.seed", *CLASSIFIER_PARAMS), code=("smate/stages.py", *CLASSIFIER_CODE),
-       output=lambda out: layout.feature_net_path(out), group="gan", network=True)
+       output=lambda out: layout.feature_net_path(out), group="train", network=True)
 def _feature_net(config, context):
     return [Instance(after=("prepare",))] if _variants(config) else []
 
@@ -171,7 +171,7 @@ def _feature_net(config, context):
        params=("classify.device", "seeds", "gan.generators", "gan.seed", "gan.train.batch_size"),
        code=("smate/stages.py", "smate/gan/quality.py", "smate/classify"),
        output=lambda out, variant: layout.gan_dir(out, variant) / "quality.json",
-       label=("variant",), keyed=False, group="gan", network=True)
+       label=("variant",), keyed=False, group="train", network=True)
 def _quality(config, context):
     return [Instance({"variant": v}, ("feature_net", *(f"synthesize@{v}-{g}" for g in generator_seeds(config))))
             for v in _variants(config)]
@@ -215,7 +215,8 @@ def _report(config, context):
 
 
 # The stage groups dvc.yaml runs as one process each (`smate-bench run --only GROUP`): a DVC stage is
-# a new process, and 37 of them took 10x as long as one `run` on the tiny preset.
+# a new process, and 37 of them took 10x as long as one `run` on the tiny preset; the GAN stages and the
+# classifier runs in two groups, with their workers' imports twice, still took 1.7x as long.
 GROUPS = {group: [spec.name for spec in STAGES.values() if spec.group == group]
           for group in dict.fromkeys(spec.group for spec in STAGES.values() if spec.group)}
 

@@ -11,16 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from . import atomic
-from .classify import CLASSIFIERS, resolve_device, train_classifier
 from .config import generator_methods, minority_names
 from .data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
 from .errors import SmateError
-from .shape_checks import check_image_shape
-from .classify.saved import save_classifier
 from .layout import gan_dir, network_path, prepared_dir, run_dir, synthetic_path
-from .metrics import classification_metrics
 from .rebalance import REBALANCERS, make_rebalancer
-from .runinfo import environment
 from .stage_registry import DATASET_KEYS, SPLIT_KEYS
 from .summary import records_csv, summarize_runs, write_summary
 
@@ -88,9 +83,13 @@ def check_prepared(config, out, with_split=True):
     _check_made_with(info["data"], config["data"], DATASET_KEYS, folder / "dataset.json", "prepare")
     if "arrays_sha256" not in info:  # the content keys need it
         raise SmateError(f"'{folder / 'dataset.json'}' was made by an older smate-bench; rerun `smate-bench prepare`")
-    check_image_shape(config, info["image_shape"])
     if not with_split:
         return info, None
+    # Imported here, as in train(): prepare, split and summarize, each a DVC stage's process, start without
+    # torch, torchvision and scikit-learn (4-5 s a process on our CPU).
+    from .shape_checks import check_image_shape
+
+    check_image_shape(config, info["image_shape"])
     split_info = _read_json(folder / "split.json", "smate-bench split")
     _check_made_with(split_info["data"], config["data"], SPLIT_KEYS, folder / "split.json", "split")
     if split_info["source_sha256"] != info["source"]["sha256"]:
@@ -144,6 +143,11 @@ def load_split(out):
 
 def train(config, out, method, seed, generator_seed=None, progress=True, on_epoch=None):
     """One classifier run; a generator method's draws from the generators of `generator_seed`."""
+    from .classify import CLASSIFIERS, resolve_device, train_classifier
+    from .classify.saved import save_classifier
+    from .metrics import classification_metrics
+    from .runinfo import environment
+
     dataset = load_prepared(out)
     split_info = load_split(out)
     minority_ids = split_info["minority_ids"]

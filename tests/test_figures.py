@@ -96,3 +96,14 @@ def test_the_forest_rows_hold_the_paired_differences_and_their_corrected_verdict
     assert rows["oversample", "balanced_accuracy"]["verdict"] == "not significant"
     assert forest_rows(by_method([r for r in runs if r["method"] != "imbalanced"])) == []
     plt.close("all")
+
+
+@pytest.mark.parametrize("count", [1, 5, 8, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_image_tiling_lays_images_out_as_torchvisions_make_grid(count, channels):
+    import torch
+    from torchvision.utils import make_grid
+
+    images = np.random.default_rng(count).integers(0, 256, (count, 6, 5, channels), dtype=np.uint8)
+    expected = make_grid(torch.from_numpy(images).permute(0, 3, 1, 2), nrow=8, padding=2, pad_value=255)
+    np.testing.assert_array_equal(figures.tile(images), expected.permute(1, 2, 0).numpy())

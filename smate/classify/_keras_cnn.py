@@ -37,7 +37,6 @@ def _side_after_convs(side):
     return ((side - 2) // 2 - 2) // 2
 
 
-RECIPES = ("authors", "ours")
 MIN_SIDE = 10  # the smallest side that leaves one pixel after the convs and poolings
 
 

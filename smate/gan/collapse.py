@@ -7,9 +7,6 @@ committed paper-cpu pretraining's grids). Pixel distances miss that kind of coll
 position changes keep them near the real images'.
 """
 
-import torch
-import torch.nn.functional as F
-
 SAMPLES = 32  # 496 pairs: a fraction of a second an epoch on one CPU thread at 32x32
 LARGEST_SIDE = 32  # larger images are scored shrunk to this: SSIM's cost grows with the pixels
 WINDOW = 5
@@ -21,7 +18,9 @@ MARGIN = 0.3
 
 def mean_pairwise_ssim(images):
     """The mean SSIM over all pairs of NCHW images in [-1, 1], on their grey levels."""
-    # Imported here: the report reads MARGIN and collapsed() without loading kornia.
+    # Imported here: the report reads MARGIN and collapsed() without loading torch and kornia.
+    import torch
+    import torch.nn.functional as F
     from kornia.metrics import ssim
 
     grey = (images.detach().float().mean(1, keepdim=True) + 1) / 2

@@ -89,5 +89,3 @@ class DRAGANLoss(GANLoss):
         between = _between(real, perturbed)
         return super().discriminator_loss(real_scores, fake_scores) + PENALTY_WEIGHT * _gradient_penalty(discriminator, between)
 
-
-LOSSES = {"gan": GANLoss, "wgan-gp": WGANGPLoss, "lsgan": LSGANLoss, "dragan": DRAGANLoss, "hinge": HingeLoss}

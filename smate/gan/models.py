@@ -117,12 +117,6 @@ class ProjectionDiscriminator(nn.Module):
         return self.score(features) + (self.embed(labels) * features).sum(1, keepdim=True)
 
 
-ARCHITECTURES = {
-    "brownlee": (BrownleeGenerator, BrownleeDiscriminator),
-    "dcgan_sn": (normalized_generator, spectral_discriminator),
-}
-
-
 def freeze_first(generator, k):
     """Stop gradients to the parameters of the generator's first `k` layers, counted as the paper's Keras
     model counts them: a BatchNorm is not a layer of its own but goes with the layer before it."""
