@@ -2,7 +2,7 @@
 it reads and the keys of the stages it reads), hashed, so a finished stage is kept across commits that
 leave those alone. The declarations are smate/stage_registry.py's.
 
-dvc.yaml runs the stages in groups (smate-bench run --only gan|train) whose deps and params cover
+dvc.yaml runs the stages in groups (smate-bench run --only train) whose deps and params cover
 those of their stages (a test holds the two together): DVC reruns a group when anything it reads
 changes, and inside the group these keys keep every stage that the change leaves alone.
 """

@@ -33,7 +33,7 @@ def pipeline(tmp_path_factory):
 def test_repro_runs_every_stage_and_writes_the_table(pipeline):
     root, output = pipeline
     params = yaml.safe_load((root / "params.yaml").read_text())
-    for stage in ("prepare", "split", "gan", "train", "summarize", "report"):
+    for stage in ("prepare", "split", "train", "summarize", "report"):
         assert f"Running stage '{stage}'" in output
     for method in params["methods"]:
         assert f"train {method}-0:" in output
@@ -82,7 +82,7 @@ def test_changing_a_classifier_param_retrains_the_feature_net_and_no_generator(p
         params["classify"]["fast"]["epochs"] = 3
 
     stale, ran, output = rerun_after(pipeline[0], more_epochs)
-    assert stale == ["gan", "train"]
+    assert stale == ["train"]
     assert "feature_net:" in output and "gan_quality smate truck:" in output
     for generator in ("pretrain_gan seed 0:", "transfer_gan smate truck, seed 0:", "synthesize smate:"):
         assert generator not in output
