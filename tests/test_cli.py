@@ -4,6 +4,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -362,3 +363,21 @@ def test_killing_a_parallel_run_stops_its_workers_and_leaves_no_partial_files(tm
     gone, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive
     assert not list(tmp_path.rglob("*.partial"))
+
+
+# What a stage that trains nothing must not import: each dvc.yaml stage is a process of its own, and these
+# took 4-5 s of each such process on our CPU.
+TRAINING_LIBRARIES = ("torch", "torchvision", "kornia", "sklearn", "imblearn")
+
+
+@pytest.mark.parametrize("command", ["params", "prepare", "split", "summarize", "report"])
+def test_the_stages_that_train_nothing_import_no_training_library(tiny_run, tmp_path, command):
+    out = tmp_path / "out"
+    shutil.copytree(tiny_run, out)
+    arguments = {"params": TINY, "report": ["--results", str(out), "--out", str(tmp_path / "report")]}
+    code = ("import json, sys\nfrom smate.cli import main\n"
+            f"assert main({[command, *arguments.get(command, [*TINY, '--out', str(out)])]!r}) == 0\n"
+            f"print(json.dumps([name for name in {TRAINING_LIBRARIES!r} if name in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []
