@@ -3,6 +3,7 @@ show` and DVC's VS Code extension follow every classifier and GAN training of a 
 
 import contextlib
 import importlib.util
+import shutil
 from numbers import Real
 
 from . import layout
@@ -22,11 +23,14 @@ def check_available(enabled):
 @contextlib.contextmanager
 def epoch_logger(out, step_name, enabled):
     """A function that logs one epoch's record to OUT/live/<step_name>/ (one TSV a number, step = its epoch;
-    `prefix` keeps apart the trainings of a stage that trains several), or None when log.dvclive is off."""
+    `prefix` keeps apart the trainings of a stage that trains several), or None when log.dvclive is off.
+    The folder is opened on entering, so that a repository DVCLive refuses stops the stage before it trains."""
     if not enabled:
         yield None
         return
-    live = _open(layout.live_dir(out, step_name))
+    folder = layout.live_dir(out, step_name)
+    live = _open(folder)
+    logged = []
 
     def log(record, prefix=""):
         live.step = record["epoch"]
@@ -34,11 +38,14 @@ def epoch_logger(out, step_name, enabled):
             if name not in NOT_CURVES and isinstance(value, Real):
                 live.log_metric(prefix + name, value)
         live.make_summary()
+        logged.append(record["epoch"])
 
     try:
         yield log
     finally:
         live.end()
+        if not logged:  # a stage that trained no epoch here (a decoupled run, a kept checkpoint) leaves no empty log
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _open(folder):

@@ -43,6 +43,12 @@ def test_off_logs_nothing(outside_git):
     assert not (outside_git / "live").exists()
 
 
+def test_a_stage_that_logs_no_epoch_leaves_no_log(outside_git):
+    with epoch_logger(outside_git, "train@crt-0", True):
+        pass
+    assert not (outside_git / "live" / "train@crt-0").exists()
+
+
 def test_a_git_repository_with_no_commit_is_refused_in_one_line(outside_git):
     subprocess.run(["git", "init", "-q"], cwd=outside_git, check=True)
     with pytest.raises(SmateError, match="make its first commit, or --set log.dvclive=false"):
@@ -63,9 +69,10 @@ def test_without_dvclive_the_run_stops_before_any_work(tmp_path, monkeypatch, ca
 
 
 def test_a_run_logs_every_training_it_makes(outside_git):
-    """A tiny run of imbalanced and SMate: the classifier runs, the pretraining, SMate's transfer (per minority
-    class) and the feature net each leave curves with one row per scored epoch; their results are the same as off."""
-    grid = [*TINY, "--set", "seeds=0", "--set", "methods=imbalanced,smate", "--set", "classify.fast.epochs=2"]
+    """A tiny run of imbalanced, SMate and cRT: the classifier runs, the pretraining, SMate's transfer (per minority
+    class) and the feature net each leave curves with one row per scored epoch, and cRT, which trains no epoch of a
+    network, none; their results are the same as off."""
+    grid = [*TINY, "--set", "seeds=0", "--set", "methods=imbalanced,smate,crt", "--set", "classify.fast.epochs=2"]
     assert main(["run", *grid, "--set", "log.dvclive=true", "--out", "on"]) == 0
     live = outside_git / "on" / "live"
     imbalanced = json.loads((outside_git / "on" / "runs" / "imbalanced-0" / "metrics.json").read_text())
@@ -77,6 +84,7 @@ def test_a_run_logs_every_training_it_makes(outside_git):
     assert [int(row["step"]) for row in d_loss] == [h["epoch"] for h in pretraining]
     assert (live / "transfer_gan@smate-0" / "plots" / "metrics" / "truck" / "sample_ssim.tsv").is_file()
     assert (live / "feature_net" / "plots" / "metrics" / "test_accuracy.tsv").is_file()  # it scores no minority
+    assert not (live / "train@crt-0").exists()
     assert main(["run", *grid, "--out", "off"]) == 0
     assert not (outside_git / "off" / "live").exists()
     for run in ("imbalanced-0", "smate-0"):
