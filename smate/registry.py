@@ -15,7 +15,7 @@ class Registry(Mapping):
 
     def __getitem__(self, name):
         if name not in self._loaded:
-            self._loaded[name] = _load(self._targets[name])
+            self._loaded[name] = load(self._targets[name])
         return self._loaded[name]
 
     def __contains__(self, name):
@@ -28,9 +28,10 @@ class Registry(Mapping):
         return len(self._targets)
 
 
-def _load(target):
+def load(target):
+    """The object that "module:attribute" names (a tuple of them: a tuple of objects), imported now."""
     if isinstance(target, tuple):
-        return tuple(_load(part) for part in target)
+        return tuple(load(part) for part in target)
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
 
@@ -40,5 +41,5 @@ def lazy_attributes(module_name, attributes):
     def __getattr__(name):
         if name not in attributes:
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-        return _load(attributes[name])
+        return load(attributes[name])
     return __getattr__

@@ -9,7 +9,6 @@ stale result.
 """
 
 import functools
-import importlib
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from .config import generator_methods, generator_seed_of, generator_seeds, plain
 from .declared import DeclaredParams
 from .live import epoch_logger
 from .rebalance import REBALANCERS
+from .registry import load
 
 # The code every classifier's training reads: the classifier run, and the feature and guide nets.
 CLASSIFIER_CODE = ("smate/classify", "smate/augment.py", "smate/precision.py")
@@ -76,7 +76,7 @@ class Stage:
 
     def function(self):
         module, _, name = self.run.rpartition(".")
-        return getattr(importlib.import_module(f"smate.{module}"), name)
+        return load(f"smate.{module}:{name}")
 
 
 STAGES = {}
