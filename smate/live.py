@@ -30,21 +30,22 @@ def epoch_logger(out, step_name, enabled):
         return
     folder = layout.live_dir(out, step_name)
     live = _open(folder)
-    logged = []
+    logged = False
 
     def log(record, prefix=""):
+        nonlocal logged
         live.step = record["epoch"]
         for name, value in record.items():
             if name not in NOT_CURVES and isinstance(value, Real):
                 live.log_metric(prefix + name, value)
         live.make_summary()
-        logged.append(record["epoch"])
+        logged = True
 
     try:
         yield log
     finally:
         live.end()
-        if not logged:  # a stage that trained no epoch here (a decoupled run, a kept checkpoint) leaves no empty log
+        if not logged:  # a stage that trained no epoch (a decoupled run re-fits a last layer) leaves no empty log
             shutil.rmtree(folder, ignore_errors=True)
 
 
