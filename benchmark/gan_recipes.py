@@ -29,9 +29,9 @@ from smate.cli import main as cli
 from smate.config import build_config
 from smate.gan import build_gan, quality, sample
 from smate.gan.collapse import collapsed
-from smate.gan_stages import gan_quality, steps_per_epoch, load_classifier, pretrain_gan, synthesize, transfer_gan
-from smate.layout import feature_net_path, gan_dir, generator_dir, training_dir
-from smate.stages import load_prepared, load_split
+from smate.pipeline.gan_stages import gan_quality, steps_per_epoch, load_classifier, pretrain_gan, synthesize, transfer_gan
+from smate.report.layout import feature_net_path, gan_dir, generator_dir, training_dir
+from smate.pipeline.stages import load_prepared, load_split
 
 PRESET = "paper-cpu"  # the scale the table is for; --preset tiny runs the study in a test
 # Each recipe: the --set overrides on paper-cpu's GAN, and what it tries. Each sets every part the study varies,

@@ -25,9 +25,9 @@ from smate.classify import resolve_device
 from smate.cli import REFERENCE
 from smate.config import build_config
 from smate.errors import SmateError
-from smate.runinfo import environment
-from smate.layout import gan_dir, prepared_dir, training_dir
-from smate.stages import load_synthetic
+from smate.pipeline.runinfo import environment
+from smate.report.layout import gan_dir, prepared_dir, training_dir
+from smate.pipeline.stages import load_synthetic
 
 
 def time_step(step, cuda):

@@ -27,7 +27,7 @@ from smate.errors import SmateError
 from smate.gan import LOSSES
 from smate.gan.step import GANStepper
 from smate.gan.train import make_gan, to_unit_range
-from smate.runinfo import environment
+from smate.pipeline.runinfo import environment
 
 # (batch size, bf16, CUDA graphs, the eager images/s anchors.md measured on an H200, if any).
 GAN_SETTINGS = [(128, False, False, 15_400), (128, False, True, None), (128, True, False, 13_700), (128, True, True, None),

@@ -43,6 +43,8 @@ def _measure(benchmark, name, batch_size, layout, compiled=False):
     before = fastest_reference()
     stats = benchmark.pedantic(gan_step, setup=setup, rounds=STEP_ROUNDS)
     assert torch.isfinite(stats).all()
+    if benchmark.disabled:  # `--benchmark-disable` runs the step once as a plain test: there is no timing to keep
+        return
     seconds_per_image = benchmark.stats.stats.min / batch_size
     RELATIVE_PER_IMAGE[name] = seconds_per_image / min(before, fastest_reference())
     benchmark.extra_info["images_per_second"] = 1 / seconds_per_image

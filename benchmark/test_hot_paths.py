@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from benchmark.conftest import FIXTURE, REPO, reference_kernel
-from smate.augment import ClassifierAugment, paper_augmentation
+from smate.data.augment import ClassifierAugment, paper_augmentation
 from smate.classify import CLASSIFIERS, train_classifier, train_step
 from smate.classify._trainer import to_device
 from smate.config import defaults

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from smate.data import load_dataset
-from smate.images import Policy
+from smate.data.images import Policy
 
 IMAGES = 2400  # above PARALLEL_FROM, so that prepare decodes on its worker processes
 SIZES = ((48, 40), (64, 64), (80, 60), (96, 72), (40, 56))

@@ -12,7 +12,7 @@ from . import atomic
 from .config import build_config, dump, generator_methods, generator_seeds, preset_names
 from .errors import SmateError
 from .rebalance import REBALANCERS
-from .stage_registry import GROUPS, STAGES
+from .pipeline.stage_registry import GROUPS, STAGES
 
 REFERENCE = "paper/reference.yaml"
 
@@ -117,14 +117,15 @@ def _dispatch(args):
             print(f"{name:20s} {cls.kind:9s} {(cls.__doc__ or '').strip().splitlines()[0]}")
         return 0
     if args.command == "example-data":
-        from .example_data import write_example
+        from .data.example import write_example
 
         folder = args.to or f"data/{args.name}"
         print(f"example-data: wrote {write_example(args.name, folder)} images to {folder}/<class>/")
         return 0
     # Imported per command: each DVC stage is a new process, and `methods` needs neither torch nor seaborn.
     if args.command == "report":
-        from . import report, sweep
+        from . import report
+        from .pipeline import sweep
 
         _check_writable(args.out or Path(args.results[0]) / "report")
         if (Path(args.results[0]) / sweep.PLAN).is_file():
@@ -145,7 +146,7 @@ def _dispatch(args):
     if args.command == "repro":
         return _repro(config, args.dvc_args)
     _check_writable(args.out)
-    from . import pipeline
+    from .pipeline import run as pipeline
 
     if args.command in ("run", "sweep"):
         with _executor(args) as executor:
@@ -153,7 +154,7 @@ def _dispatch(args):
                 reference = None if args.only else _run_reference(args)
                 pipeline.run_all(config, args.out, progress, reference, args.reproduction, executor, args.only)
             else:
-                from . import sweep
+                from .pipeline import sweep
 
                 sweep.run_sweep(config, args.out, progress, executor)
     elif args.command == "regimes":
@@ -167,7 +168,7 @@ def _dispatch(args):
 def _executor(args):
     """The local executor with its workers, or a Ray cluster (closed at the end when this run started it)."""
     if args.executor == "local":
-        from .local_executor import LocalExecutor, default_workers
+        from .pipeline.local_executor import LocalExecutor, default_workers
 
         if args.address:
             raise SmateError("--address is for --executor ray; add --executor ray to run on that cluster")
@@ -179,7 +180,7 @@ def _executor(args):
     if args.workers is not None:
         raise SmateError("--workers is for the local executor; on Ray each stage asks for a CPU (or a GPU), "
                          "and the cluster's size sets how many run at once")
-    from .ray_executor import RayCluster
+    from .pipeline.ray_executor import RayCluster
 
     cluster = RayCluster(args.address)
     try:

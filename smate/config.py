@@ -1,6 +1,7 @@
 """Parameters: the paper preset holds every default; presets, a params file and --set override it."""
 
 import copy
+import importlib.util
 from importlib import resources
 from pathlib import Path
 
@@ -155,8 +156,7 @@ def validate(config):
     """Checks that need more than a type: ranges, known names."""
     from .classify import CLASSIFIERS
     from .data import PROFILES, SOURCES
-    from .images import Policy
-    from .live import check_available
+    from .data.images import Policy
     from .gan import ARCHITECTURES, LOSSES
     from .rebalance import REBALANCERS
 
@@ -217,7 +217,14 @@ def validate(config):
     if config["classify"]["model"] not in CLASSIFIERS:
         raise SmateError(f"unknown classify.model {config['classify']['model']!r}; choose one of: {', '.join(CLASSIFIERS)}")
     _validate_keras_cnn(classify["keras_cnn"], config["rebalance"])
-    check_available(config["log"]["dvclive"])
+    check_dvclive(config["log"]["dvclive"])
+
+
+def check_dvclive(enabled):
+    """Stop before any work when log.dvclive is on and DVCLive is not installed."""
+    if enabled and importlib.util.find_spec("dvclive") is None:
+        raise SmateError("log.dvclive is on but DVCLive is not installed; pip install dvclive "
+                         "(or smate-bench[live]), or --set log.dvclive=false")
 
 
 def _validate_keras_cnn(params, methods):

@@ -14,7 +14,7 @@ from smate.cli import main
 from smate.errors import SmateError
 from smate.gan import build_gan, freeze_first, sample
 from smate.gan.models import BrownleeGenerator, transfer_freeze, upsampling_blocks
-from smate.metrics import classification_metrics
+from smate.classify.metrics import classification_metrics
 from smate.rebalance import make_rebalancer
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from smate.augment import ClassifierAugment, augment_in_chunks, augment_to, paper_augmentation, random_translate
+from smate.data.augment import ClassifierAugment, augment_in_chunks, augment_to, paper_augmentation, random_translate
 
 
 def test_translate_is_an_integer_shift_of_the_reflect_padded_image():

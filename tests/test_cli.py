@@ -13,7 +13,8 @@ import pytest
 import torch
 import yaml
 
-from smate import atomic, keys, stages
+from smate import atomic
+from smate.pipeline import keys, stages
 from smate.cli import main
 from smate.config import defaults
 from smate.rebalance import REBALANCERS
@@ -325,12 +326,12 @@ def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_p
     assert rerun() == {"train@imbalanced-0": "kept", "train@smote-0": "kept"}
     assert (tmp_path / "out" / "runs" / "smote-0" / "metrics.json").read_text() == first
     # A documentation-only commit, or one that edits the report, the CLI or the GAN stages: every run is kept.
-    for glue in ("report.py", "cli.py", "gan_stages.py"):
+    for glue in ("report/build.py", "cli.py", "pipeline/gan_stages.py"):
         with open(source / "smate" / glue, "a") as handle:
             handle.write("# an edit elsewhere\n")
     assert rerun() == {"train@imbalanced-0": "kept", "train@smote-0": "kept"}
     # The stage's own module chooses what a run trains on (the full/kept switch, the step budget): every run reruns.
-    with open(source / "smate" / "stages.py", "a") as handle:
+    with open(source / "smate" / "pipeline" / "stages.py", "a") as handle:
         handle.write("# an edit of the classifier stage\n")
     assert rerun() == {"train@imbalanced-0": "ran", "train@smote-0": "ran"}
     # An edit of SMOTE's module reruns SMOTE's runs only.

@@ -18,7 +18,7 @@ from smate.gan.feature_gan import FeatureDiscriminator, FeatureGenerator, train_
 from smate.gan.feature_space import GENERATORS, Standardizer, smate_in_feature_space
 from smate.rebalance import make_rebalancer
 from smate.report import build_report
-from smate.stage_registry import plan
+from smate.pipeline.stage_registry import plan
 
 DECOUPLED = ("crt", "tau_norm", "feature_smote", "feature_smate")
 

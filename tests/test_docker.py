@@ -14,7 +14,7 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from conftest import REPO
-from smate import runinfo
+from smate.pipeline import runinfo
 from smate.cli import build_parser
 
 LOCK = "requirements.lock"

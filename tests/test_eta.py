@@ -3,7 +3,8 @@
 import json
 from types import SimpleNamespace
 
-from smate import eta, layout
+from smate.pipeline import eta
+from smate.report import layout
 from smate.cli import main
 
 from conftest import FIXTURE

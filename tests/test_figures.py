@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from smate import figures
-from smate.figure_styles import COLOURS, method_styles
+from smate.report import figures
+from smate.report.styles import COLOURS, method_styles
 from smate.rebalance import REBALANCERS, family_of
 from smate.report.forest import forest_rows
 from smate.report.records import by_method

@@ -141,7 +141,7 @@ def test_recipe_settings_out_of_range_stop_in_one_line(override, message):
 
 
 def test_pretraining_runs_diffaugment_when_asked(tmp_path, monkeypatch):
-    from smate import gan_stages
+    from smate.pipeline import gan_stages
 
     seen = {}
     monkeypatch.setattr(gan_stages, "_imbalanced_train", lambda out: (None, np.zeros((4, 8, 8, 3), np.uint8),

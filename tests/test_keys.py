@@ -10,21 +10,21 @@ import numpy as np
 import pytest
 import yaml
 
-from smate import keys, stage_registry, stages
+from smate.pipeline import keys, stage_registry, stages
 from smate.config import build_config, defaults
-from smate.declared import DeclaredParams, UndeclaredParam, covers
+from smate.pipeline.declared import DeclaredParams, UndeclaredParam, covers
 from smate.pipeline import Keys, steps
 from smate.rebalance import REBALANCERS
-from smate.stage_registry import GROUPS, STAGES
+from smate.pipeline.stage_registry import GROUPS, STAGES
 
 from conftest import FIXTURE, REPO
 
 DVC_STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 # Modules the stages import that compute nothing their outputs hold: errors, file writing, paths, provenance,
 # the params, and the decoding, whose output the keys hold as the prepared arrays' digest.
-NOT_COMPUTING = {"smate/errors.py", "smate/atomic.py", "smate/layout.py", "smate/runinfo.py", "smate/config.py",
-                 "smate/data.py", "smate/report", "smate/stage_registry.py",
-                 "smate/shape_checks.py"}  # refuses a size the models cannot take; computes nothing
+NOT_COMPUTING = {"smate/errors.py", "smate/atomic.py", "smate/report/layout.py", "smate/pipeline/runinfo.py",
+                 "smate/config.py", "smate/data", "smate/report", "smate/pipeline/stage_registry.py",
+                 "smate/pipeline/shape_checks.py"}  # refuses a size the models cannot take; computes nothing
 
 
 def _dvc_stage(spec):
@@ -69,10 +69,10 @@ def test_every_declared_param_is_a_param():
 def test_the_stages_import_no_computing_module_that_no_stage_declares():
     """A module stages.py or gan_stages.py starts to use reaches the keys, or this fails."""
     for module in ("stages", "gan_stages"):
-        tree = ast.parse((REPO / "smate" / f"{module}.py").read_text())
-        imported = {f"smate/{node.module.replace('.', '/')}" for node in ast.walk(tree)
-                    if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
-        declared = {m for spec in STAGES.values() if spec.run.startswith(module + ".")
+        tree = ast.parse((REPO / "smate" / "pipeline" / f"{module}.py").read_text())
+        imported = {f"smate/{'pipeline/' if node.level == 1 else ''}{node.module.replace('.', '/')}" for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.level in (1, 2) and node.module}
+        declared = {m for spec in STAGES.values() if spec.run.startswith(f"pipeline.{module}.")
                     for method in REBALANCERS for m in spec.modules(_fields(spec, method))}
         for name in imported:
             found = name + ".py" if (REPO / f"{name}.py").is_file() else name
@@ -82,7 +82,7 @@ def test_the_stages_import_no_computing_module_that_no_stage_declares():
 
 def test_a_methods_code_is_its_class_module_the_shared_base_and_the_stage():
     modules = STAGES["train"].modules({"method": "smote"})
-    assert {"smate/stages.py", "smate/rebalance/_base.py", "smate/rebalance/synthetic.py"} <= set(modules)
+    assert {"smate/pipeline/stages.py", "smate/rebalance/_base.py", "smate/rebalance/synthetic.py"} <= set(modules)
     assert "smate/rebalance/generated.py" in STAGES["train"].modules({"method": "smate"})
 
 
@@ -94,9 +94,9 @@ def test_a_generator_methods_class_is_in_its_gan_stages_keys():
 
 def test_the_nets_that_train_through_augmentation_have_it_in_their_keys():
     for name in ("feature_net", "guide_net", "transfer_gan", "train"):
-        assert "smate/augment.py" in STAGES[name].modules(), name
+        assert "smate/data/augment.py" in STAGES[name].modules(), name
     for name in ("pretrain_gan", "transfer_gan", "synthesize", "gan_quality", "guide_net", "feature_net"):
-        assert {"smate/gan_stages.py", "smate/stages.py"} <= set(STAGES[name].modules()), name
+        assert {"smate/pipeline/gan_stages.py", "smate/pipeline/stages.py"} <= set(STAGES[name].modules()), name
 
 
 def test_a_view_gives_what_was_declared_and_refuses_the_rest():
@@ -150,7 +150,7 @@ def test_another_test_set_changes_the_keys(tmp_path):
 
 
 def test_other_decoded_pixels_change_the_keys(tmp_path, monkeypatch):
-    """A change to the decoding (smate/data.py) that changes the images reruns what read them."""
+    """A change to the decoding (smate/data/) that changes the images reruns what read them."""
     config = _tiny("methods=smote", "seeds=0")
     before = _train_key(config, tmp_path)
     decode = stages.load_from_params

@@ -10,7 +10,8 @@ import pytest
 from conftest import TINY
 from smate.cli import main
 from smate.errors import SmateError
-from smate.live import check_available, epoch_logger
+from smate.config import check_dvclive as check_available
+from smate.pipeline.live import epoch_logger
 
 
 def read_tsv(path):

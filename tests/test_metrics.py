@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from smate.metrics import classification_metrics
+from smate.classify.metrics import classification_metrics
 
 
 def test_metrics_on_a_hand_made_example():

@@ -3,7 +3,7 @@ import signal
 import subprocess
 import sys
 
-from smate import out_lock
+from smate.pipeline import out_lock
 from smate.cli import main
 
 from conftest import TINY
@@ -35,7 +35,7 @@ def test_what_a_killed_run_left_half_written_is_removed_and_nothing_else(tmp_pat
 
 
 def test_the_folder_is_free_again_once_its_holder_is_killed_outright(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from smate import out_lock\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from smate.pipeline import out_lock\n"
                                f"with out_lock.holding({str(tmp_path)!r}):\n print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

@@ -14,7 +14,7 @@ import pytest
 from smate.cli import main
 from smate.errors import SmateError
 from smate import atomic
-from smate.ray_executor import AttemptLog, RayCluster, _until_interrupted
+from smate.pipeline.ray_executor import AttemptLog, RayCluster, _until_interrupted
 
 from conftest import TINY, cli_env
 

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from smate import report
+from smate.report import tables
 from smate.cli import main
 from smate.config import defaults
 
@@ -163,7 +164,7 @@ def test_a_generator_claim_reads_each_seeds_frechet_distance_and_lower_wins(tmp_
     result = report.test_claim(claim, grouped)
     assert result["verdict"] == "holds" and result["mean_difference"] == pytest.approx(29 / 3)
     assert report.test_claim({**claim, "better": "smate", "worse": "smate_diffaugment"}, grouped)["verdict"] == "does not hold"
-    assert "| +9.67 " in report.tables.claims_table([{**result, "p_holm": None}], [])  # FD units, not percentage points
+    assert "| +9.67 " in tables.claims_table([{**result, "p_holm": None}], [])  # FD units, not percentage points
     # A run without the distance (a method with no generator) leaves the claim untested, saying why.
     without = report.test_claim({**claim, "worse": "smote"}, report.by_method(runs + [fake_run("smote", 0, 0.9, 0.5)]))
     assert without["verdict"].startswith("not run (smate_diffaugment-0 has no generator_frechet_distance")
@@ -379,13 +380,13 @@ def _quality(variant, sample_ssim, real_ssim):
 
 
 def test_the_generator_table_shows_the_collapse_signal_and_warns_of_a_collapsed_generator(tmp_path):
-    parts = report.tables.generator_tables([_quality("smate", 0.61, 0.08), _quality("cgan", 0.20, 0.09)], tmp_path, tmp_path)
+    parts = tables.generator_tables([_quality("smate", 0.61, 0.08), _quality("cgan", 0.20, 0.09)], tmp_path, tmp_path)
     text = "\n".join(parts)
     assert "samples' SSIM (real)" in text and "| 0.61 (0.08) " in text and "| 0.20 (0.09) " in text
     warnings = [line for line in parts if line.startswith("**Warning: collapsed generators**")]
     assert len(warnings) == 1 and "smate truck, seed 0 0.61 (0.08)" in warnings[0] and "cgan" not in warnings[0]
     # Trainings made before the signal was recorded keep the table they had.
-    older = "\n".join(report.tables.generator_tables([_quality("smate", None, None)], tmp_path, tmp_path))
+    older = "\n".join(tables.generator_tables([_quality("smate", None, None)], tmp_path, tmp_path))
     assert "SSIM" not in older and "Warning" not in older
 
 

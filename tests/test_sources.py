@@ -9,7 +9,7 @@ from PIL import Image
 
 from smate.data import detect_source, load_dataset, minority_ids_of
 from smate.errors import SmateError
-from smate.images import Policy, decode_files, parse_size, to_array
+from smate.data.images import Policy, decode_files, parse_size, to_array
 
 
 def _write_classes(root, sizes=((12, 10),), per_class=(6, 4), mode="RGB", split=False):
@@ -171,7 +171,7 @@ def test_channels_auto_gives_one_channel_only_when_every_image_is_grayscale(tmp_
 
 
 def test_decoding_on_two_workers_matches_one(tmp_path, monkeypatch):
-    import smate.images as images
+    import smate.data.images as images
 
     root = _write_classes(tmp_path / "many", per_class=(30, 30))
     names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
@@ -198,9 +198,9 @@ def test_minority_auto_names_the_classes_under_a_fifth_of_the_largest():
 
 
 def test_every_file_counts_in_the_source_digest(tmp_path, monkeypatch):
-    import smate.images
+    import smate.data.images
 
-    monkeypatch.setattr(smate.images, "CHUNK", 4)  # several chunks, so an early one's file is not the last
+    monkeypatch.setattr(smate.data.images, "CHUNK", 4)  # several chunks, so an early one's file is not the last
     root = _write_classes(tmp_path / "flat", per_class=(10, 5))
     names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
     policy = Policy.from_params({"image_size": None, "resize": "squash", "channels": "auto"})

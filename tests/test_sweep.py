@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from smate import sweep
+from smate.pipeline import sweep
 from smate.cli import main
 from smate.config import build_config, dump
 from smate.errors import SmateError

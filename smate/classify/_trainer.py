@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..augment import ClassifierAugment, augment_in_chunks
+from ..data.augment import ClassifierAugment, augment_in_chunks
 from ..errors import SmateError
 from .objectives import Objective
 from ..precision import resolve_bf16

@@ -13,7 +13,7 @@ class AugmentOversample(Rebalancer):
     random = True
 
     def _fit_resample(self, X, y):
-        from ..augment import augment_to
+        from ..data.augment import augment_to
 
         counts = np.bincount(y)
         target = counts.max()

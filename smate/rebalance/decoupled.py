@@ -18,7 +18,7 @@ class _Decoupled(Rebalancer):
     decoupled = True
     steps_ = 0  # the optimizer steps `refit` took
     base_method = "imbalanced"  # whose runs' networks it starts from, seed by seed
-    code = ("smate/decoupled_run.py",)
+    code = ("smate/pipeline/decoupled_run.py",)
 
     def _fit_resample(self, X, y):
         return X, y

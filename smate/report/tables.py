@@ -8,8 +8,8 @@ from tabulate import tabulate
 
 from .. import atomic
 from ..gan.collapse import MARGIN as COLLAPSE_MARGIN, collapsed
-from ..run_labels import METRIC_LABELS, dataset_line
-from ..summary import csv_value, records_csv
+from .labels import METRIC_LABELS, dataset_line
+from .summary import csv_value, records_csv
 from .records import commits_line
 from .stats import spread
 

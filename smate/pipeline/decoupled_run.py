@@ -6,15 +6,15 @@ import time
 
 import numpy as np
 
-from .classify import CLASSIFIERS, extract_features, predict_scores, resolve_device
-from .classify.head import with_head
-from .classify.saved import load_classifier
-from .data import class_counts
-from .errors import SmateError
-from .gan import quality
-from .layout import network_path, run_dir
-from .metrics import classification_metrics
-from .precision import resolve_bf16
+from ..classify import CLASSIFIERS, extract_features, predict_scores, resolve_device
+from ..classify.head import with_head
+from ..classify.saved import load_classifier
+from ..data import class_counts
+from ..errors import SmateError
+from ..gan import quality
+from ..report.layout import network_path, run_dir
+from ..classify.metrics import classification_metrics
+from ..precision import resolve_bf16
 from .runinfo import environment
 from .stages import save_run
 

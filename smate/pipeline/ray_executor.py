@@ -14,7 +14,7 @@ import sys
 import threading
 from functools import partial
 
-from .errors import SmateError
+from ..errors import SmateError
 
 INSTALL = "pip install 'smate-bench[ray]' (or pip install ray)"
 POLL_SECONDS = 0.5  # how soon a running stage notices that the driver was interrupted

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import atomic, figures
-from .errors import SmateError
-from .report import commits_line, configured_runs, load_runs, spread
-from .run_labels import METRIC_LABELS, dataset_line
-from .summary import csv_value, records_csv
+from .. import atomic
+from ..report import figures
+from ..errors import SmateError
+from ..report import commits_line, configured_runs, load_runs, spread
+from ..report.labels import METRIC_LABELS, dataset_line
+from ..report.summary import csv_value, records_csv
 
 METRICS = ("minority_recall", "balanced_accuracy", "accuracy")
 PLAN = "sweep.json"
@@ -31,7 +32,7 @@ def ratio_config(config, ratio):
 
 
 def check_sweep(config):
-    from .rebalance import REBALANCERS
+    from ..rebalance import REBALANCERS
 
     sweep = config["sweep"]
     if config["data"]["profile"] != "minority":
@@ -50,7 +51,7 @@ def check_sweep(config):
 
 def run_sweep(config, out, progress=True, executor=None):
     """Every ratio's run (by `executor`, as pipeline.run_all takes it), then the sweep's report in OUT/report/."""
-    from . import pipeline
+    from . import run as pipeline
 
     check_sweep(config)
     out = Path(out)

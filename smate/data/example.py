@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SmateError
+from ..errors import SmateError
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

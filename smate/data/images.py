@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import SmateError
+from ..errors import SmateError
 
 RESIZE_MODES = ("squash", "center_crop", "pad")
 CHANNELS = ("auto", 1, 3)

@@ -6,8 +6,8 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import atomic
-from .errors import SmateError
+from .. import atomic
+from ..errors import SmateError
 
 LOCK_NAME = ".smate-run.lock"
 

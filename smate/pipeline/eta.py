@@ -7,7 +7,7 @@ import json
 import re
 from collections import defaultdict
 
-from . import layout
+from ..report import layout
 
 
 def kinds(name):

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import atomic, eta, layout, out_lock, stage_registry, stages
-from .classify import REGIMES
-from .config import apply_override
+from .. import atomic
+from ..classify import REGIMES
+from ..config import apply_override
+from ..report import layout
+from . import eta, out_lock, stage_registry, stages
 from .keys import data_digest, stage_key
 from .local_executor import LocalExecutor, interrupt, timed
 from .stage_registry import GROUPS
@@ -171,7 +173,7 @@ def sigterm_interrupts():
 
 def run_regimes(config, out, reference, progress=True, executor=None):
     """run_all once per classifier regime into OUT/<classifier>/, then one report of both in OUT/report/."""
-    from . import report
+    from .. import report
 
     folders = []
     for model in REGIMES:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import atomic
-from .config import generator_methods, minority_names
-from .data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
-from .errors import SmateError
-from .layout import gan_dir, network_path, prepared_dir, run_dir, synthetic_path
-from .rebalance import REBALANCERS, make_rebalancer
+from .. import atomic
+from ..config import generator_methods, minority_names
+from ..data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
+from ..errors import SmateError
+from ..report.layout import gan_dir, network_path, prepared_dir, run_dir, synthetic_path
+from ..rebalance import REBALANCERS, make_rebalancer
 from .stage_registry import DATASET_KEYS, SPLIT_KEYS
-from .summary import records_csv, summarize_runs, write_summary
+from ..report.summary import records_csv, summarize_runs, write_summary
 
 # The methods whose runs save their network, for the decoupled methods that start from it.
 DECOUPLED_BASES = {cls.base_method for cls in REBALANCERS.values() if cls.decoupled}
@@ -143,9 +143,9 @@ def load_split(out):
 
 def train(config, out, method, seed, generator_seed=None, progress=True, on_epoch=None):
     """One classifier run; a generator method's draws from the generators of `generator_seed`."""
-    from .classify import CLASSIFIERS, resolve_device, train_classifier
-    from .classify.saved import save_classifier
-    from .metrics import classification_metrics
+    from ..classify import CLASSIFIERS, resolve_device, train_classifier
+    from ..classify.saved import save_classifier
+    from ..classify.metrics import classification_metrics
     from .runinfo import environment
 
     dataset = load_prepared(out)
@@ -260,7 +260,7 @@ def summarize(config, out):
 
 def report(config, out, reference, reproduction=None):
     """The report of this folder's runs in OUT/report/, with `reference`'s numbers of the paper."""
-    from .report import build_report
+    from ..report import build_report
 
     return build_report([out], reference, Path(out) / "report", reproduction)
 

@@ -1,9 +1,9 @@
 """Whether the run's models can take the prepared image size: a check that refuses, and changes no result."""
 
-from .classify import CLASSIFIERS
-from .config import generator_methods
-from .errors import SmateError
-from .gan.models import upsampling_blocks
+from ..classify import CLASSIFIERS
+from ..config import generator_methods
+from ..errors import SmateError
+from ..gan.models import upsampling_blocks
 
 
 def check_image_shape(config, image_shape):

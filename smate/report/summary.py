@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from tabulate import tabulate
 
-from . import atomic
-from .run_labels import METRIC_LABELS, dataset_line
+from .. import atomic
+from .labels import METRIC_LABELS, dataset_line
 
 METRICS = ("accuracy", "minority_recall", "minority_precision", "minority_f1", "balanced_accuracy", "gmean", "macro_f1",
            "minority_average_precision")

@@ -8,7 +8,7 @@ from importlib import metadata
 
 import torch
 
-from .precision import native_bf16
+from ..precision import native_bf16
 
 PACKAGES = ("smate-bench", "torch", "torchvision", "kornia", "imbalanced-learn", "scikit-learn", "numpy", "pillow")
 

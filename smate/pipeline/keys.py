@@ -10,7 +10,7 @@ changes, and inside the group these keys keep every stage that the change leaves
 import hashlib
 import json
 
-from .digest import ROOT, code_digest
+from ..digest import ROOT, code_digest
 
 
 def lookup(config, dotted):

@@ -2,22 +2,14 @@
 show` and DVC's VS Code extension follow every classifier and GAN training of a run, whatever its methods."""
 
 import contextlib
-import importlib.util
 import shutil
 from numbers import Real
 
-from . import layout
-from .errors import SmateError
+from ..report import layout
+from ..errors import SmateError
 
 # Counters of the loop, not curves: DVCLive's own step column holds the epoch.
 NOT_CURVES = ("epoch", "step")
-
-
-def check_available(enabled):
-    """Stop before any work when log.dvclive is on and DVCLive is not installed."""
-    if enabled and importlib.util.find_spec("dvclive") is None:
-        raise SmateError("log.dvclive is on but DVCLive is not installed; pip install dvclive "
-                         "(or smate-bench[live]), or --set log.dvclive=false")
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import seaborn as sns
 
-from .rebalance import FAMILIES, family_of
+from ..rebalance import FAMILIES, family_of
 
 FAMILY_ORDER = (*FAMILIES, "other")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")

@@ -1,4 +1,4 @@
-"""Where the pipeline's stages keep their files (smate/stages.py and smate/gan_stages.py write them).
+"""Where the pipeline's stages keep their files (smate/pipeline/stages.py and gan_stages.py write them; the report reads them).
 
 OUT/prepared/dataset.npz, dataset.json          prepare: the decoded images, labels and class names
 OUT/prepared/split.json                         split: the kept train indices of the imbalanced set
@@ -18,7 +18,7 @@ made before generators had seeds hold their trainings one level up, without seed
 
 from pathlib import Path
 
-from .rebalance import REBALANCERS
+from ..rebalance import REBALANCERS
 
 
 def key_path(out, name):

@@ -10,16 +10,16 @@ import numpy as np
 import torch
 from torchvision.utils import save_image
 
-from . import atomic
-from .augment import augment_to
-from .classify import CLASSIFIERS, extract_features, predict_labels, resolve_device, train_classifier
-from .classify.saved import load_classifier as load_saved_classifier, save_classifier
-from .config import generator_seed_of
-from .errors import SmateError
-from .gan import build_gan, quality, sample, train_gan
-from .gan.guide import ClassifierGuide
-from .rebalance import REBALANCERS
-from .layout import feature_net_path, gan_dir, generator_dir, guide_net_path, synthetic_path, training_dir
+from .. import atomic
+from ..data.augment import augment_to
+from ..classify import CLASSIFIERS, extract_features, predict_labels, resolve_device, train_classifier
+from ..classify.saved import load_classifier as load_saved_classifier, save_classifier
+from ..config import generator_seed_of
+from ..errors import SmateError
+from ..gan import build_gan, quality, sample, train_gan
+from ..gan.guide import ClassifierGuide
+from ..rebalance import REBALANCERS
+from ..report.layout import feature_net_path, gan_dir, generator_dir, guide_net_path, synthetic_path, training_dir
 from .stages import load_prepared, load_split, load_synthetic
 
 

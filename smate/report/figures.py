@@ -12,8 +12,8 @@ import pandas as pd
 import seaborn as sns
 from PIL import Image
 
-from . import atomic
-from .figure_styles import COLOURS, by_family, markers, method_styles, palette
+from .. import atomic
+from .styles import COLOURS, by_family, markers, method_styles, palette
 
 # A fixed SVG hash salt and no dates keep reruns byte-identical.
 plt.rcParams["svg.hashsalt"] = "smate-bench"

@@ -14,22 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import layout
-from .config import generator_methods, generator_seed_of, generator_seeds, plain_methods
+from ..report import layout
+from ..config import generator_methods, generator_seed_of, generator_seeds, plain_methods
 from .declared import DeclaredParams
 from .live import epoch_logger
-from .rebalance import REBALANCERS
-from .registry import load
+from ..rebalance import REBALANCERS
+from ..registry import load
 
 # The code every classifier's training reads: the classifier run, and the feature and guide nets.
-CLASSIFIER_CODE = ("smate/classify", "smate/augment.py", "smate/precision.py")
+CLASSIFIER_CODE = ("smate/classify", "smate/data/augment.py", "smate/precision.py")
 CLASSIFIER_PARAMS = ("classify.model", "classify.device", "classify.bf16", "classify.eval_every", "classify.{model}")
-DATA_CODE = ("smate/data.py", "smate/images.py")
-# What dataset.json and split.json record of the params they were made with (smate/stages.py checks them).
+DATA_CODE = ("smate/data/dataset.py", "smate/data/images.py")
+# What dataset.json and split.json record of the params they were made with (smate/pipeline/stages.py checks them).
 DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class", "test_fraction", "test_seed",
                 "image_size", "resize", "channels")
 SPLIT_KEYS = ("minority", "profile", "ratio", "imbalance_factor", "seed")
-GAN_CODE = ("smate/stages.py", "smate/gan", "smate/precision.py")
+GAN_CODE = ("smate/pipeline/stages.py", "smate/gan", "smate/precision.py")
 
 
 @dataclass(frozen=True)
@@ -101,21 +101,21 @@ def _variants(config, kind=None):
     return [v for v in generator_methods(config) if kind is None or getattr(REBALANCERS[v], kind)]
 
 
-@stage("prepare", "stages.prepare", "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
+@stage("prepare", "pipeline.stages.prepare", "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
        params=tuple(f"data.{key}" for key in DATASET_KEYS), code=DATA_CODE,
        keyed=False, reads="nothing")
 def _prepare(config, context):
     return [Instance()]
 
 
-@stage("split", "stages.split", "cut the minority classes to data.ratio (OUT/prepared/split.json)",
+@stage("split", "pipeline.stages.split", "cut the minority classes to data.ratio (OUT/prepared/split.json)",
        params=tuple(f"data.{key}" for key in SPLIT_KEYS), code=DATA_CODE,
        keyed=False, reads="dataset")
 def _split(config, context):
     return [Instance(after=("prepare",))]
 
 
-@stage("pretrain_gan", "gan_stages.pretrain_gan", "train the GAN on the majority classes of the imbalanced set "
+@stage("pretrain_gan", "pipeline.gan_stages.pretrain_gan", "train the GAN on the majority classes of the imbalanced set "
        "(OUT/gan/pretrained/seed-G/)", params=("gan.train", "gan.pretrain", "gan.device"), code=GAN_CODE,
        output=lambda out, generator_seed: layout.training_dir(out, "pretrained", generator_seed) / "generator.pt",
        label=("generator_seed",), group="train", network=True)
@@ -125,8 +125,8 @@ def _pretrain(config, context):
     return [Instance({"generator_seed": g}, ("split",)) for g in generator_seeds(config)]
 
 
-@stage("guide_net", "gan_stages.guide_net", "train SMate+'s classifier on the imbalanced set (OUT/gan/guide_net-seed-G.pt)",
-       params=CLASSIFIER_PARAMS, code=("smate/stages.py", *CLASSIFIER_CODE),
+@stage("guide_net", "pipeline.gan_stages.guide_net", "train SMate+'s classifier on the imbalanced set (OUT/gan/guide_net-seed-G.pt)",
+       params=CLASSIFIER_PARAMS, code=("smate/pipeline/stages.py", *CLASSIFIER_CODE),
        output=lambda out, generator_seed: layout.guide_net_path(out, generator_seed),
        label=("generator_seed",), group="train", network=True)
 def _guide(config, context):
@@ -135,9 +135,9 @@ def _guide(config, context):
     return [Instance({"generator_seed": g}, ("split",)) for g in generator_seeds(config)]
 
 
-@stage("transfer_gan", "gan_stages.transfer_gan", "train a GAN method's generator for each minority class "
+@stage("transfer_gan", "pipeline.gan_stages.transfer_gan", "train a GAN method's generator for each minority class "
        "(OUT/gan/VARIANT/seed-G/generators/)", params=("gan.train", "gan.transfer", "gan.conditional", "gan.device"),
-       code=(*GAN_CODE, "smate/augment.py", "smate/classify"),
+       code=(*GAN_CODE, "smate/data/augment.py", "smate/classify"),
        output=lambda out, variant, generator_seed: layout.training_dir(out, variant, generator_seed) / "generators",
        label=("variant", "generator_seed"), group="train", network=True)
 def _transfer(config, context):
@@ -150,7 +150,7 @@ def _transfer(config, context):
     return planned
 
 
-@stage("synthesize", "gan_stages.synthesize", "sample the images a GAN method adds (OUT/gan/VARIANT/seed-G/synthetic.npz, .png)",
+@stage("synthesize", "pipeline.gan_stages.synthesize", "sample the images a GAN method adds (OUT/gan/VARIANT/seed-G/synthetic.npz, .png)",
        params=("gan.train.architecture", "gan.device", "gan.generators", "gan.seed", "seeds"), code=GAN_CODE,
        output=lambda out, variant, generator_seed: layout.synthetic_path(out, variant, generator_seed),
        label=("variant", "generator_seed"), group="train", network=True)
@@ -159,17 +159,17 @@ def _synthesize(config, context):
             for v in _variants(config) for g in generator_seeds(config)]
 
 
-@stage("feature_net", "gan_stages.feature_net", "train the classifier whose features score the generators "
-       "(OUT/gan/feature_net.pt)", params=("gan.seed", *CLASSIFIER_PARAMS), code=("smate/stages.py", *CLASSIFIER_CODE),
+@stage("feature_net", "pipeline.gan_stages.feature_net", "train the classifier whose features score the generators "
+       "(OUT/gan/feature_net.pt)", params=("gan.seed", *CLASSIFIER_PARAMS), code=("smate/pipeline/stages.py", *CLASSIFIER_CODE),
        output=lambda out: layout.feature_net_path(out), group="train", network=True)
 def _feature_net(config, context):
     return [Instance(after=("prepare",))] if _variants(config) else []
 
 
-@stage("gan_quality", "gan_stages.gan_quality", "score a GAN method's images: FD, KD, precision/recall, memorization "
+@stage("gan_quality", "pipeline.gan_stages.gan_quality", "score a GAN method's images: FD, KD, precision/recall, memorization "
        "(OUT/gan/VARIANT/quality.json)",
        params=("classify.device", "seeds", "gan.generators", "gan.seed", "gan.train.batch_size"),
-       code=("smate/stages.py", "smate/gan/quality.py", "smate/classify"),
+       code=("smate/pipeline/stages.py", "smate/gan/quality.py", "smate/classify"),
        output=lambda out, variant: layout.gan_dir(out, variant) / "quality.json",
        label=("variant",), keyed=False, group="train", network=True)
 def _quality(config, context):
@@ -177,9 +177,9 @@ def _quality(config, context):
             for v in _variants(config)]
 
 
-@stage("train", "stages.train", "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
+@stage("train", "pipeline.stages.train", "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
        params=("rebalance.{method}", "classify.eval_batch_size", "classify.budget", *CLASSIFIER_PARAMS),
-       code=("smate/metrics.py", "smate/summary.py", *CLASSIFIER_CODE),
+       code=("smate/classify/metrics.py", "smate/report/summary.py", *CLASSIFIER_CODE),
        output=lambda out, method, seed, generator_seed=None: layout.run_dir(out, method, seed) / "metrics.json",
        label=("method", "seed"), group="train", network=True)
 def _train(config, context):
@@ -199,14 +199,14 @@ def _train(config, context):
     return planned
 
 
-@stage("summarize", "stages.summarize", "one table over every method and seed (OUT/summary.csv, OUT/summary.md, OUT/metrics.json)",
-       params=("methods", "seeds"), code=("smate/summary.py",), keyed=False, reads="nothing")
+@stage("summarize", "pipeline.stages.summarize", "one table over every method and seed (OUT/summary.csv, OUT/summary.md, OUT/metrics.json)",
+       params=("methods", "seeds"), code=("smate/report/summary.py",), keyed=False, reads="nothing")
 def _summarize(config, context):
     scored = [name for name in context["planned"] if name.partition("@")[0] in ("train", "gan_quality")]
     return [Instance(after=tuple(scored))]
 
 
-@stage("report", "stages.report", "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
+@stage("report", "pipeline.stages.report", "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
        keyed=False, command=False, reads="nothing")
 def _report(config, context):
     if context.get("reference") is None:
