@@ -46,7 +46,7 @@ def test_prepare_data(benchmark):
 def test_rebalance_fit_resample(benchmark, imbalanced_set, method):
     images, labels, minority = imbalanced_set
     rebalancer = make_rebalancer(method, defaults()["rebalance"].get(method), seed=0)
-    if rebalancer.needs_synthetic:
+    if rebalancer.kind == "generator":
         made = images[labels != minority][:300]
         rebalancer.use(made, np.full(len(made), minority))
     X, y = benchmark(rebalancer.fit_resample, images, labels)

@@ -177,8 +177,8 @@ def validate(config):
         value = data[key]
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise SmateError(f"data.{key} must be a positive integer or null, got {value!r}")
-    if data["source"] not in SOURCES:
-        raise SmateError(f"data.source must be one of {', '.join(SOURCES)}, got {data['source']!r}")
+    if data["source"] != "auto" and data["source"] not in SOURCES:
+        raise SmateError(f"data.source must be one of auto, {', '.join(SOURCES)}, got {data['source']!r}")
     if not 0 < data["test_fraction"] < 1:
         raise SmateError(f"data.test_fraction must be between 0 and 1, got {data['test_fraction']}; 0.2 is usual")
     Policy.from_params(data)
@@ -191,7 +191,7 @@ def validate(config):
     if not config["methods"]:
         raise SmateError("methods is empty; name at least one, e.g. --set methods=imbalanced,smote")
     missing = [(m, REBALANCERS[m].base_method) for m in config["methods"]
-               if REBALANCERS[m].decoupled and REBALANCERS[m].base_method not in config["methods"]]
+               if REBALANCERS[m].kind == "decoupled" and REBALANCERS[m].base_method not in config["methods"]]
     if missing:
         method, base = missing[0]
         raise SmateError(f"method {method!r} re-fits the last layer of the {base} run's network; add {base} to methods")
@@ -245,7 +245,7 @@ def generator_methods(params):
     """The methods that train generators before their runs, in `params`' order."""
     from .rebalance import REBALANCERS
 
-    return [m for m in params["methods"] if m in REBALANCERS and REBALANCERS[m].needs_synthetic]
+    return [m for m in params["methods"] if m in REBALANCERS and REBALANCERS[m].kind == "generator"]
 
 
 def generator_seeds(config):

@@ -60,7 +60,7 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
         assert 0 <= record[key] <= 1
     assert set(record["per_class"]["truck"]) == {"recall", "precision", "f1", "support"}
     assert np.array(record["confusion_matrix"]).sum() == 100
-    if REBALANCERS[method].decoupled:  # it trains no network; the history is its base run's
+    if REBALANCERS[method].kind == "decoupled":  # it trains no network; the history is its base run's
         assert record["history"] == [] and record["base_run"] == "imbalanced-1"
         epochs = 0
     else:
@@ -331,7 +331,7 @@ def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_p
             handle.write("# an edit elsewhere\n")
     assert rerun() == {"train@imbalanced-0": "kept", "train@smote-0": "kept"}
     # The stage's own module chooses what a run trains on (the full/kept switch, the step budget): every run reruns.
-    with open(source / "smate" / "pipeline" / "stages.py", "a") as handle:
+    with open(source / "smate" / "pipeline" / "train.py", "a") as handle:
         handle.write("# an edit of the classifier stage\n")
     assert rerun() == {"train@imbalanced-0": "ran", "train@smote-0": "ran"}
     # An edit of SMOTE's module reruns SMOTE's runs only.

@@ -5,6 +5,7 @@ import math
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def imbalanced():
 def make(name, seed=0, **params):
     """A registered method, given GAN-made images (here random class-3 images) when it needs them."""
     method = make_rebalancer(name, params, seed=seed)
-    if method.needs_synthetic:
+    if method.kind == "generator":
         rng = np.random.default_rng(99)
         method.use(rng.integers(0, 256, (40, 8, 8, 3), dtype=np.uint8), np.full(40, 3))
     return method
@@ -78,7 +79,7 @@ class TestEveryMethod:
     def test_is_a_documented_rebalancer_of_a_known_kind(self, name):
         cls = REBALANCERS[name]
         assert issubclass(cls, Rebalancer) and cls.__doc__ and cls.kind in KINDS
-        assert cls.needs_synthetic == (cls.kind == "generator")
+        assert hasattr(cls, "use") == (cls.kind == "generator")  # the GAN stages' images come through use()
         assert set(cls.constraints) <= set(inspect.signature(cls.__init__).parameters)
 
     def test_its_output_changes_with_the_seed_as_it_declares(self, name, imbalanced):
@@ -153,9 +154,14 @@ def test_class_weight_is_inverse_frequency(imbalanced):
     np.testing.assert_allclose(method.class_weight_, [total / (4 * c) for c in COUNTS])
 
 
-def test_full_is_marked_to_use_the_balanced_train_set():
-    assert REBALANCERS["full"].uses_full_train
-    assert not any(cls.uses_full_train for name, cls in REBALANCERS.items() if name != "full")
+def test_full_trains_on_the_whole_train_set_and_the_other_methods_on_the_imbalanced_one():
+    task = SimpleNamespace(images="imbalanced images", labels="imbalanced labels", full_images="all images",
+                           full_labels="all labels")
+    assert make_rebalancer("full")._train_set(task) == ("all images", "all labels")
+    # The generator methods add their images to the imbalanced set; the decoupled ones start from its run's network.
+    others = [name for name, cls in REBALANCERS.items() if name != "full" and cls.kind not in ("generator", "decoupled")]
+    assert others and all(make_rebalancer(name)._train_set(task) == ("imbalanced images", "imbalanced labels")
+                          for name in others)
 
 
 def test_smote_with_too_few_minority_images_says_what_to_change(imbalanced):

@@ -2,7 +2,7 @@
 
 from ..registry import Registry, lazy_attributes
 
-CLASSIFIERS = Registry({"fast": "smate.classify._fast:FastRecipe", "keras_cnn": "smate.classify._keras_cnn:KerasCNNRecipe",
+CLASSIFIERS = Registry("classifier", {"fast": "smate.classify._fast:FastRecipe", "keras_cnn": "smate.classify._keras_cnn:KerasCNNRecipe",
                         "resnet18": "smate.classify._resnet:ResNet18Recipe"})
 # The two regimes of the paper's question that `smate-bench regimes` runs: a strong classifier and the paper's weak one.
 REGIMES = ("fast", "keras_cnn")

@@ -20,6 +20,7 @@ from ..gan import build_gan, quality, sample, train_gan
 from ..gan.guide import ClassifierGuide
 from ..rebalance import REBALANCERS
 from ..report.layout import feature_net_path, gan_dir, generator_dir, guide_net_path, synthetic_path, training_dir
+from .stage_registry import remake
 from .stages import load_prepared, load_split, load_synthetic
 
 
@@ -103,7 +104,7 @@ def steps_per_epoch(n_images, batch_size):
 def _guide(out, generator_seed, class_id, weight, device):
     path = guide_net_path(out, generator_seed)
     if not path.is_file():
-        raise SmateError(f"'{path}' is missing; make it with `smate-bench guide-net --generator-seed {generator_seed}`")
+        raise SmateError(f"'{path}' is missing; make it with `{remake('guide_net', generator_seed=generator_seed)}`")
     saved, model = load_classifier(path, device)
     return ClassifierGuide(model.to(memory_format=torch.channels_last), saved["normalization"], class_id, weight)
 
@@ -122,8 +123,8 @@ def synthesize(config, out, variant, generator_seed):
     for class_id in minority_ids:
         path = generator_dir(out, variant, dataset.classes[class_id], generator_seed) / "generator.pt"
         if not path.is_file():
-            raise SmateError(f"'{path}' is missing; make it with "
-                             f"`smate-bench transfer-gan --variant {variant} --generator-seed {generator_seed}`")
+            fix = remake("transfer_gan", variant=variant, generator_seed=generator_seed)
+            raise SmateError(f"'{path}' is missing; make it with `{fix}`")
         generator, _ = build_gan(gan["train"], images.shape[-1], images.shape[1:3],
                                  len(dataset.classes) if method.conditional else None)
         generator.load_state_dict(torch.load(path, map_location=device, weights_only=True))
@@ -151,8 +152,8 @@ def synthesis_seed(run_seed, class_id):
 
 
 def _variant(variant):
-    if variant not in REBALANCERS or not REBALANCERS[variant].needs_synthetic:
-        known = [name for name, cls in REBALANCERS.items() if cls.needs_synthetic]
+    if variant not in REBALANCERS or REBALANCERS[variant].kind != "generator":
+        known = [name for name, cls in REBALANCERS.items() if cls.kind == "generator"]
         raise SmateError(f"unknown GAN variant {variant!r}; choose one of: {', '.join(known)}")
     return REBALANCERS[variant]
 
@@ -160,8 +161,8 @@ def _variant(variant):
 def _load_pretrained(out, generator_seed, device):
     folder = training_dir(out, "pretrained", generator_seed)
     if not (folder / "generator.pt").is_file():
-        raise SmateError(f"'{folder}/generator.pt' is missing; make it with "
-                         f"`smate-bench pretrain-gan --generator-seed {generator_seed}`")
+        fix = remake("pretrain_gan", generator_seed=generator_seed)
+        raise SmateError(f"'{folder}/generator.pt' is missing; make it with `{fix}`")
     return {name: torch.load(folder / f"{name}.pt", map_location=device, weights_only=True)
             for name in ("generator", "discriminator")}
 
@@ -204,14 +205,14 @@ def _train_and_save(config, dataset, images, labels, path, label, what, seed, pr
 
 def load_classifier(path, device):
     """(the saved record, the model on `device`) of the feature or guide net."""
-    return load_saved_classifier(path, device, f"smate-bench {path.stem.split('-')[0].replace('_', '-')}")
+    return load_saved_classifier(path, device, remake(path.stem.split("-")[0]))
 
 
 def gan_quality(config, out, variant):
     """Score `variant`'s synthetic images against held-out real ones of each minority class."""
     path = feature_net_path(out)
     if not path.is_file():
-        raise SmateError(f"'{path}' is missing; make it with `smate-bench feature-net`")
+        raise SmateError(f"'{path}' is missing; make it with `{remake('feature_net')}`")
     saved, model = load_classifier(path, resolve_device(config["classify"]["device"]))
     dataset, images, labels, minority_ids = _imbalanced_train(out)
     drawn_from = {seed: generator_seed_of(config, seed) for seed in config["seeds"]}

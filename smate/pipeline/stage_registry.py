@@ -19,12 +19,12 @@ from ..config import generator_methods, generator_seed_of, generator_seeds, plai
 from .declared import DeclaredParams
 from .live import epoch_logger
 from ..rebalance import REBALANCERS
-from ..registry import load
+from ..registry import Registry, load
 
 # The code every classifier's training reads: the classifier run, and the feature and guide nets.
 CLASSIFIER_CODE = ("smate/classify", "smate/data/augment.py", "smate/precision.py")
 CLASSIFIER_PARAMS = ("classify.model", "classify.device", "classify.bf16", "classify.eval_every", "classify.{model}")
-DATA_CODE = ("smate/data/dataset.py", "smate/data/images.py")
+DATA_CODE = ("smate/data/dataset.py", "smate/data/images.py", "smate/data/sources", "smate/data/split.py")
 # What dataset.json and split.json record of the params they were made with (smate/pipeline/stages.py checks them).
 DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class", "test_fraction", "test_seed",
                 "image_size", "resize", "channels")
@@ -79,15 +79,22 @@ class Stage:
         return load(f"smate.{module}:{name}")
 
 
-STAGES = {}
+STAGES = Registry("stage")
 
 
 def stage(name, run, help, **declaration):
     """Declare a stage; the decorated function gives its instances for a config."""
     def declare(instances):
-        STAGES[name] = Stage(name, run, help, instances, **declaration)
+        STAGES.register(name)(Stage(name, run, help, instances, **declaration))
         return instances
     return declare
+
+
+def remake(name, **fields):
+    """The command that makes one instance of stage `name` again (what an error about its missing output says to run)."""
+    spec = STAGES[name]
+    options = "".join(f" --{label.replace('_', '-')} {fields[label]}" for label in spec.label if fields.get(label) is not None)
+    return f"smate-bench {name.replace('_', '-')}{options}"
 
 
 def _method_code(method):
@@ -97,8 +104,9 @@ def _method_code(method):
     return tuple(sorted({module.replace(".", "/") + ".py" for module in modules} | set(REBALANCERS[method].code)))
 
 
-def _variants(config, kind=None):
-    return [v for v in generator_methods(config) if kind is None or getattr(REBALANCERS[v], kind)]
+def _variants(config, wanted=lambda method: True):
+    """The params' generator methods whose class `wanted` accepts."""
+    return [v for v in generator_methods(config) if wanted(REBALANCERS[v])]
 
 
 @stage("prepare", "pipeline.stages.prepare", "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
@@ -120,7 +128,7 @@ def _split(config, context):
        output=lambda out, generator_seed: layout.training_dir(out, "pretrained", generator_seed) / "generator.pt",
        label=("generator_seed",), group="train", network=True)
 def _pretrain(config, context):
-    if not _variants(config, "pretrained"):
+    if not _variants(config, lambda method: method.pretrained):
         return []
     return [Instance({"generator_seed": g}, ("split",)) for g in generator_seeds(config)]
 
@@ -130,7 +138,7 @@ def _pretrain(config, context):
        output=lambda out, generator_seed: layout.guide_net_path(out, generator_seed),
        label=("generator_seed",), group="train", network=True)
 def _guide(config, context):
-    if not _variants(config, "guided"):
+    if not _variants(config, lambda method: method.guided):
         return []
     return [Instance({"generator_seed": g}, ("split",)) for g in generator_seeds(config)]
 
@@ -177,7 +185,7 @@ def _quality(config, context):
             for v in _variants(config)]
 
 
-@stage("train", "pipeline.stages.train", "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
+@stage("train", "pipeline.train.train", "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",
        params=("rebalance.{method}", "classify.eval_batch_size", "classify.budget", *CLASSIFIER_PARAMS),
        code=("smate/classify/metrics.py", "smate/report/summary.py", *CLASSIFIER_CODE),
        output=lambda out, method, seed, generator_seed=None: layout.run_dir(out, method, seed) / "metrics.json",
@@ -187,10 +195,10 @@ def _train(config, context):
     planned = []
     for seed in config["seeds"]:
         plain = plain_methods(config)
-        planned += [Instance({"method": m, "seed": seed}, ("split",)) for m in plain if not REBALANCERS[m].decoupled]
+        planned += [Instance({"method": m, "seed": seed}, ("split",)) for m in plain if REBALANCERS[m].kind != "decoupled"]
         # A decoupled method starts from its base run's network: that run's key enters its key.
         planned += [Instance({"method": m, "seed": seed}, ("split", f"train@{REBALANCERS[m].base_method}-{seed}"))
-                    for m in plain if REBALANCERS[m].decoupled]
+                    for m in plain if REBALANCERS[m].kind == "decoupled"]
         for method in generator_methods(config):
             g = generator_seed_of(config, seed)
             # Its images depend on the generator and the seed, not on the other seeds drawn with them.

@@ -2,13 +2,17 @@
 
 import inspect
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import SmateError
+from ..registry import Registry
 
-REBALANCERS = {}
+# Every method, each registered by its own module in this package (all of them imported on the first read).
+REBALANCERS = Registry("method", package="smate.rebalance")
+register = REBALANCERS.register
 
 # What a method does to the train set, which says what class counts it returns (the shared tests read it):
 # reference, weight, loss, boost: the counts as given; under: every class down to the smallest; over,
@@ -58,21 +62,44 @@ class OneOf:
         return "one of " + ", ".join(self.options)
 
 
-def register(name):
-    def add(cls):
-        cls.name = name
-        REBALANCERS[name] = cls
-        return cls
+@dataclass
+class Trained:
+    """What a method's training step gives the train stage for its run's record (smate/pipeline/train.py)."""
 
-    return add
+    predictions: np.ndarray  # the test set's predicted labels
+    scores: np.ndarray  # the test set's class scores (N, C), or None
+    train_labels: np.ndarray  # the labels of what it trained on, for the record's train_counts
+    history: list  # one dict per epoch
+    budget: dict  # kind, epochs, optimizer_steps
+    seconds: dict  # rebalance, train, epoch_eval, predict
+    summary: str  # what its line in the log says of the time it took
+    network: object = None  # the classifier's TrainResult, whose network a decoupled method may start from
+    identity: dict = field(default_factory=dict)  # what else names the run (its generators' seed, its base run)
+    extra: dict = field(default_factory=dict)  # what its family adds to the record (boosting rounds, feature scores)
+
+    @classmethod
+    def of_classifier(cls, result, labels, rebalance_seconds, budget_kind, **record):
+        """A run that trained one classifier (or several, boosted) on the rebalanced `labels`."""
+        seconds = {"rebalance": rebalance_seconds, "train": result.train_seconds, "epoch_eval": result.epoch_eval_seconds,
+                   "predict": result.predict_seconds}
+        budget = {"kind": budget_kind, "epochs": result.history[-1]["epoch"], "optimizer_steps": result.history[-1]["step"]}
+        return cls(result.predictions, result.scores, labels, result.history, budget, seconds,
+                   f"rebalance {rebalance_seconds:.1f} s, train {result.train_seconds:.1f} s", result, **record)
 
 
 class Rebalancer:
-    """Turns an imbalanced train set into a training set, like imbalanced-learn's samplers.
+    """Turns an imbalanced train set into a training set, like imbalanced-learn's samplers, and trains on it.
 
     `fit_resample(X, y)` takes uint8 images (N, H, W, C) and int labels and returns the images
     and labels to train on. After it, `class_weight_` holds per-class loss weights or None, and
     `objective_` a losses.Objective for the methods that change the loss or the logits, or None.
+
+    `train(task)` is the method's training step, which each family brings: here the sampling, weighting and
+    loss methods' (rebalance the train set, train one classifier on it). `task` is the train stage's
+    (smate/pipeline/train.py): the imbalanced train set (`images`, `labels`) and the whole one (`full_images`,
+    `full_labels`), `budget_steps(labels)`, `fit(images, labels, seed, class_weight, objective, log_prefix,
+    total_steps)` that trains one classifier, and what the other families read (`synthetic()`,
+    `base_network(method)`, the test set).
     """
 
     name = "base"
@@ -83,12 +110,6 @@ class Rebalancer:
     exact = True
     # {parameter: Interval}: what make_rebalancer checks each of its parameters against.
     constraints = {}
-    # True for the reference method that trains on the untouched, balanced train set.
-    uses_full_train = False
-    # True for methods that add images made by the GAN stages (given through `use()`).
-    needs_synthetic = False
-    # True for methods that re-fit the last layer of the imbalanced run's network (`refit`) instead of training one.
-    decoupled = False
     # The package modules its runs read beyond its classes' own ("smate/..."): they enter its runs' content keys.
     code = ()
 
@@ -107,6 +128,26 @@ class Rebalancer:
     def _fit_resample(self, X, y):
         raise NotImplementedError
 
+    def train(self, task):
+        X, y = self._train_set(task)
+        start = time.perf_counter()
+        images, labels = self.fit_resample(X, y)
+        rebalance_seconds = time.perf_counter() - start
+        result = self._fit(task, images, labels, task.budget_steps(y))
+        return Trained.of_classifier(result, labels, rebalance_seconds, task.budget_kind, **self._record(task))
+
+    def _train_set(self, task):
+        """What it rebalances: the imbalanced train set."""
+        return task.images, task.labels
+
+    def _fit(self, task, images, labels, total_steps):
+        """One classifier on the rebalanced set (a TrainResult)."""
+        return task.fit(images, labels, self.seed, self.class_weight_, self.objective_, total_steps=total_steps)
+
+    def _record(self, task):
+        """What its family adds to Trained: identity and extra fields of the run's record."""
+        return {}
+
 
 def family_of(name):
     """The family of a method's kind (FAMILIES), or "other" for a name the registry lacks."""
@@ -116,9 +157,7 @@ def family_of(name):
 
 def make_rebalancer(name, params=None, seed=0):
     """Build a registered method from its params (`rebalance.<name>` in the config)."""
-    if name not in REBALANCERS:
-        raise SmateError(f"unknown method {name!r}; registered methods: {', '.join(REBALANCERS)}")
-    cls = REBALANCERS[name]
+    cls = REBALANCERS.pick(name)
     params = dict(params or {})
     known = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "seed")]
     unknown = sorted(set(params) - set(known))

@@ -18,7 +18,6 @@ class SAMME(Rebalancer):
     same seed), each later one on a weighted draw of it; `boost` trains them and returns the vote."""
 
     kind = "boost"
-    boosted = True
     constraints = {"rounds": Interval(int, 1)}
 
     def __init__(self, seed=0, rounds=5):
@@ -28,6 +27,15 @@ class SAMME(Rebalancer):
 
     def _fit_resample(self, X, y):
         return X, y
+
+    def _fit(self, task, images, labels, total_steps):
+        # A round's curves under its own seed's name: each round counts its epochs from 1.
+        def one_round(round_images, round_labels, seed):
+            return task.fit(round_images, round_labels, seed, log_prefix=f"seed-{seed}/", total_steps=total_steps)
+        return self.boost(one_round, images, labels, task.num_classes)
+
+    def _record(self, task):
+        return {"extra": {"boosting": self.rounds_}}
 
     def boost(self, train, X, y, num_classes):
         """`train(images, labels, seed)` trains one classifier and returns its TrainResult. Returns the

@@ -4,21 +4,27 @@ and only its last layer is re-trained, rescaled or given synthetic features. The
 scikit-learn are imported where they are used, so that listing the registry stays quick (see __init__.py)."""
 
 import math
+import time
 
 import numpy as np
 
-from ._base import Interval, OneOf, Rebalancer, register
+from ._base import Interval, OneOf, Rebalancer, Trained, register
 
 POSITIVE = Interval(float, 0, closed="neither")
 COUNT = Interval(int, 1)
 
 
 class _Decoupled(Rebalancer):
+    """Its training step: the same seed's base run's network, its backbone frozen, its last layer re-fitted by
+    `refit` on the backbone's features of the imbalanced train set, the test set scored through it as the base
+    run scored it."""
+
     kind = "decoupled"
-    decoupled = True
-    steps_ = 0  # the optimizer steps `refit` took
     base_method = "imbalanced"  # whose runs' networks it starts from, seed by seed
-    code = ("smate/pipeline/decoupled_run.py",)
+    epochs = 0  # the epochs `refit` trains the last layer for
+    steps_ = 0  # the optimizer steps `refit` took
+    synthetic_ = None  # (features, labels) a feature-space method added, scored against held-out features
+    code = ("smate/gan/quality.py",)  # its feature generators' scores
 
     def _fit_resample(self, X, y):
         return X, y
@@ -26,6 +32,53 @@ class _Decoupled(Rebalancer):
     def refit(self, model, features, labels, minority_ids):
         """The new last layer (a torch Linear) for `model`, given its backbone's features of the train set."""
         raise NotImplementedError
+
+    def train(self, task):
+        from ..classify import CLASSIFIERS, extract_features, predict_scores
+        from ..classify.head import with_head
+        from ..precision import resolve_bf16
+
+        saved, model = task.base_network(self.base_method)
+        start = time.perf_counter()
+        features = extract_features(model, task.images, saved["normalization"])
+        feature_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        head = self.refit(model, features, task.labels, task.minority_ids)
+        refit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        recipe = CLASSIFIERS[saved["classifier"]](saved["params"], saved["num_classes"], self.name)
+        scores = predict_scores(recipe, with_head(model, head), task.test_images, saved["normalization"],
+                                bf16=resolve_bf16(task.bf16, task.device), batch_size=task.eval_batch_size)
+        predict_seconds = time.perf_counter() - start
+        labels = task.labels if self.synthetic_ is None else np.concatenate([task.labels, self.synthetic_[1]])
+        quality = {"feature_generator": _feature_quality(model, saved, task, self.synthetic_)} if self.synthetic_ else {}
+        # train: what the run adds to its base run, the backbone's features and the re-fit (rebalance).
+        seconds = {"rebalance": refit_seconds, "train": feature_seconds + refit_seconds, "epoch_eval": 0.0,
+                   "predict": predict_seconds}
+        return Trained(scores.argmax(1).astype(np.int64), scores, labels, [],
+                       {"kind": "last layer", "epochs": self.epochs, "optimizer_steps": self.steps_}, seconds,
+                       f"re-fitted {self.base_method}-{self.seed}'s last layer in {refit_seconds:.1f} s "
+                       f"(features {feature_seconds:.1f} s)",
+                       identity={"base_run": f"{self.base_method}-{self.seed}"}, extra=quality)
+
+
+def _feature_quality(model, saved, task, synthetic):
+    """FD and precision/recall of the synthetic features of each minority class against the backbone's features
+    of its held-out test images: a feature generator scored as the pixel ones are, in its own space."""
+    from ..classify import extract_features
+    from ..gan import quality
+
+    made, made_labels = synthetic
+    scores = {}
+    for class_id in task.minority_ids:
+        mine = made[made_labels == class_id]
+        if not len(mine):
+            continue
+        real = extract_features(model, task.test_images[task.test_labels == class_id], saved["normalization"])
+        precision, recall = quality.precision_recall(real, mine)
+        scores[task.classes[class_id]] = {"frechet_distance": quality.frechet_distance(real, mine),
+                                          "precision": precision, "recall": recall, "images": int(len(mine))}
+    return scores
 
 
 class _Retrained(_Decoupled):
@@ -76,8 +129,6 @@ class TauNorm(_Decoupled):
 class _Synthesized(_Retrained):
     """A last layer re-trained on the real features and synthetic minority features up to the largest class;
     `synthetic_` holds what was added, (features, labels), for scoring against held-out features."""
-
-    synthetic_ = None
 
     def _training_features(self, features, labels, minority_ids):
         counts = np.bincount(labels)

@@ -13,7 +13,6 @@ from ._base import Rebalancer, register
 
 class _Generated(Rebalancer):
     kind = "generator"
-    needs_synthetic = True
     # Whether the generator starts from the one pretrained on the majority classes.
     pretrained = True
     # Whether the minority images are grown to gan.transfer.augment_to with the paper's augmentation.
@@ -32,6 +31,13 @@ class _Generated(Rebalancer):
     def use(self, images, labels):
         self.synthetic = (np.asarray(images), np.asarray(labels))
         return self
+
+    def _train_set(self, task):
+        self.use(*task.synthetic())
+        return super()._train_set(task)
+
+    def _record(self, task):
+        return {"identity": {"generator_seed": task.generator_seed}}
 
     def _fit_resample(self, X, y):
         if self.synthetic is None:
