@@ -20,7 +20,7 @@ from ..digest import code_digest
 from ..precision import resolve_bf16
 from .collapse import SAMPLES, collapse_warning, collapsed, mean_pairwise_ssim
 from .diffaugment import diff_augment
-from . import ARCHITECTURES, LOSSES
+from .parts import ARCHITECTURES, LOSSES
 from .models import ConditionalGenerator, ProjectionDiscriminator, freeze_first, transfer_freeze
 from .step import GANStepper
 

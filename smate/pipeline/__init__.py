@@ -8,7 +8,9 @@ stay importable from here, each imported when first used (smate/registry.py).
 
 from ..registry import lazy_attributes
 
-_RUN = ("Keys", "finished", "run_all", "run_regimes", "run_step", "sigterm_interrupts", "steps")
-__getattr__ = lazy_attributes(__name__, {name: f"smate.pipeline.run:{name}" for name in _RUN})
+__getattr__ = lazy_attributes(__name__, {
+    "Keys": "smate.pipeline.run:Keys", "finished": "smate.pipeline.run:finished", "run_all": "smate.pipeline.run:run_all",
+    "run_regimes": "smate.pipeline.run:run_regimes", "run_step": "smate.pipeline.run:run_step",
+    "sigterm_interrupts": "smate.pipeline.run:sigterm_interrupts", "steps": "smate.pipeline.run:steps"})
 
-__all__ = list(_RUN)
+__all__ = ["Keys", "finished", "run_all", "run_regimes", "run_step", "sigterm_interrupts", "steps"]

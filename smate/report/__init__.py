@@ -8,9 +8,12 @@ names are imported when first used (smate/registry.py): summarize, a DVC stage o
 
 from ..registry import lazy_attributes
 
-_NAMES = {"build_report": "build", "by_method": "records", "commits_line": "records", "configured_runs": "records",
-          "load_runs": "records", "holm": "stats", "source_verdict": "stats", "spread": "stats", "test_claim": "stats",
-          "tested": "stats"}
-__getattr__ = lazy_attributes(__name__, {name: f"smate.report.{module}:{name}" for name, module in _NAMES.items()})
+__getattr__ = lazy_attributes(__name__, {
+    "build_report": "smate.report.build:build_report", "by_method": "smate.report.records:by_method",
+    "commits_line": "smate.report.records:commits_line", "configured_runs": "smate.report.records:configured_runs",
+    "load_runs": "smate.report.records:load_runs", "holm": "smate.report.stats:holm",
+    "source_verdict": "smate.report.stats:source_verdict", "spread": "smate.report.stats:spread",
+    "test_claim": "smate.report.stats:test_claim", "tested": "smate.report.stats:tested"})
 
-__all__ = list(_NAMES)
+__all__ = ["build_report", "by_method", "commits_line", "configured_runs", "load_runs", "holm", "source_verdict",
+           "spread", "test_claim", "tested"]
