@@ -13,6 +13,7 @@ from .config import build_config, dump, generator_methods, generator_seeds, pres
 from .errors import SmateError
 from .rebalance import REBALANCERS
 from .pipeline.stage_registry import GROUPS, STAGES
+from .report.layout import DEFAULT_OUT, SWEEP_OUT
 
 REFERENCE = "paper/reference.yaml"
 
@@ -26,7 +27,7 @@ def _config_options(parser):
 
 
 def _out_option(parser):
-    parser.add_argument("--out", default="results", help="folder for every output (default: results/)")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for every output (default: {DEFAULT_OUT}/)")
 
 
 def build_parser():
@@ -42,6 +43,7 @@ def build_parser():
         "params": "print the merged parameters, or write them with --write",
         "repro": "write the merged parameters to params.yaml and run `dvc repro`",
         "methods": "list the registered rebalancing methods",
+        "dvc-yaml": "write dvc.yaml and sweep/dvc.yaml from the stage declarations (in the current folder)",
         "example-data": "write a real image set that ships with an installed package (digits) as class folders",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
@@ -53,8 +55,8 @@ def build_parser():
         for option in spec.label:
             sub[name].add_argument(f"--{option.replace('_', '-')}", **STAGE_OPTIONS[option])
     sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")
-    sub["report"].add_argument("--results", nargs="+", default=["results"],
-                               help="folders holding runs/ (default: results/); runs of several are reported together")
+    sub["report"].add_argument("--results", nargs="+", default=[DEFAULT_OUT],
+                               help=f"folders holding runs/ (default: {DEFAULT_OUT}/); runs of several are reported together")
     for name in ("report", "regimes"):
         sub[name].add_argument("--reference", default=REFERENCE, help="the paper's numbers and claims")
     sub["run"].add_argument("--reference", help=f"the paper's numbers and claims for OUT/report/ (default: {REFERENCE} when it exists)")
@@ -72,7 +74,7 @@ def build_parser():
                                     "cluster, which must see the project at this path (README, Runs on a Ray cluster)")
         sub[name].add_argument("--address", help="with --executor ray: the cluster to join, e.g. auto or HOST:6379 "
                                                  "(default: RAY_ADDRESS, else a new local cluster of this machine's cores)")
-    sub["sweep"].add_argument("--out", default="results/sweep", help="folder for every output (default: results/sweep/)")
+    sub["sweep"].add_argument("--out", default=SWEEP_OUT, help=f"folder for every output (default: {SWEEP_OUT}/)")
     sub["run"].add_argument("--only", choices=tuple(GROUPS),
                             help="only one dvc.yaml stage's group of stages, on a split made before (as dvc.yaml does): "
                                  + "; ".join(f"{group}: {', '.join(names)}" for group, names in GROUPS.items()))
@@ -115,6 +117,12 @@ def _dispatch(args):
     if args.command == "methods":
         for name, cls in REBALANCERS.items():
             print(f"{name:20s} {cls.kind:9s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    if args.command == "dvc-yaml":
+        from .pipeline import dvc_yaml
+
+        changed = dvc_yaml.write()
+        print("dvc-yaml: " + (f"wrote {', '.join(map(str, changed))}" if changed else "dvc.yaml and sweep/dvc.yaml are up to date"))
         return 0
     if args.command == "example-data":
         from .data.example import write_example

@@ -12,7 +12,7 @@ import yaml
 
 from smate.pipeline import keys, stage_registry, stages
 from smate.config import build_config, defaults
-from smate.pipeline.declared import DeclaredParams, UndeclaredParam, covers
+from smate.pipeline.declared import DeclaredParams, UndeclaredParam
 from smate.pipeline import Keys, steps
 from smate.rebalance import REBALANCERS
 from smate.pipeline.stage_registry import GROUPS, STAGES
@@ -28,10 +28,6 @@ NOT_COMPUTING = {"smate/errors.py", "smate/atomic.py", "smate/report/layout.py",
                  "smate/pipeline/stages.py"}  # the prepared data, read back: the keys hold its digest
 
 
-def _dvc_stage(spec):
-    return DVC_STAGES[spec.group or spec.name]
-
-
 def _fields(spec, method):
     """An instance's method or variant field, where the stage has one."""
     return {name: method for name in ("method", "variant") if name in spec.label}
@@ -39,19 +35,6 @@ def _fields(spec, method):
 
 def _tiny(*overrides):
     return build_config(preset="tiny", overrides=[f"data.root={FIXTURE}", *overrides])
-
-
-@pytest.mark.parametrize("name", [name for name in STAGES if name != "report"])
-def test_each_dvc_stage_depends_on_its_stages_modules_and_params(name):
-    spec = STAGES[name]
-    fields = _fields(spec, "smate")
-    deps = _dvc_stage(spec)["deps"]
-    for module in spec.modules(fields):
-        assert any(module == dep or module.startswith(dep + "/") for dep in deps), (name, module)
-    config = _tiny()
-    listed = [entry.replace("${classify.model}", config["classify"]["model"]) for entry in _dvc_stage(spec)["params"]]
-    for param in spec.declared(config, fields):
-        assert covers(listed, param), (name, param)
 
 
 def test_dvc_runs_every_group_and_the_train_stage_every_methods_code():

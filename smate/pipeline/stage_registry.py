@@ -43,6 +43,22 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class Output:
+    """A file or folder a stage writes, as dvc.yaml declares it: "{out}/..." under the output folder."""
+
+    path: str
+    persist: bool = False  # DVC keeps it when the stage reruns (the content keys keep what is unchanged inside)
+    cache: bool = True  # DVC stores it in its cache; False for outputs git tracks or that are large and rewritten
+    metric: bool = False  # a metrics file that `dvc metrics show` reads
+    why: str = None  # a comment beside it in dvc.yaml
+
+
+# What every stage that trains reads of the prepared data.
+PREPARED = ("{out}/prepared/dataset.npz", "{out}/prepared/split.json")
+GAN_OUTPUT = Output("{out}/gan", persist=True, why="kept for the content keys, and for checkpoints a killed run resumes from")
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     run: str  # "module.function" in smate, called run(params, out, **fields) with a view of what it declared;
@@ -58,6 +74,9 @@ class Stage:
     network: bool = False  # it trains or runs a network: a GPU where a Ray cluster has one
     command: bool = True  # it has a CLI command of its own, `smate-bench <name with dashes>`
     reads: str = "split"  # what of OUT/prepared/ it reads, checked against the params first: split, dataset or nothing
+    inputs: tuple = PREPARED  # the files it reads, "{out}/..." under the output folder (dvc.yaml's deps)
+    outputs: tuple = ()  # the Outputs it writes (dvc.yaml's outs)
+    dvc_command: str = None  # the command dvc.yaml runs, when it is not the stage's (or its group's) own
 
     def step_name(self, fields):
         return self.name + ("@" + "-".join(str(fields[name]) for name in self.label) if self.label else "")
@@ -111,14 +130,15 @@ def _variants(config, wanted=lambda method: True):
 
 @stage("prepare", "pipeline.stages.prepare", "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
        params=tuple(f"data.{key}" for key in DATASET_KEYS), code=DATA_CODE,
-       keyed=False, reads="nothing")
+       keyed=False, reads="nothing", inputs=(), outputs=(Output("{out}/prepared/dataset.npz"), Output("{out}/prepared/dataset.json")))
 def _prepare(config, context):
     return [Instance()]
 
 
 @stage("split", "pipeline.stages.split", "cut the minority classes to data.ratio (OUT/prepared/split.json)",
        params=tuple(f"data.{key}" for key in SPLIT_KEYS), code=DATA_CODE,
-       keyed=False, reads="dataset")
+       keyed=False, reads="dataset", inputs=("{out}/prepared/dataset.npz", "{out}/prepared/dataset.json"),
+       outputs=(Output("{out}/prepared/split.json"),))
 def _split(config, context):
     return [Instance(after=("prepare",))]
 
@@ -126,7 +146,7 @@ def _split(config, context):
 @stage("pretrain_gan", "pipeline.gan_stages.pretrain_gan", "train the GAN on the majority classes of the imbalanced set "
        "(OUT/gan/pretrained/seed-G/)", params=("gan.train", "gan.pretrain", "gan.device"), code=GAN_CODE,
        output=lambda out, generator_seed: layout.training_dir(out, "pretrained", generator_seed) / "generator.pt",
-       label=("generator_seed",), group="train", network=True)
+       label=("generator_seed",), group="train", network=True, outputs=(GAN_OUTPUT,))
 def _pretrain(config, context):
     if not _variants(config, lambda method: method.pretrained):
         return []
@@ -136,7 +156,7 @@ def _pretrain(config, context):
 @stage("guide_net", "pipeline.gan_stages.guide_net", "train SMate+'s classifier on the imbalanced set (OUT/gan/guide_net-seed-G.pt)",
        params=CLASSIFIER_PARAMS, code=("smate/pipeline/stages.py", *CLASSIFIER_CODE),
        output=lambda out, generator_seed: layout.guide_net_path(out, generator_seed),
-       label=("generator_seed",), group="train", network=True)
+       label=("generator_seed",), group="train", network=True, outputs=(GAN_OUTPUT,))
 def _guide(config, context):
     if not _variants(config, lambda method: method.guided):
         return []
@@ -147,7 +167,7 @@ def _guide(config, context):
        "(OUT/gan/VARIANT/seed-G/generators/)", params=("gan.train", "gan.transfer", "gan.conditional", "gan.device"),
        code=(*GAN_CODE, "smate/data/augment.py", "smate/classify"),
        output=lambda out, variant, generator_seed: layout.training_dir(out, variant, generator_seed) / "generators",
-       label=("variant", "generator_seed"), group="train", network=True)
+       label=("variant", "generator_seed"), group="train", network=True, outputs=(GAN_OUTPUT,))
 def _transfer(config, context):
     planned = []
     for variant in _variants(config):
@@ -161,7 +181,7 @@ def _transfer(config, context):
 @stage("synthesize", "pipeline.gan_stages.synthesize", "sample the images a GAN method adds (OUT/gan/VARIANT/seed-G/synthetic.npz, .png)",
        params=("gan.train.architecture", "gan.device", "gan.generators", "gan.seed", "seeds"), code=GAN_CODE,
        output=lambda out, variant, generator_seed: layout.synthetic_path(out, variant, generator_seed),
-       label=("variant", "generator_seed"), group="train", network=True)
+       label=("variant", "generator_seed"), group="train", network=True, outputs=(GAN_OUTPUT,))
 def _synthesize(config, context):
     return [Instance({"variant": v, "generator_seed": g}, (f"transfer_gan@{v}-{g}",))
             for v in _variants(config) for g in generator_seeds(config)]
@@ -169,7 +189,8 @@ def _synthesize(config, context):
 
 @stage("feature_net", "pipeline.gan_stages.feature_net", "train the classifier whose features score the generators "
        "(OUT/gan/feature_net.pt)", params=("gan.seed", *CLASSIFIER_PARAMS), code=("smate/pipeline/stages.py", *CLASSIFIER_CODE),
-       output=lambda out: layout.feature_net_path(out), group="train", network=True)
+       output=lambda out: layout.feature_net_path(out), group="train", network=True,
+       inputs=("{out}/prepared/dataset.npz",), outputs=(GAN_OUTPUT,))
 def _feature_net(config, context):
     return [Instance(after=("prepare",))] if _variants(config) else []
 
@@ -179,7 +200,7 @@ def _feature_net(config, context):
        params=("classify.device", "seeds", "gan.generators", "gan.seed", "gan.train.batch_size"),
        code=("smate/pipeline/stages.py", "smate/gan/quality.py", "smate/classify"),
        output=lambda out, variant: layout.gan_dir(out, variant) / "quality.json",
-       label=("variant",), keyed=False, group="train", network=True)
+       label=("variant",), keyed=False, group="train", network=True, outputs=(GAN_OUTPUT,))
 def _quality(config, context):
     return [Instance({"variant": v}, ("feature_net", *(f"synthesize@{v}-{g}" for g in generator_seeds(config))))
             for v in _variants(config)]
@@ -189,7 +210,8 @@ def _quality(config, context):
        params=("rebalance.{method}", "classify.eval_batch_size", "classify.budget", *CLASSIFIER_PARAMS),
        code=("smate/classify/metrics.py", "smate/report/summary.py", *CLASSIFIER_CODE),
        output=lambda out, method, seed, generator_seed=None: layout.run_dir(out, method, seed) / "metrics.json",
-       label=("method", "seed"), group="train", network=True)
+       label=("method", "seed"), group="train", network=True,
+       outputs=(Output("{out}/runs", persist=True, cache=False),))
 def _train(config, context):
     # Seed by seed, so that a run cut short has every method's first seeds.
     planned = []
@@ -208,14 +230,20 @@ def _train(config, context):
 
 
 @stage("summarize", "pipeline.stages.summarize", "one table over every method and seed (OUT/summary.csv, OUT/summary.md, OUT/metrics.json)",
-       params=("methods", "seeds"), code=("smate/report/summary.py",), keyed=False, reads="nothing")
+       params=("methods", "seeds"), code=("smate/report/summary.py",), keyed=False, reads="nothing",
+       inputs=("{out}/runs", "{out}/gan"),
+       outputs=(Output("{out}/summary.csv", cache=False), Output("{out}/summary.md", cache=False),
+                Output("{out}/metrics.json", cache=False, metric=True)))
 def _summarize(config, context):
     scored = [name for name in context["planned"] if name.partition("@")[0] in ("train", "gan_quality")]
     return [Instance(after=tuple(scored))]
 
 
 @stage("report", "pipeline.stages.report", "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
-       keyed=False, command=False, reads="nothing")
+       code=("smate/report", "smate/rebalance", "smate/gan/collapse.py"), keyed=False, command=False, reads="nothing",
+       inputs=("{out}/runs", "{out}/gan", "{out}/summary.csv", "paper/reference.yaml"),
+       outputs=(Output("{out}/report", cache=False), Output("paper/REPRODUCTION.md", cache=False)),
+       dvc_command="smate-bench report --results {out} --reproduction paper/REPRODUCTION.md")
 def _report(config, context):
     if context.get("reference") is None:
         return []

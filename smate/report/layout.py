@@ -20,6 +20,9 @@ from pathlib import Path
 
 from ..rebalance import REBALANCERS
 
+DEFAULT_OUT = "results"  # the output folder of `smate-bench run` and of dvc.yaml's stages
+SWEEP_OUT = f"{DEFAULT_OUT}/sweep"  # the sweep's (sweep/dvc.yaml's)
+
 
 def key_path(out, name):
     """A stage instance's content key and wall time, left when it finished."""
