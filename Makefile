@@ -3,7 +3,7 @@ VENV ?= .venv
 IMAGE_TAG ?= smate-bench
 PYTHON := $(VENV)/bin/python
 
-.PHONY: install test bench bench-baseline image image-tools image-check
+.PHONY: install test bench bench-add bench-baseline image image-tools image-check
 install:
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --progress-bar off -r requirements.lock
@@ -18,6 +18,12 @@ bench:
 	mkdir -p .benchmarks
 	$(BENCH) --benchmark-json=.benchmarks/latest.json
 	$(PYTHON) -m benchmark.compare .benchmarks/latest.json
+
+# A new benchmark's baseline entry (a new method's, say), the others kept: make bench-add HOW="one run on <machine>".
+bench-add:
+	mkdir -p .benchmarks
+	$(BENCH) --benchmark-json=.benchmarks/new.json
+	$(PYTHON) -m benchmark.compare .benchmarks/new.json --add "$(HOW)"
 
 # Three runs, and their medians as the new benchmark/baseline.json: after a change that moves times on purpose.
 bench-baseline:

@@ -78,6 +78,8 @@ def build_parser():
     sub["run"].add_argument("--only", choices=tuple(GROUPS),
                             help="only one dvc.yaml stage's group of stages, on a split made before (as dvc.yaml does): "
                                  + "; ".join(f"{group}: {', '.join(names)}" for group, names in GROUPS.items()))
+    sub["methods"].add_argument("--docs", metavar="FILE",
+                                help="write the table of methods into FILE between its markers (docs/reference.md)")
     sub["example-data"].add_argument("name", help="digits: scikit-learn's 1,797 8x8 grayscale handwritten digits")
     sub["example-data"].add_argument("--to", help="the folder to write (default: data/NAME)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
@@ -114,6 +116,11 @@ def main(argv=None):
 
 
 def _dispatch(args):
+    if args.command == "methods" and args.docs:
+        from .report.method_table import write_docs
+
+        print(f"methods: {'wrote' if write_docs(args.docs) else 'already up to date:'} the table in {args.docs}")
+        return 0
     if args.command == "methods":
         for name, cls in REBALANCERS.items():
             print(f"{name:20s} {cls.kind:9s} {(cls.__doc__ or '').strip().splitlines()[0]}")

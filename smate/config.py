@@ -17,7 +17,34 @@ def preset_names():
 
 
 def defaults():
-    return yaml.safe_load((PRESET_DIR / "paper.yaml").read_text())
+    """paper.yaml, with every registered method's parameters under `rebalance:` (its own defaults where the
+    file names none), so that a method is one module: the params know it, and `methods: [all]` runs it."""
+    from .rebalance import REBALANCERS, default_params
+
+    config = yaml.safe_load((PRESET_DIR / "paper.yaml").read_text())
+    written = config["rebalance"]
+    for name, cls in REBALANCERS.items():
+        written[name] = {**written.get(name, {}), **{k: v for k, v in default_params(cls).items() if k not in written.get(name, {})}}
+    return config
+
+
+def select_methods(names, where="methods"):
+    """`names` with `all` and each family (smate/rebalance/_base.py's FAMILIES) spelled out, each method once:
+    `all` in the families' order, a family in the registry's."""
+    from .rebalance import FAMILIES, REBALANCERS, family_of
+
+    chosen = []
+    for name in names:
+        if name == "all":
+            chosen += [method for family in FAMILIES for method in REBALANCERS if family_of(method) == family]
+        elif name in FAMILIES:
+            chosen += [method for method in REBALANCERS if family_of(method) == name]
+        elif name in REBALANCERS:
+            chosen.append(name)
+        else:
+            raise SmateError(f"unknown method {name!r} in {where}; name methods ({', '.join(REBALANCERS)}), "
+                             f"families ({', '.join(FAMILIES)}) or all")
+    return list(dict.fromkeys(chosen))
 
 
 def load_preset(name):
@@ -58,6 +85,7 @@ def build_config(params_file=None, preset=None, overrides=()):
         config = merge(config, load_preset(preset), origin=f"preset {preset}")
     for override in overrides:
         config = apply_override(config, override)
+    config["methods"] = select_methods(config["methods"])
     validate(config)
     return config
 
@@ -105,7 +133,7 @@ def apply_override(config, override):
 def _refuse_gan_methods(origin, methods, gan_methods):
     """The generator methods had a list of their own until one `methods` list took every method."""
     gan_methods = gan_methods if isinstance(gan_methods, list) else [gan_methods]
-    plain = plain_methods({"methods": [m for m in methods if m not in gan_methods]})
+    plain = plain_methods({"methods": [m for m in select_methods(methods) if m not in gan_methods]})
     raise SmateError(f"{origin}: gan_methods is gone; every method, generator ones included, goes in methods: "
                      f"methods: [{', '.join(plain + gan_methods)}]")
 
@@ -182,9 +210,7 @@ def validate(config):
     if not 0 < data["test_fraction"] < 1:
         raise SmateError(f"data.test_fraction must be between 0 and 1, got {data['test_fraction']}; 0.2 is usual")
     Policy.from_params(data)
-    unknown = [m for m in config["methods"] if m not in REBALANCERS]
-    if unknown:
-        raise SmateError(f"unknown method {unknown[0]!r} in methods; registered methods: {', '.join(REBALANCERS)}")
+    select_methods(config["methods"])
     missing = [m for m in config["methods"] if m not in config["rebalance"]]
     if missing:
         raise SmateError(f"method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")

@@ -16,7 +16,7 @@ import yaml
 from smate import atomic
 from smate.pipeline import keys, stages
 from smate.cli import main
-from smate.config import defaults
+from smate.config import build_config
 from smate.rebalance import REBALANCERS
 
 from conftest import FIXTURE, REPO, TINY, cli_env
@@ -29,7 +29,7 @@ def test_run_writes_one_summary_row_per_method(tiny_run):
     with open(tiny_run / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert SUMMARY_COLUMNS <= set(rows[0])
-    assert [row["method"] for row in rows] == defaults()["methods"]
+    assert [row["method"] for row in rows] == build_config(preset="tiny")["methods"]
     assert {row["n_seeds"] for row in rows} == {"2"}
     for row in rows:
         assert 0 <= float(row["accuracy_mean"]) <= 1 and float(row["accuracy_std"]) >= 0
@@ -47,9 +47,6 @@ def test_run_without_the_papers_numbers_says_why_there_is_no_report(tmp_path, mo
     assert main(["run", *TINY, "--set", "methods=imbalanced", "--set", "seeds=0", "--out", "out"]) == 0
     assert "no report" in capsys.readouterr().out
     assert (tmp_path / "out" / "summary.csv").is_file() and not (tmp_path / "out" / "report").exists()
-
-
-LOSS_BASED = ("class_balanced", "focal", "ldam_drw", "logit_adjust", "logit_adjust_posthoc", "balanced_softmax")
 
 
 @pytest.mark.parametrize("method", sorted(REBALANCERS))
@@ -70,13 +67,16 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
     assert record["params"]["data"]["ratio"] == 0.2
     assert record["environment"]["packages"]["torch"] and record["environment"]["device"]["type"] == "cpu"
     assert len(record["dataset"]["sha256"]) == 64
+    # The trucks it trained on, as its class declares them, from the split's and the whole train set's counts.
+    cut = json.loads((tiny_run / "prepared" / "split.json").read_text())["train_counts"]
+    whole = json.loads((tiny_run / "prepared" / "dataset.json").read_text())["train_counts"]
+    expected = {"smallest": min(cut.values()), "largest": max(cut.values()), "whole": whole["truck"]}.get(
+        REBALANCERS[method].trained_counts(), cut["truck"])
     truck_count = record["train_counts"]["truck"]
-    if method in ("imbalanced", "class_weight", "undersample", "samme", "crt", "tau_norm", *LOSS_BASED):
-        assert truck_count == 4
-    elif method == "adasyn":  # balances approximately
-        assert 15 <= truck_count <= 25
-    else:
-        assert truck_count == 20
+    if REBALANCERS[method].exact:
+        assert truck_count == expected
+    else:  # ADASYN allots its images by neighbourhood difficulty
+        assert 0.75 * expected <= truck_count <= 1.25 * expected
     with open(tiny_run / "runs" / f"{method}-1" / "predictions.csv") as handle:
         predictions = list(csv.DictReader(handle))
     assert len(predictions) == 100 and predictions[0]["actual"] == "airplane"

@@ -12,8 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_params_yaml_is_the_paper_protocol():
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    assert params == defaults()
+    assert yaml.safe_load((REPO / "params.yaml").read_text()) == yaml.safe_load((REPO / "smate/presets/paper.yaml").read_text())
+    params = build_config(params_file=REPO / "params.yaml")
+    assert params == build_config()
     assert params["data"]["minority"] == "truck"
     assert params["data"]["ratio"] == 0.1
     assert params["seeds"] == [0, 1, 2, 3, 4]
@@ -21,7 +22,27 @@ def test_params_yaml_is_the_paper_protocol():
 
 def test_every_registered_method_has_params_and_runs_in_the_paper_protocol():
     assert set(defaults()["rebalance"]) == set(REBALANCERS)
-    assert set(defaults()["methods"]) == set(REBALANCERS)
+    assert sorted(build_config()["methods"]) == sorted(REBALANCERS)
+
+
+def test_methods_may_be_named_by_family_or_all_and_each_runs_once():
+    from smate.rebalance import FAMILIES, family_of
+
+    chosen = build_config(overrides=["methods=smote,sampling,reference,decoupled"])["methods"]
+    assert chosen[0] == "smote" and len(chosen) == len(set(chosen))
+    assert set(chosen) == {m for m in REBALANCERS if family_of(m) in ("sampling", "reference", "decoupled")}
+    everything = build_config(overrides=["methods=all"])["methods"]
+    assert sorted(everything) == sorted(REBALANCERS)
+    assert [family_of(m) for m in everything] == sorted((family_of(m) for m in everything), key=list(FAMILIES).index)
+    with pytest.raises(SmateError, match="unknown method 'samplers' in methods; .* or all"):
+        build_config(overrides=["methods=samplers"])
+
+
+def test_a_methods_own_defaults_are_its_params_where_paper_yaml_names_none():
+    from smate.rebalance import default_params
+
+    assert defaults()["rebalance"]["smote"] == default_params(REBALANCERS["smote"]) == {"k_neighbors": 5}
+    assert all(defaults()["rebalance"][m] == default_params(cls) for m, cls in REBALANCERS.items())
 
 
 @pytest.mark.parametrize("name", preset_names())
@@ -32,7 +53,7 @@ def test_every_preset_builds(name):
 
 def test_smoke_preset_runs_every_method_with_two_seeds():
     config = build_config(preset="smoke")
-    assert config["methods"] == defaults()["methods"]
+    assert config["methods"] == build_config()["methods"]
     assert generator_methods(config) == ["smate", "smate_plus", "smate_diffaugment", "cgan", "smate_noaug", "gan_minority"]
     assert config["seeds"] == [0, 1]
 
@@ -112,7 +133,7 @@ def test_an_old_gan_methods_list_stops_with_the_one_list_to_write(tmp_path):
     with pytest.raises(SmateError, match=r"old.yaml: gan_methods is gone.*methods: \[imbalanced, smote, smate\]$"):
         build_config(params)
     # The old list named every generator method a run trained: it replaces those in the default methods.
-    with pytest.raises(SmateError, match=r"--set: gan_methods is gone.*methods: \[full, .*, samme, smate\]$"):
+    with pytest.raises(SmateError, match=r"--set: gan_methods is gone.*methods: \[imbalanced, full, .*, samme, smate\]$"):
         build_config(overrides=["gan_methods=smate"])
 
 

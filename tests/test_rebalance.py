@@ -37,12 +37,10 @@ def make(name, seed=0, **params):
 
 
 def expected_counts(cls):
-    """The class counts a method's kind says it returns (KINDS in smate/rebalance/_base.py)."""
-    if cls.kind == "under":
-        return [min(COUNTS)] * len(COUNTS)
-    if cls.kind in ("over", "synthetic", "generator"):
-        return [max(COUNTS)] * len(COUNTS)
-    return COUNTS
+    """The class counts `fit_resample` returns, as the method declares them (Rebalancer.trained_counts); a
+    decoupled method's images stay as given, what it adds are features."""
+    declared = "as given" if cls.kind == "decoupled" else cls.trained_counts()
+    return {"smallest": [min(COUNTS)] * len(COUNTS), "largest": [max(COUNTS)] * len(COUNTS)}.get(declared, COUNTS)
 
 
 @pytest.mark.parametrize("name", sorted(REBALANCERS))
@@ -338,3 +336,13 @@ def test_samme_stops_at_a_round_no_better_than_chance(monkeypatch):
 def test_samme_refuses_a_round_count_that_is_not_a_positive_integer():
     with pytest.raises(SmateError, match="rebalance.samme.rounds must be an integer >= 1"):
         make_rebalancer("samme", {"rounds": 0})
+
+
+def test_the_docs_table_of_methods_is_the_registrys():
+    from smate.report.method_table import BEGIN, END, method_table
+
+    from conftest import REPO
+
+    docs = (REPO / "docs" / "reference.md").read_text()
+    assert docs.split(BEGIN)[1].split(END)[0].strip() == method_table(), \
+        "docs/reference.md's table of methods differs; run `smate-bench methods --docs docs/reference.md`"

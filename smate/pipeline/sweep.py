@@ -9,6 +9,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .. import atomic
+from ..config import select_methods
 from ..report import figures
 from ..errors import SmateError
 from ..report import commits_line, configured_runs, load_runs, spread
@@ -27,12 +28,12 @@ def ratio_config(config, ratio):
     """One ratio's run: data.ratio set, and the sweep's methods as its methods."""
     ratio_run = copy.deepcopy(config)
     ratio_run["data"]["ratio"] = ratio
-    ratio_run["methods"] = list(config["sweep"]["methods"])
+    ratio_run["methods"] = select_methods(config["sweep"]["methods"], "sweep.methods")
     return ratio_run
 
 
 def check_sweep(config):
-    from ..rebalance import REBALANCERS
+    from ..rebalance import FAMILIES, REBALANCERS
 
     sweep = config["sweep"]
     if config["data"]["profile"] != "minority":
@@ -40,11 +41,11 @@ def check_sweep(config):
                          "use --set data.profile=minority")
     if not sweep["ratios"] or not all(isinstance(r, (int, float)) and 0 < r <= 1 for r in sweep["ratios"]):
         raise SmateError(f"sweep.ratios must be a non-empty list of numbers in (0, 1], got {sweep['ratios']!r}")
-    unknown = [m for m in sweep["methods"] if m not in REBALANCERS]
+    unknown = [m for m in sweep["methods"] if m not in REBALANCERS and m not in FAMILIES and m != "all"]
     if not sweep["methods"] or unknown:
         raise SmateError(f"sweep.methods must name registered methods, got {unknown[0] if unknown else 'none'!r}; "
                          f"registered: {', '.join(REBALANCERS)}")
-    missing = [m for m in sweep["methods"] if m not in config["rebalance"]]
+    missing = [m for m in select_methods(sweep["methods"], "sweep.methods") if m not in config["rebalance"]]
     if missing:
         raise SmateError(f"sweep method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
 
@@ -57,7 +58,8 @@ def run_sweep(config, out, progress=True, executor=None):
     out = Path(out)
     ratios = sorted(set(config["sweep"]["ratios"]))
     # The plan first, so that a sweep cut short can be reported on (and says which ratio is missing).
-    atomic.write_json(out / PLAN, {"ratios": ratios, "methods": config["sweep"]["methods"], "seeds": config["seeds"]})
+    atomic.write_json(out / PLAN, {"ratios": ratios, "methods": select_methods(config["sweep"]["methods"], "sweep.methods"),
+                                   "seeds": config["seeds"]})
     for index, ratio in enumerate(ratios, 1):
         print(f"sweep: ratio {ratio:g} ({index} of {len(ratios)})", flush=True)
         pipeline.run_all(ratio_config(config, ratio), ratio_folder(out, ratio), progress, executor=executor)

@@ -6,6 +6,6 @@ modules import imbalanced-learn, scikit-learn and kornia inside the methods that
 the registry (`smate-bench methods`, every DVC stage's start) does not wait about 1.5 s for them.
 """
 
-from ._base import FAMILIES, KINDS, REBALANCERS, Rebalancer, family_of, make_rebalancer, register
+from ._base import FAMILIES, KINDS, REBALANCERS, Rebalancer, default_params, family_of, make_rebalancer, register
 
-__all__ = ["FAMILIES", "KINDS", "REBALANCERS", "Rebalancer", "family_of", "make_rebalancer", "register"]
+__all__ = ["FAMILIES", "KINDS", "REBALANCERS", "Rebalancer", "default_params", "family_of", "make_rebalancer", "register"]

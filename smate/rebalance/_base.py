@@ -14,11 +14,13 @@ from ..registry import Registry
 REBALANCERS = Registry("method", package="smate.rebalance")
 register = REBALANCERS.register
 
-# What a method does to the train set, which says what class counts it returns (the shared tests read it):
-# reference, weight, loss, boost: the counts as given; under: every class down to the smallest; over,
-# synthetic, generator: every class up to the largest (repeats, pixel interpolations, GAN images); decoupled:
-# the counts as given, its work done on the imbalanced run's network (rebalance/decoupled.py).
+# What a method does to the train set: reference, weight, loss, boost leave it as given; under draws every class
+# down to the smallest; over, synthetic, generator top every class up to the largest (repeats, pixel
+# interpolations, GAN images); decoupled works on the imbalanced run's network (rebalance/decoupled.py).
 KINDS = ("reference", "under", "over", "synthetic", "weight", "loss", "generator", "boost", "decoupled")
+# The class counts a method trains on, by kind where its class says none (Rebalancer.counts): "smallest" (every
+# class down to it), "largest" (every class up to it), "whole" (the train set before the cut), else "as given".
+COUNTS_OF_KIND = {"under": "smallest", "over": "largest", "synthetic": "largest", "generator": "largest"}
 # The families the figures colour methods by, each a group of KINDS; a name outside the registry is "other".
 FAMILIES = {"reference": ("reference",), "sampling": ("under", "over", "synthetic"), "weighting and losses": ("weight", "loss"),
             "generators": ("generator",), "decoupled": ("decoupled",), "boosting": ("boost",)}
@@ -110,6 +112,8 @@ class Rebalancer:
     exact = True
     # {parameter: Interval}: what make_rebalancer checks each of its parameters against.
     constraints = {}
+    # The class counts it trains on where its kind does not say them (COUNTS_OF_KIND); the tests read trained_counts().
+    counts = None
     # The package modules its runs read beyond its classes' own ("smate/..."): they enter its runs' content keys.
     code = ()
 
@@ -127,6 +131,11 @@ class Rebalancer:
 
     def _fit_resample(self, X, y):
         raise NotImplementedError
+
+    @classmethod
+    def trained_counts(cls):
+        """The class counts of what it trains on: "smallest", "largest", "whole" or "as given"."""
+        return cls.counts or COUNTS_OF_KIND.get(cls.kind, "as given")
 
     def train(self, task):
         X, y = self._train_set(task)
@@ -153,6 +162,12 @@ def family_of(name):
     """The family of a method's kind (FAMILIES), or "other" for a name the registry lacks."""
     kind = REBALANCERS[name].kind if name in REBALANCERS else None
     return next((family for family, kinds in FAMILIES.items() if kind in kinds), "other")
+
+
+def default_params(cls):
+    """{parameter: default} of a method's class: what it runs with when the params name none."""
+    return {name: parameter.default for name, parameter in inspect.signature(cls.__init__).parameters.items()
+            if name not in ("self", "seed")}
 
 
 def make_rebalancer(name, params=None, seed=0):

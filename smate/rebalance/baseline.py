@@ -17,5 +17,7 @@ class Imbalanced(Rebalancer):
 class Full(Imbalanced):
     """The balanced train set before the minority was cut: the ceiling every method aims at."""
 
+    counts = "whole"
+
     def _train_set(self, task):
         return task.full_images, task.full_labels

@@ -130,6 +130,8 @@ class _Synthesized(_Retrained):
     """A last layer re-trained on the real features and synthetic minority features up to the largest class;
     `synthetic_` holds what was added, (features, labels), for scoring against held-out features."""
 
+    counts = "largest"
+
     def _training_features(self, features, labels, minority_ids):
         counts = np.bincount(labels)
         wanted = {c: int(counts.max() - counts[c]) for c in minority_ids if counts.max() > counts[c]}
