@@ -79,7 +79,7 @@ def test_each_classifier_states_the_smallest_side_it_takes(model, side):
 
 def _run(tmp_path, root, *overrides):
     return main(["run", "--preset", "tiny", "--set", f"data.root={root}", "--set", "data.minority=c2",
-                 "--set", "data.ratio=1", "--set", "seeds=0", "--quiet", "--out", str(tmp_path / "out"),
+                 "--set", "data.ratio=1", "--set", "seeds=0", "--quiet", "--workers", "1", "--out", str(tmp_path / "out"),
                  "--reference", "paper/reference.yaml", *[item for o in overrides for item in ("--set", o)]])
 
 
@@ -113,7 +113,7 @@ def test_a_natural_binary_imbalance_leads_with_balanced_accuracy_and_shows_avera
     root = _write_gray_classes(tmp_path / "data", 16, per_class=(40, 6))
     assert main(["run", "--preset", "tiny", "--set", f"data.root={root}", "--set", "data.minority=auto",
                  "--set", "data.profile=as_is", "--set", "data.test_fraction=0.5", "--set", "seeds=0",
-                 "--set", "methods=imbalanced,oversample", "--set", "classify.fast.epochs=2", "--quiet",
+                 "--set", "methods=imbalanced,oversample", "--set", "classify.fast.epochs=2", "--quiet", "--workers", "1",
                  "--out", str(tmp_path / "out"), "--reference", "paper/reference.yaml"]) == 0
     header = next(line for line in (tmp_path / "out" / "report" / "report.md").read_text().splitlines()
                   if line.startswith("| method") and "balanced acc." in line)

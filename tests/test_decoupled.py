@@ -148,7 +148,7 @@ def test_a_decoupled_method_without_its_base_says_what_to_add():
 def decoupled_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("decoupled")
     methods = ",".join(("imbalanced", *DECOUPLED))
-    assert main(["run", *TINY, "--set", f"methods={methods}", "--set", "seeds=0", "--out", str(out)]) == 0
+    assert main(["run", *TINY, "--set", f"methods={methods}", "--set", "seeds=0", "--workers", "1", "--out", str(out)]) == 0
     return out
 
 

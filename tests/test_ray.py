@@ -146,7 +146,7 @@ def test_interrupting_a_ray_run_stops_its_stages_and_its_cluster_and_leaves_no_p
                            env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
-    while not (tmp_path / "keys" / "pretrain_gan@0.json").is_file() and time.monotonic() < deadline:
+    while not (tmp_path / "gan" / "pretrained").is_dir() and time.monotonic() < deadline:
         time.sleep(0.05)  # until the GAN and classifier stages run
     processes = psutil.Process(run.pid).children(recursive=True)
     run.send_signal(sig)

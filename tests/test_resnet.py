@@ -73,5 +73,5 @@ def test_resnet18_runs_end_to_end_on_the_fixture(tmp_path):
 
     assert main(["run", *TINY, "--set", "classify.model=resnet18", "--set", "classify.resnet18.epochs=1",
                  "--set", "classify.resnet18.batch_size=64", "--set", "methods=imbalanced,smote", "--set", "seeds=0",
-                 "--out", str(tmp_path)]) == 0
+                 "--workers", "1", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "runs" / "smote-0" / "metrics.json").is_file()

@@ -15,7 +15,7 @@ from conftest import FIXTURE, cli_env, copy_pipeline
 
 SMALL = ["--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "sweep.ratios=0.2,0.5",
          "--set", "sweep.methods=imbalanced,class_weight", "--set", "seeds=0,1", "--set", "classify.fast.epochs=1",
-         "--quiet"]
+         "--quiet", "--workers", "1"]  # the sweep, not the executor (tests/test_ray.py runs one on Ray)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from ..errors import SmateError
 from ..gan import build_gan, quality, sample, train_gan
 from ..gan.guide import ClassifierGuide
 from ..rebalance import REBALANCERS
-from ..report.layout import feature_net_path, gan_dir, generator_dir, guide_net_path, synthetic_path, training_dir
+from ..report.layout import (feature_net_path, generator_dir, guide_net_path, quality_path, synthetic_path,
+                             training_dir)
 from .stage_registry import remake
 from .stages import load_prepared, load_split, load_synthetic
 
@@ -248,7 +249,7 @@ def gan_quality(config, out, variant):
     report["generators"] = _generator_records(out, variant, dataset.classes, minority_ids,
                                               config["gan"]["train"]["batch_size"], drawn_from[first])
     report["generator_seeds"] = {str(seed): g for seed, g in drawn_from.items()}
-    atomic.write_json(gan_dir(out, variant) / "quality.json", report)
+    atomic.write_json(quality_path(out, variant), report)
     for name, scores in report["classes"].items():
         print(f"gan_quality {variant} {name}: FD {scores['frechet_distance']:.2f}, KD {scores['kernel_distance']:.4f}, "
               f"precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, "

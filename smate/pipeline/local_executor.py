@@ -2,6 +2,7 @@
 processes of one thread each. smate/ray_executor.py's RayCluster is the other executor; both take a plan's
 steps through the same interface: in_process, describe(), run_one(step) and run(steps, finish)."""
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -38,6 +39,21 @@ def limit_threads(threads):
     threadpool_limits(threads)
 
 
+@contextlib.contextmanager
+def one_thread():
+    """This process computes on one thread, as a worker does, until the block ends."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    try:
+        with threadpool_limits(1):
+            torch.set_num_threads(1)
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 class LocalExecutor:
     """The steps in this process (one worker), or on `workers` one-thread processes."""
 
@@ -57,12 +73,15 @@ class LocalExecutor:
         return timed(step.run)
 
     def run(self, steps, finish):
-        """Every step, each once the steps it reads among `steps` have finished; `finish(step, seconds)` as each ends."""
-        if self.workers > 1:
+        """Every step, each once the steps it reads among `steps` have finished; `finish(step, seconds)` as each ends.
+        With one network to train, workers have nothing to share: the steps run here, on one thread as a worker's
+        would, since a worker process costs more than a small stage (4-5 s to start and import torch on our CPU)."""
+        if self.workers > 1 and sum(step.stage.network for step in steps) > 1:
             _run_parallel(steps, self.workers, finish)
             return
-        for step in steps:
-            finish(step, timed(step.run))
+        with one_thread() if self.workers > 1 else contextlib.nullcontext():
+            for step in steps:
+                finish(step, timed(step.run))
 
 
 def _start_worker():

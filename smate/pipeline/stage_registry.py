@@ -199,7 +199,7 @@ def _feature_net(config, context):
        "(OUT/gan/VARIANT/quality.json)",
        params=("classify.device", "seeds", "gan.generators", "gan.seed", "gan.train.batch_size"),
        code=("smate/pipeline/stages.py", "smate/gan/quality.py", "smate/classify"),
-       output=lambda out, variant: layout.gan_dir(out, variant) / "quality.json",
+       output=lambda out, variant: layout.quality_path(out, variant),
        label=("variant",), keyed=False, group="train", network=True, outputs=(GAN_OUTPUT,))
 def _quality(config, context):
     return [Instance({"variant": v}, ("feature_net", *(f"synthesize@{v}-{g}" for g in generator_seeds(config))))

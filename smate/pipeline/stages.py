@@ -14,7 +14,7 @@ from .. import atomic
 from ..config import generator_methods, minority_names
 from ..data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
 from ..errors import SmateError
-from ..report.layout import gan_dir, prepared_dir, run_dir, synthetic_path
+from ..report.layout import prepared_dir, quality_path, run_dir, synthetic_path
 from ..report.summary import summarize_runs, write_summary
 from .stage_registry import DATASET_KEYS, SPLIT_KEYS, remake
 
@@ -143,7 +143,7 @@ def summarize(config, out):
             path = run_dir(out, method, seed) / "metrics.json"
             runs.append(_read_json(path, remake("train", method=method, seed=seed)))
     table = summarize_runs(runs, config["methods"])
-    reports = [_read_json(gan_dir(out, variant) / "quality.json", remake("gan_quality", variant=variant))
+    reports = [_read_json(quality_path(out, variant), remake("gan_quality", variant=variant))
                for variant in generator_methods(config)]
     write_summary(table, runs, out, reports)
     return table

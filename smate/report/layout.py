@@ -33,8 +33,17 @@ def prepared_dir(out):
     return Path(out) / "prepared"
 
 
+def runs_dir(out):
+    return Path(out) / "runs"
+
+
 def run_dir(out, method, seed):
-    return Path(out) / "runs" / f"{method}-{seed}"
+    return runs_dir(out) / f"{method}-{seed}"
+
+
+def summary_path(out):
+    """The summary table, whose rows name the runs the configuration last summarised there."""
+    return Path(out) / "summary.csv"
 
 
 def live_dir(out, step_name):
@@ -50,6 +59,10 @@ def network_path(folder):
 def gan_dir(out, variant):
     """A GAN method's folder (or "pretrained"'s): its quality.json, and a folder per generator seed."""
     return Path(out) / "gan" / variant
+
+
+def quality_path(out, variant):
+    return gan_dir(out, variant) / "quality.json"
 
 
 def training_dir(out, variant, generator_seed):

@@ -11,12 +11,13 @@ import yaml
 
 from ..config import generator_methods, plain_methods
 from ..errors import SmateError
+from . import layout
 
 
 def load_runs(results):
-    paths = sorted(Path(results).glob("runs/*/metrics.json"))
+    paths = sorted(layout.runs_dir(results).glob("*/metrics.json"))
     if not paths:
-        raise SmateError(f"no runs under '{results}/runs/'; run `smate-bench run` (or dvc repro) first")
+        raise SmateError(f"no runs under '{layout.runs_dir(results)}/'; run `smate-bench run` (or dvc repro) first")
     runs = [upgrade(json.loads(path.read_text())) for path in paths]
     qualities = {method: _quality(results, method) for method in {run["method"] for run in runs}}
     for run in runs:
@@ -45,7 +46,7 @@ def generator_seed(run):
 
 
 def _quality(results, method):
-    path = Path(results) / "gan" / method / "quality.json"
+    path = layout.quality_path(results, method)
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -62,7 +63,7 @@ def _add_generator_distance(run, quality):
 def configured_runs(folder, runs):
     """The runs that `folder`'s summary.csv names (the configuration last summarised there) and that share its
     data and classifier parameters, and a line for each kind of run left out. Without a summary, every run."""
-    summary = Path(folder) / "summary.csv"
+    summary = layout.summary_path(folder)
     if not summary.is_file():
         return runs, []
     with open(summary, newline="") as handle:

@@ -9,6 +9,7 @@ import numpy as np
 from tabulate import tabulate
 
 from .. import atomic
+from . import layout
 from .labels import METRIC_LABELS, dataset_line
 
 METRICS = ("accuracy", "minority_recall", "minority_precision", "minority_f1", "balanced_accuracy", "gmean", "macro_f1",
@@ -103,7 +104,7 @@ def _pm(row, metric):
 
 
 def write_summary(rows, runs, out, generator_reports=()):
-    atomic.write_text(Path(out) / "summary.csv", to_csv(rows))
+    atomic.write_text(layout.summary_path(out), to_csv(rows))
     atomic.write_text(Path(out) / "metrics.json", json.dumps(to_metrics(rows), indent=2) + "\n")
     markdown = to_markdown(rows, runs)
     if generator_reports:
