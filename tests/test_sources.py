@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smate.data import detect_source, load_dataset, minority_ids_of
-from smate.errors import SmateError
+import sys
+
+from smate.config import build_config
+from smate.data import SOURCES, detect_source, load_dataset, minority_ids_of
 from smate.data.images import Policy, decode_files, parse_size, to_array
+from smate.data.sources import Source
+from smate.errors import SmateError
 
 
 def _write_classes(root, sizes=((12, 10),), per_class=(6, 4), mode="RGB", split=False):
@@ -209,3 +213,25 @@ def test_every_file_counts_in_the_source_digest(tmp_path, monkeypatch):
     before = load_dataset("auto", root).source["sha256"]
     Image.fromarray(np.zeros((10, 12, 3), np.uint8)).save(root / names[0])
     assert load_dataset("auto", root).source["sha256"] != before
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_every_source_is_a_documented_reader_that_the_params_take(name):
+    cls = SOURCES[name]
+    assert issubclass(cls, Source) and cls.name == name and sys.modules[cls.__module__].__doc__
+    assert build_config(overrides=[f"data.source={name}"])["data"]["source"] == name
+    assert sum(SOURCES[other].fallback for other in SOURCES) == 1  # what auto reads a root no source claims as
+
+
+def test_an_unknown_source_is_refused_naming_every_registered_one():
+    with pytest.raises(SmateError, match=f"data.source must be one of auto, {', '.join(SOURCES)}, got 'parquet'"):
+        build_config(overrides=["data.source=parquet"])
+
+
+def test_auto_reads_each_root_as_the_source_that_claims_it(tmp_path):
+    classes = _write_classes(tmp_path / "classes")
+    (tmp_path / "images.csv").write_text("path,label\n")
+    (tmp_path / "batches" / "cifar-10-batches-py").mkdir(parents=True)
+    (tmp_path / "empty").mkdir()
+    found = {root.name: detect_source(root) for root in (classes, tmp_path / "images.csv", tmp_path / "batches", tmp_path / "empty")}
+    assert found == {"classes": "imagefolder", "images.csv": "csv", "batches": "cifar10", "empty": "cifar10"}

@@ -61,7 +61,7 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
     test logits are read, for the methods that rebalance through them. `bf16` (true, false or auto: where the device computes bf16 natively) stores the images in bf16
     and trains under bf16 autocast. The test set is scored every `eval_every` epochs and after the
     last. `total_steps` (default: the recipe's epochs over this train set) fixes the optimizer steps.
-    `on_epoch` is given each scored epoch's history record as it is made (smate/live.py)."""
+    `on_epoch` is given each scored epoch's history record as it is made (smate/pipeline/live.py)."""
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(seed)
     params = recipe.params

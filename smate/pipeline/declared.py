@@ -28,7 +28,7 @@ class DeclaredParams(Mapping):
         if isinstance(value, dict) and any(name.startswith(dotted + ".") for name in self._declared):
             return DeclaredParams(value, self._declared, self._stage, dotted + ".")
         raise UndeclaredParam(f"stage {self._stage} read '{dotted}', which it does not declare; add it to the "
-                              f"stage's params in smate/stage_registry.py (its content key must hold it)")
+                              f"stage's params in smate/pipeline/stage_registry.py (its content key must hold it)")
 
     def __iter__(self):
         return iter(self._config)

@@ -1,6 +1,6 @@
 """Content keys: what a stage's output depends on (the params and code its declaration names, the data
 it reads and the keys of the stages it reads), hashed, so a finished stage is kept across commits that
-leave those alone. The declarations are smate/stage_registry.py's.
+leave those alone. The declarations are stage_registry.py's.
 
 dvc.yaml runs the stages in groups (smate-bench run --only train) whose deps and params cover
 those of their stages (a test holds the two together): DVC reruns a group when anything it reads

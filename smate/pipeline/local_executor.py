@@ -1,5 +1,5 @@
 """`smate-bench run` on this machine: the stages one after another, or independent ones at once in worker
-processes of one thread each. smate/ray_executor.py's RayCluster is the other executor; both take a plan's
+processes of one thread each. ray_executor.py's RayCluster is the other executor; both take a plan's
 steps through the same interface: in_process, describe(), run_one(step) and run(steps, finish)."""
 
 import contextlib

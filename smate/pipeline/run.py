@@ -1,6 +1,6 @@
 """Every stage in order, without DVC: what `smate-bench run` and `smate-bench regimes` do.
 
-A stage that finishes leaves OUT/keys/<stage>.json with its content key (smate/keys.py) and its
+A stage that finishes leaves OUT/keys/<stage>.json with its content key (keys.py) and its
 wall time; a later run keeps the stage while its key is unchanged, whatever else a commit changed.
 """
 

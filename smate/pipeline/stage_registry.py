@@ -1,11 +1,11 @@
 """Every stage of the pipeline, declared once: its name, what one instance of it is made for (a variant, a
-method and seed, a generator seed), the stages it reads, its output, the params it reads and the code its
-output depends on. The plan (smate/pipeline.py), the content keys (smate/keys.py) and the CLI's stage
-commands (smate/cli.py) are built from these declarations, and tests/test_keys.py holds dvc.yaml to them.
+method and seed, a generator seed), the stages it reads, its output, the params it reads, the code its output
+depends on and the files it reads and writes. The plan (run.py), the content keys (keys.py), the CLI's stage
+commands (smate/cli.py), the command each "missing" error names (remake) and dvc.yaml (dvc_yaml.py) are made
+from these declarations.
 
-A stage computes through a view of the params that holds only what it declared (smate/declared.py), so a
-param its code reads and its key leaves out stops it, in every test that runs it, instead of keeping a
-stale result.
+A stage computes through a view of the params that holds only what it declared (declared.py), so a param its
+code reads and its key leaves out stops it, in every test that runs it, instead of keeping a stale result.
 """
 
 import functools
@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..report import layout
 from ..config import generator_methods, generator_seed_of, generator_seeds, plain_methods
-from .declared import DeclaredParams
-from .live import epoch_logger
 from ..rebalance import REBALANCERS
 from ..registry import Registry, load
+from ..report import layout
+from .declared import DeclaredParams
+from .live import epoch_logger
 
 # The code every classifier's training reads: the classifier run, and the feature and guide nets.
 CLASSIFIER_CODE = ("smate/classify", "smate/data/augment.py", "smate/precision.py")
@@ -130,7 +130,8 @@ def _variants(config, wanted=lambda method: True):
 
 @stage("prepare", "pipeline.stages.prepare", "load the dataset into one uint8 array (OUT/prepared/dataset.npz)",
        params=tuple(f"data.{key}" for key in DATASET_KEYS), code=DATA_CODE,
-       keyed=False, reads="nothing", inputs=(), outputs=(Output("{out}/prepared/dataset.npz"), Output("{out}/prepared/dataset.json")))
+       keyed=False, reads="nothing", inputs=(),
+       outputs=(Output("{out}/prepared/dataset.npz"), Output("{out}/prepared/dataset.json")))
 def _prepare(config, context):
     return [Instance()]
 
