@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import atomic
-from .config import build_config, dump, generator_methods, generator_seeds, preset_names
+from .config import build_config, dump, generator_methods, generator_seeds, preset_names, select_methods
 from .errors import SmateError
 from .rebalance import REBALANCERS
 from .pipeline.stage_registry import GROUPS, STAGES
@@ -122,7 +122,8 @@ def _dispatch(args):
         print(f"methods: {'wrote' if write_docs(args.docs) else 'already up to date:'} the table in {args.docs}")
         return 0
     if args.command == "methods":
-        for name, cls in REBALANCERS.items():
+        for name in select_methods(["all"]):  # family by family, as `methods: [all]` runs them
+            cls = REBALANCERS[name]
             print(f"{name:20s} {cls.kind:9s} {(cls.__doc__ or '').strip().splitlines()[0]}")
         return 0
     if args.command == "dvc-yaml":
