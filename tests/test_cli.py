@@ -186,7 +186,8 @@ def _voting_rounds(record):
     return max(1, sum(r["alpha"] is not None for r in record.get("boosting", [])))
 
 
-def test_samme_boosts_the_real_classifier_and_its_first_round_is_the_imbalanced_run(tmp_path):
+def test_samme_boosts_the_real_classifier_and_its_first_round_is_the_imbalanced_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no paper/reference.yaml here: the runs, without a report they do not need
     grid = ["--set", "methods=imbalanced,samme", "--set", "seeds=0", "--workers", "1", "--quiet"]
     assert main(["run", *TINY, *grid, "--set", "rebalance.samme.rounds=1", "--out", str(tmp_path / "one")]) == 0
     runs = tmp_path / "one" / "runs"
@@ -310,6 +311,7 @@ def test_a_rewritten_prepared_dataset_is_read_again(tmp_path):
 
 def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_path, monkeypatch):
     """Stages are keyed on content, not on the commit: a commit that edits other files keeps them."""
+    monkeypatch.chdir(tmp_path)  # no paper/reference.yaml here: seven reruns without a report they do not need
     source = tmp_path / "src"
     shutil.copytree(REPO / "smate", source / "smate", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(keys, "ROOT", source)  # the keys read this copy, which the test edits

@@ -123,7 +123,9 @@ def _kill_first(prefix, run):
     return False
 
 
-def test_a_stage_whose_worker_is_lost_is_retried_and_gives_the_same_numbers(cluster, tiny_run, tmp_path, capsys):
+def test_a_stage_whose_worker_is_lost_is_retried_and_gives_the_same_numbers(cluster, tiny_run, tmp_path, capsys,
+                                                                            monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no paper/reference.yaml here: the run, without a report it does not need
     argv = ["run", *TINY, "--set", "methods=imbalanced,smote", "--executor", "ray", "--out", str(tmp_path)]
     drop = ("seconds", "params")
     codes = []
