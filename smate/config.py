@@ -210,7 +210,6 @@ def validate(config):
     if not 0 < data["test_fraction"] < 1:
         raise SmateError(f"data.test_fraction must be between 0 and 1, got {data['test_fraction']}; 0.2 is usual")
     Policy.from_params(data)
-    select_methods(config["methods"])
     missing = [m for m in config["methods"] if m not in config["rebalance"]]
     if missing:
         raise SmateError(f"method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")

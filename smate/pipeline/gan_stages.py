@@ -22,21 +22,14 @@ from ..rebalance import REBALANCERS
 from ..report.layout import (feature_net_path, generator_dir, guide_net_path, quality_path, synthetic_path,
                              training_dir)
 from .stage_registry import remake
-from .stages import load_prepared, load_split, load_synthetic
-
-
-def _imbalanced_train(out):
-    dataset = load_prepared(out)
-    split = load_split(out)
-    kept = np.asarray(split["kept_indices"], dtype=np.int64)
-    return dataset, dataset.train_images[kept], dataset.train_labels[kept], split["minority_ids"]
+from .stages import load_imbalanced, load_prepared, load_synthetic
 
 
 def pretrain_gan(config, out, generator_seed, progress=True, time_budget=None, on_epoch=None):
     """Train the generator the pretrained methods transfer from, on the majority classes (for at most about
     `time_budget` seconds, where a study gives recipes the same time)."""
     gan = config["gan"]
-    dataset, images, labels, minority_ids = _imbalanced_train(out)
+    dataset, images, labels, minority_ids = load_imbalanced(out)
     majority = images[~np.isin(labels, minority_ids)]
     start = time.perf_counter()
     label = f"pretrain_gan seed {generator_seed}"
@@ -52,7 +45,7 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
     method = _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
-    dataset, images, labels, minority_ids = _imbalanced_train(out)
+    dataset, images, labels, minority_ids = load_imbalanced(out)
     transfer = gan["transfer"]
     diffaugment = transfer["diffaugment"] or method.diffaugment
     if method.conditional:
@@ -117,7 +110,7 @@ def synthesize(config, out, variant, generator_seed):
     method = _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
-    dataset, images, labels, minority_ids = _imbalanced_train(out)
+    dataset, images, labels, minority_ids = load_imbalanced(out)
     counts = np.bincount(labels, minlength=len(dataset.classes))
     run_seeds = [seed for seed in config["seeds"] if generator_seed_of(config, seed) == generator_seed]
     made, made_labels, made_seeds = [], [], []
@@ -186,7 +179,7 @@ def feature_net(config, out, progress=True, on_epoch=None):
 
 def guide_net(config, out, generator_seed, progress=True, on_epoch=None):
     """Train SMate+'s guide: classify.model on the imbalanced train set, all a user of the method has."""
-    dataset, images, labels, _ = _imbalanced_train(out)
+    dataset, images, labels, _ = load_imbalanced(out)
     _train_and_save(config, dataset, images, labels, guide_net_path(out, generator_seed), f"guide_net seed {generator_seed}",
                     "the imbalanced train set", generator_seed, progress, on_epoch)
 
@@ -215,7 +208,7 @@ def gan_quality(config, out, variant):
     if not path.is_file():
         raise SmateError(f"'{path}' is missing; make it with `{remake('feature_net')}`")
     saved, model = load_classifier(path, resolve_device(config["classify"]["device"]))
-    dataset, images, labels, minority_ids = _imbalanced_train(out)
+    dataset, images, labels, minority_ids = load_imbalanced(out)
     drawn_from = {seed: generator_seed_of(config, seed) for seed in config["seeds"]}
     by_seed = {seed: load_synthetic(out, variant, g, seed) for seed, g in drawn_from.items()}
     first = config["seeds"][0]

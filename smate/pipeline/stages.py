@@ -136,6 +136,15 @@ def load_split(out):
     return _read_json(prepared_dir(out) / "split.json", remake("split"))
 
 
+def load_imbalanced(out):
+    """(the prepared dataset, the imbalanced train set's images and labels, the minority ids): what the GAN stages
+    and the train stage start from."""
+    dataset = load_prepared(out)
+    split_info = load_split(out)
+    kept = np.asarray(split_info["kept_indices"], dtype=np.int64)
+    return dataset, dataset.train_images[kept], dataset.train_labels[kept], split_info["minority_ids"]
+
+
 def summarize(config, out):
     runs = []
     for method in config["methods"]:

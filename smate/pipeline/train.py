@@ -14,7 +14,7 @@ from ..rebalance import REBALANCERS, make_rebalancer
 from ..report.layout import network_path, run_dir
 from ..report.summary import records_csv
 from .stage_registry import remake
-from .stages import load_prepared, load_split, load_synthetic
+from .stages import load_imbalanced, load_synthetic
 
 # The methods whose runs save their network, for the decoupled methods that start from it.
 DECOUPLED_BASES = {cls.base_method for cls in REBALANCERS.values() if cls.kind == "decoupled"}
@@ -29,11 +29,7 @@ class TrainTask:
 
         self.config, self.out, self.method, self.seed, self.generator_seed = config, Path(out), method, seed, generator_seed
         self.progress, self.on_epoch = progress, on_epoch
-        self.dataset = load_prepared(out)
-        split_info = load_split(out)
-        self.minority_ids = split_info["minority_ids"]
-        kept = np.asarray(split_info["kept_indices"], dtype=np.int64)
-        self.images, self.labels = self.dataset.train_images[kept], self.dataset.train_labels[kept]
+        self.dataset, self.images, self.labels, self.minority_ids = load_imbalanced(out)
         self.full_images, self.full_labels = self.dataset.train_images, self.dataset.train_labels
         self.test_images, self.test_labels = self.dataset.test_images, self.dataset.test_labels
         self.classes, self.num_classes = self.dataset.classes, len(self.dataset.classes)
