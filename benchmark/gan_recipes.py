@@ -26,7 +26,7 @@ from tabulate import tabulate
 from smate import atomic
 from smate.classify import extract_features, predict_labels
 from smate.cli import main as cli
-from smate.config import build_config
+from smate.config import build_config, split_seed_of
 from smate.gan import build_gan, quality, sample
 from smate.gan.collapse import collapsed
 from smate.pipeline.gan_stages import gan_quality, steps_per_epoch, load_classifier, pretrain_gan, synthesize, transfer_gan
@@ -83,7 +83,7 @@ def score_recipe(recipe, data, out, preset, extra):
     synthesize(config, out, "smate", 0)
     gan_quality(config, out, "smate")
     transferred = json.loads((gan_dir(out, "smate") / "quality.json").read_text())["classes"]["truck"]
-    dataset, split = load_prepared(out), load_split(out)
+    dataset, split = load_prepared(out), load_split(out, split_seed_of(config, 0))
     truck = split["minority_ids"][0]
     saved, model = load_classifier(feature_net_path(out), "cpu")
     generator, _ = build_gan(config["gan"]["train"], dataset.train_images.shape[-1], dataset.train_images.shape[1:3])

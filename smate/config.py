@@ -150,7 +150,7 @@ def _parse_value(raw, listy):
 GENERATORS = ("per_seed", "single")
 
 # Parameters that take values of more than one type; validate() checks them.
-FREE_TYPED = ("data.minority", "data.channels", "data.image_size")
+FREE_TYPED = ("data.minority", "data.channels", "data.image_size", "data.seed")
 
 # Parameters that take true, false or "auto".
 TRISTATE = ("classify.bf16", "gan.train.bf16")
@@ -222,6 +222,9 @@ def validate(config):
         raise SmateError(f"method {method!r} re-fits the last layer of the {base} run's network; add {base} to methods")
     if not config["seeds"] or not all(isinstance(s, int) and s >= 0 for s in config["seeds"]):
         raise SmateError(f"seeds must be a non-empty list of non-negative integers, got {config['seeds']!r}")
+    if data["seed"] != "run" and not (isinstance(data["seed"], int) and not isinstance(data["seed"], bool) and data["seed"] >= 0):
+        raise SmateError(f"data.seed must be run (each run seed draws its own kept images) or a non-negative integer "
+                         f"(one fixed draw for every seed), got {data['seed']!r}")
     gan = config["gan"]["train"]
     for key, known in (("architecture", ARCHITECTURES), ("loss", LOSSES), ("optimizer", ("adam", "rmsprop"))):
         if gan[key] not in known:
@@ -281,6 +284,19 @@ def generator_seeds(config):
 def generator_seed_of(config, run_seed):
     """The seed of the generators whose images the run of `run_seed` draws."""
     return run_seed if config["gan"]["generators"] == "per_seed" else config["gan"]["seed"]
+
+
+def split_seed_of(config, seed):
+    """The seed that draws the kept train images which the run (or generator) of `seed` reads: the seed itself
+    under data.seed: run, else data.seed's one fixed draw."""
+    data_seed = config["data"]["seed"]
+    return seed if data_seed == "run" else data_seed
+
+
+def split_seeds(config):
+    """The split seeds the runs and the generators of a plan read, in order."""
+    seeds = [*config["seeds"], *([] if config["gan"]["generators"] == "per_seed" else [config["gan"]["seed"]])]
+    return sorted({split_seed_of(config, seed) for seed in seeds})
 
 
 def plain_methods(params):

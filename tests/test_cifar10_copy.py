@@ -30,5 +30,5 @@ def test_smoke_preset_on_real_images(cifar10_root, tmp_path):
     # Ten classes, 2,000 train images: a net that learns at all is far above chance (10%).
     assert float(rows["full"]["accuracy_mean"]) > 0.25
     split = json.loads((out / "prepared" / "split.json").read_text())
-    assert split["train_counts"]["truck"] == 20
+    assert split["splits"]["0"]["train_counts"]["truck"] == 20
     assert "smate" in rows and (out / "gan" / "smate" / "quality.json").is_file()

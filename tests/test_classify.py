@@ -74,6 +74,19 @@ def test_same_seed_repeats_exactly_on_the_cpu(name, task):
     assert first.history == second.history
 
 
+@pytest.mark.parametrize("name", ["keras_cnn", "resnet18"])
+def test_our_recipes_anneal_their_rate_to_near_zero_and_record_it(name, task):
+    """A run that ends with its rate still high stops mid-descent, and its ranking depends on when it stopped."""
+    rates = [record["lr"] for record in train(name, task, epochs=5).history]
+    assert rates[0] <= recipe(name).params["lr"] and rates == sorted(rates, reverse=True)
+    assert rates[-1] < rates[0] / 10
+
+
+def test_the_authors_keras_recipe_keeps_their_decay_in_the_history(task):
+    rates = [record["lr"] for record in train("keras_cnn", task, epochs=3, **AUTHORS).history]
+    assert rates[-1] == pytest.approx(AUTHORS["lr"], rel=1e-3) and rates[-1] < rates[0]
+
+
 def test_fractional_epochs_stop_mid_epoch(task):
     result = train("fast", task, epochs=1.5)
     assert len(result.history) == 2

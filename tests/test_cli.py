@@ -14,9 +14,9 @@ import torch
 import yaml
 
 from smate import atomic
-from smate.pipeline import keys, stages
+from smate.pipeline import keys, stage_registry, stages
 from smate.cli import main
-from smate.config import build_config
+from smate.config import build_config, split_seed_of
 from smate.rebalance import REBALANCERS
 
 from conftest import FIXTURE, REPO, TINY, cli_env
@@ -68,7 +68,7 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
     assert record["environment"]["packages"]["torch"] and record["environment"]["device"]["type"] == "cpu"
     assert len(record["dataset"]["sha256"]) == 64
     # The trucks it trained on, as its class declares them, from the split's and the whole train set's counts.
-    cut = json.loads((tiny_run / "prepared" / "split.json").read_text())["train_counts"]
+    cut = json.loads((tiny_run / "prepared" / "split.json").read_text())["splits"]["1"]["train_counts"]
     whole = json.loads((tiny_run / "prepared" / "dataset.json").read_text())["train_counts"]
     expected = {"smallest": min(cut.values()), "largest": max(cut.values()), "whole": whole["truck"]}.get(
         REBALANCERS[method].trained_counts(), cut["truck"])
@@ -148,10 +148,27 @@ def test_the_report_states_budgets_replication_and_generators(tiny_run):
     assert (tiny_run / "report" / "figures" / "generators" / "smate_truck.png").is_file()
 
 
-def test_split_is_saved_and_printed(tiny_run):
+def test_each_seed_draws_its_own_minority_and_its_methods_share_it(tiny_run):
     split = json.loads((tiny_run / "prepared" / "split.json").read_text())
-    assert split["train_counts"]["truck"] == 4 and split["n_kept"] == 184
-    assert split["data"] == {"minority": "truck", "profile": "minority", "ratio": 0.2, "imbalance_factor": 100.0, "seed": 0}
+    assert split["data"] == {"minority": "truck", "profile": "minority", "ratio": 0.2, "imbalance_factor": 100.0, "seed": "run"}
+    drawn = split["splits"]
+    assert sorted(drawn) == ["0", "1"]
+    assert all(seed["train_counts"]["truck"] == 4 and seed["n_kept"] == 184 for seed in drawn.values())
+    kept = [set(seed["kept_indices"]) for seed in drawn.values()]
+    assert kept[0] != kept[1] and len(kept[0] ^ kept[1]) <= 8  # only the trucks differ
+    assert drawn["0"]["split_digest"] != drawn["1"]["split_digest"]
+    for run in (tiny_run / "runs").iterdir():
+        record = json.loads((run / "metrics.json").read_text())
+        assert record["split_digest"] == drawn[str(record["seed"])]["split_digest"], run.name
+
+
+def test_an_integer_data_seed_keeps_one_draw_for_every_seed(tmp_path):
+    config = build_config(preset="tiny", overrides=["data.seed=3", "methods=imbalanced"])
+    for stage in ("prepare", "split"):
+        stage_registry.execute(stage, config, tmp_path, {}, progress=False)
+    split = json.loads((tmp_path / "prepared" / "split.json").read_text())
+    assert list(split["splits"]) == ["3"]
+    assert stages.load_split(tmp_path, split_seed_of(config, 0)) == stages.load_split(tmp_path, split_seed_of(config, 1))
 
 
 def test_stages_one_at_a_time_match_run(tmp_path):

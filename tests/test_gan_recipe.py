@@ -144,7 +144,7 @@ def test_pretraining_runs_diffaugment_when_asked(tmp_path, monkeypatch):
     from smate.pipeline import gan_stages
 
     seen = {}
-    monkeypatch.setattr(gan_stages, "load_imbalanced", lambda out: (None, np.zeros((4, 8, 8, 3), np.uint8),
+    monkeypatch.setattr(gan_stages, "load_imbalanced", lambda out, config, seed: (None, np.zeros((4, 8, 8, 3), np.uint8),
                                                                      np.array([0, 0, 1, 1]), [1]))
     monkeypatch.setattr(gan_stages, "train_gan", lambda images, *a, **k: seen.update(k, n=len(images)) or (None, []))
     config = build_config(preset="tiny", overrides=["gan.pretrain.diffaugment=true"])

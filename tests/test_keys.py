@@ -124,7 +124,7 @@ def test_other_minority_classes_change_the_keys_where_the_kept_images_do_not(tmp
     trucks = _train_key(_tiny(*exp), tmp_path)
     split = json.loads((tmp_path / "prepared" / "split.json").read_text())
     cats = _train_key(_tiny(*exp, "data.minority=cat"), tmp_path)
-    assert json.loads((tmp_path / "prepared" / "split.json").read_text())["kept_indices"] == split["kept_indices"]
+    assert json.loads((tmp_path / "prepared" / "split.json").read_text())["splits"] == split["splits"]
     assert trucks != cats
 
 

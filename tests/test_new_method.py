@@ -78,8 +78,8 @@ def test_a_method_in_one_new_module_is_listed_documented_and_runs_end_to_end(pac
     done = _python(root, "-c", CHECKS, str(root / "out"))
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((root / "out" / "runs" / f"{NAME}-0" / "metrics.json").read_text())
-    split = json.loads((root / "out" / "prepared" / "split.json").read_text())
-    assert record["train_counts"] == {name: max(split["train_counts"].values()) for name in split["train_counts"]}
+    counts = json.loads((root / "out" / "prepared" / "split.json").read_text())["splits"]["0"]["train_counts"]
+    assert record["train_counts"] == {name: max(counts.values()) for name in counts}
     assert record["params"]["rebalance"][NAME] == {"stride": 2}
     with open(root / "out" / "summary.csv") as handle:
         assert NAME in handle.read()

@@ -105,6 +105,7 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
                 break
             labels = y_train[index]
             loss_fn = None if objective.loss is None else functools.partial(objective.loss, progress=step / total_steps)
+            lr = recipe.optimizer.param_groups[-1]["lr"]  # the rate this step took, before the schedule moves it
             losses, logits = train_step(model, recipe, x_epoch[index], labels, weights, autocast_dtype, loss_fn)
             recipe.after_step(step)
             loss_sum += losses.detach().sum()
@@ -120,6 +121,7 @@ def train_classifier(recipe, train_images, train_labels, test_images, test_label
         history.append({
             "epoch": epoch + 1,
             "step": step,
+            "lr": lr,
             "train_loss": loss_sum.item() / seen,
             "train_accuracy": correct.item() / seen,
             "test_accuracy": float((predictions == y_test).mean()),

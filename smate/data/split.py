@@ -1,5 +1,7 @@
 """The imbalanced split: which classes are the minority, and which train images each class keeps under a profile."""
 
+import hashlib
+
 import numpy as np
 
 from ..errors import SmateError
@@ -74,6 +76,12 @@ def make_imbalanced(labels, minority_ids, ratio, seed, profile="minority", imbal
         dropped = np.setdiff1d(members, rng.choice(members, size=n_keep, replace=False))
         keep[dropped] = False
     return np.flatnonzero(keep)
+
+
+def split_digest(kept):
+    """sha256 of the kept train indices (as little-endian int64): which images a run trained on, comparable
+    across runs, machines and commits."""
+    return hashlib.sha256(np.asarray(kept, dtype="<i8").tobytes()).hexdigest()
 
 
 def class_counts(labels, classes):

@@ -29,7 +29,7 @@ def pretrain_gan(config, out, generator_seed, progress=True, time_budget=None, o
     """Train the generator the pretrained methods transfer from, on the majority classes (for at most about
     `time_budget` seconds, where a study gives recipes the same time)."""
     gan = config["gan"]
-    dataset, images, labels, minority_ids = load_imbalanced(out)
+    dataset, images, labels, minority_ids = load_imbalanced(out, config, generator_seed)
     majority = images[~np.isin(labels, minority_ids)]
     start = time.perf_counter()
     label = f"pretrain_gan seed {generator_seed}"
@@ -45,7 +45,7 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
     method = _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
-    dataset, images, labels, minority_ids = load_imbalanced(out)
+    dataset, images, labels, minority_ids = load_imbalanced(out, config, generator_seed)
     transfer = gan["transfer"]
     diffaugment = transfer["diffaugment"] or method.diffaugment
     if method.conditional:
@@ -110,7 +110,7 @@ def synthesize(config, out, variant, generator_seed):
     method = _variant(variant)
     gan = config["gan"]
     device = resolve_device(gan["device"])
-    dataset, images, labels, minority_ids = load_imbalanced(out)
+    dataset, images, labels, minority_ids = load_imbalanced(out, config, generator_seed)
     counts = np.bincount(labels, minlength=len(dataset.classes))
     run_seeds = [seed for seed in config["seeds"] if generator_seed_of(config, seed) == generator_seed]
     made, made_labels, made_seeds = [], [], []
@@ -179,7 +179,7 @@ def feature_net(config, out, progress=True, on_epoch=None):
 
 def guide_net(config, out, generator_seed, progress=True, on_epoch=None):
     """Train SMate+'s guide: classify.model on the imbalanced train set, all a user of the method has."""
-    dataset, images, labels, _ = load_imbalanced(out)
+    dataset, images, labels, _ = load_imbalanced(out, config, generator_seed)
     _train_and_save(config, dataset, images, labels, guide_net_path(out, generator_seed), f"guide_net seed {generator_seed}",
                     "the imbalanced train set", generator_seed, progress, on_epoch)
 
@@ -208,8 +208,9 @@ def gan_quality(config, out, variant):
     if not path.is_file():
         raise SmateError(f"'{path}' is missing; make it with `{remake('feature_net')}`")
     saved, model = load_classifier(path, resolve_device(config["classify"]["device"]))
-    dataset, images, labels, minority_ids = load_imbalanced(out)
     drawn_from = {seed: generator_seed_of(config, seed) for seed in config["seeds"]}
+    # The train images memorization is measured against: those the first seed's generators learnt from.
+    dataset, images, labels, minority_ids = load_imbalanced(out, config, drawn_from[config["seeds"][0]])
     by_seed = {seed: load_synthetic(out, variant, g, seed) for seed, g in drawn_from.items()}
     first = config["seeds"][0]
     synthetic, synthetic_labels = by_seed[first]  # every score but the FD by seed is of the first seed's draw

@@ -25,11 +25,13 @@ def stage_params(spec, config, fields=None):
     return {name: lookup(config, name) for name in spec.declared(config, fields)}
 
 
-def data_digest(dataset_info, split_info):
-    """What every keyed stage reads of the data: the prepared arrays' digest (the decoded train and test
-    images and labels), the kept train indices and the minority classes."""
-    kept = hashlib.sha256(json.dumps(split_info["kept_indices"]).encode()).hexdigest()
-    return {"arrays_sha256": dataset_info["arrays_sha256"], "kept_sha256": kept, "minority_ids": split_info["minority_ids"]}
+def data_digest(dataset_info, split_info, split_seed=None):
+    """What a keyed stage reads of the data: the prepared arrays' digest (the decoded train and test images
+    and labels), the minority classes and, for a stage that reads a split, its split seed's kept indices."""
+    digest = {"arrays_sha256": dataset_info["arrays_sha256"], "minority_ids": split_info["minority_ids"]}
+    if split_seed is not None:
+        digest["split_digest"] = split_info["splits"][str(split_seed)]["split_digest"]
+    return digest
 
 
 def stage_key(spec, config, data, upstream=(), fields=None):

@@ -36,20 +36,21 @@ class Keys:
     def __init__(self, config, out, plan):
         self.config, self.out = config, Path(out)
         self.by_name = {step.name: step for step in plan}
-        self.cache = {}
+        self.cache, self.prepared_info = {}, None
 
     def __call__(self, name):
         if name not in self.cache:
             step = self.by_name[name]
             upstream = [self(before) for before in step.keyed_on if self.by_name[before].stage.keyed]
-            self.cache[name] = stage_key(step.stage, self.config, self._data(), upstream, step.fields)
+            data = data_digest(*self._prepared(), step.stage.split_seed(self.config, step.fields))
+            self.cache[name] = stage_key(step.stage, self.config, data, upstream, step.fields)
         return self.cache[name]
 
-    def _data(self):
-        if "data" not in self.cache:
+    def _prepared(self):
+        if self.prepared_info is None:
             folder = layout.prepared_dir(self.out)
-            self.cache["data"] = data_digest(*(json.loads((folder / name).read_text()) for name in ("dataset.json", "split.json")))
-        return self.cache["data"]
+            self.prepared_info = tuple(json.loads((folder / name).read_text()) for name in ("dataset.json", "split.json"))
+        return self.prepared_info
 
 
 def finished(out, step, key):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..config import generator_methods, generator_seed_of, generator_seeds, plain_methods
+from ..config import generator_methods, generator_seed_of, generator_seeds, plain_methods, split_seed_of
 from ..rebalance import REBALANCERS
 from ..registry import Registry, load
 from ..report import layout
@@ -82,9 +82,16 @@ class Stage:
         return self.name + ("@" + "-".join(str(fields[name]) for name in self.label) if self.label else "")
 
     def declared(self, config, fields=None):
-        """The dotted params this stage reads, its templates filled in for one instance."""
+        """The dotted params this stage reads, its templates filled in for one instance; a stage that reads
+        the split reads data.seed, which says whose kept images its seed reads."""
         values = {"model": config["classify"]["model"], "method": "", **(fields or {})}
-        return tuple(name.format(**values) for name in self.params)
+        split = ("data.seed",) if self.reads == "split" else ()
+        return tuple(dict.fromkeys((*(name.format(**values) for name in self.params), *split)))
+
+    def split_seed(self, config, fields):
+        """The split seed of the kept images this instance reads; None when it reads no split of its own."""
+        seed = fields.get("seed", fields.get("generator_seed"))
+        return None if self.reads != "split" or seed is None else split_seed_of(config, seed)
 
     def modules(self, fields=None):
         """The package modules its output depends on: its own function's, its declared ones, and for a
@@ -136,8 +143,8 @@ def _prepare(config, context):
     return [Instance()]
 
 
-@stage("split", "pipeline.stages.split", "cut the minority classes to data.ratio (OUT/prepared/split.json)",
-       params=tuple(f"data.{key}" for key in SPLIT_KEYS), code=DATA_CODE,
+@stage("split", "pipeline.stages.split", "cut the minority classes to data.ratio, a draw per split seed (OUT/prepared/split.json)",
+       params=(*(f"data.{key}" for key in SPLIT_KEYS), "seeds", "gan.generators", "gan.seed"), code=DATA_CODE,
        keyed=False, reads="dataset", inputs=("{out}/prepared/dataset.npz", "{out}/prepared/dataset.json"),
        outputs=(Output("{out}/prepared/split.json"),))
 def _split(config, context):

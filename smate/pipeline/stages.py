@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import atomic
-from ..config import generator_methods, minority_names
-from ..data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of
+from ..config import generator_methods, minority_names, split_seed_of, split_seeds
+from ..data import Dataset, class_counts, load_from_params, make_imbalanced, minority_ids_of, split_digest
 from ..errors import SmateError
 from ..report.layout import prepared_dir, quality_path, run_dir, synthetic_path
 from ..report.summary import summarize_runs, write_summary
@@ -73,6 +73,10 @@ def check_prepared(config, out, with_split=True):
     _check_made_with(split_info["data"], config["data"], SPLIT_KEYS, folder / "split.json", "split")
     if split_info["source_sha256"] != info["source"]["sha256"]:
         raise SmateError(f"{folder}/split.json was made from other data; rerun `{remake('split')}`")
+    missing = [seed for seed in split_seeds(config) if str(seed) not in split_info.get("splits", {})]
+    if missing:
+        raise SmateError(f"{folder}/split.json holds no split of seed {missing[0]}; rerun `{remake('split')}` "
+                         f"(or `dvc repro`) to draw one for every seed")
     return info, split_info
 
 
@@ -111,36 +115,46 @@ def load_synthetic(out, variant, generator_seed, seed=None):
 
 
 def split(config, out):
+    """The kept train indices of each split seed the plan reads (smate.config.split_seeds): one draw for every
+    run under an integer data.seed, each run seed's own under `run`. The test set is never cut."""
     data = config["data"]
     start = time.perf_counter()
     dataset = load_prepared(out)
     minority_ids = minority_ids_of(dataset.classes, dataset.train_labels, minority_names(config))
-    kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], data["seed"], data["profile"],
-                           data["imbalance_factor"], dataset.classes)
-    counts = class_counts(dataset.train_labels[kept], dataset.classes)
+    splits = {}
+    for seed in split_seeds(config):
+        kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], seed, data["profile"],
+                               data["imbalance_factor"], dataset.classes)
+        splits[str(seed)] = {"train_counts": class_counts(dataset.train_labels[kept], dataset.classes),
+                             "n_kept": len(kept), "split_digest": split_digest(kept), "kept_indices": kept.tolist()}
     info = {
         "data": {key: data[key] for key in SPLIT_KEYS},
         "minority_ids": minority_ids,
-        "train_counts": counts,
-        "n_kept": len(kept),
         "source_sha256": dataset.source["sha256"],
         "seconds": time.perf_counter() - start,
-        "kept_indices": kept.tolist(),
+        "splits": splits,
     }
     atomic.write_json(prepared_dir(out) / "split.json", info)
-    print("split: train counts " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    for seed, drawn in splits.items():
+        print(f"split seed {seed}: train counts " + ", ".join(f"{name} {n}" for name, n in drawn["train_counts"].items()))
     return info
 
 
-def load_split(out):
-    return _read_json(prepared_dir(out) / "split.json", remake("split"))
+def load_split(out, split_seed):
+    """The minority ids and the kept train indices (with their counts and digest) of one split seed."""
+    info = _read_json(prepared_dir(out) / "split.json", remake("split"))
+    drawn = info.get("splits", {}).get(str(split_seed))
+    if drawn is None:
+        raise SmateError(f"'{prepared_dir(out) / 'split.json'}' holds no split of seed {split_seed}; "
+                         f"rerun `{remake('split')}` with this seed in `seeds`")
+    return {"minority_ids": info["minority_ids"], **drawn}
 
 
-def load_imbalanced(out):
-    """(the prepared dataset, the imbalanced train set's images and labels, the minority ids): what the GAN stages
-    and the train stage start from."""
+def load_imbalanced(out, config, seed):
+    """(the prepared dataset, the imbalanced train set's images and labels, the minority ids) of the run or
+    generator of `seed`, which reads its split seed's kept images: what the GAN stages and the train stage start from."""
     dataset = load_prepared(out)
-    split_info = load_split(out)
+    split_info = load_split(out, split_seed_of(config, seed))
     kept = np.asarray(split_info["kept_indices"], dtype=np.int64)
     return dataset, dataset.train_images[kept], dataset.train_labels[kept], split_info["minority_ids"]
 

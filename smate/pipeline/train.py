@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import atomic
+from ..config import split_seed_of
 from ..errors import SmateError
 from ..rebalance import REBALANCERS, make_rebalancer
 from ..report.layout import network_path, run_dir
 from ..report.summary import records_csv
 from .stage_registry import remake
-from .stages import load_imbalanced, load_synthetic
+from .stages import load_imbalanced, load_split, load_synthetic
 
 # The methods whose runs save their network, for the decoupled methods that start from it.
 DECOUPLED_BASES = {cls.base_method for cls in REBALANCERS.values() if cls.kind == "decoupled"}
@@ -29,7 +30,7 @@ class TrainTask:
 
         self.config, self.out, self.method, self.seed, self.generator_seed = config, Path(out), method, seed, generator_seed
         self.progress, self.on_epoch = progress, on_epoch
-        self.dataset, self.images, self.labels, self.minority_ids = load_imbalanced(out)
+        self.dataset, self.images, self.labels, self.minority_ids = load_imbalanced(out, config, seed)
         self.full_images, self.full_labels = self.dataset.train_images, self.dataset.train_labels
         self.test_images, self.test_labels = self.dataset.test_images, self.dataset.test_labels
         self.classes, self.num_classes = self.dataset.classes, len(self.dataset.classes)
@@ -96,6 +97,8 @@ def train(config, out, method, seed, generator_seed=None, progress=True, on_epoc
         "classifier": task.model,
         **metrics,
         "minority": [dataset.classes[i] for i in task.minority_ids],
+        # Which kept images the seed drew: every method of one seed shares them, so the seeds stay paired.
+        "split_digest": load_split(out, split_seed_of(config, seed))["split_digest"],
         "train_counts": class_counts(trained.train_labels, dataset.classes),
         "class_weight": None if rebalancer.class_weight_ is None else [float(w) for w in rebalancer.class_weight_],
         "budget": trained.budget,

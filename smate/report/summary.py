@@ -81,12 +81,16 @@ def generators_markdown(reports):
             + tabulate(table, headers=headers, tablefmt="github") + "\n")
 
 
+def _split_words(data_seed):
+    return "each seed's own draw of the kept images" if data_seed == "run" else f"split seed {data_seed}"
+
+
 def to_markdown(rows, runs):
     first = runs[0]
     device = first["environment"]["device"]
     header = [
         f"{dataset_line(first)}, "
-        f"minority {', '.join(first['minority'])}, ratio {first['params']['data']['ratio']}, split seed {first['params']['data']['seed']}",
+        f"minority {', '.join(first['minority'])}, ratio {first['params']['data']['ratio']}, {_split_words(first['params']['data']['seed'])}",
         f"Classifier: {first['classifier']}; device: {device['name']} ({device['type']}); "
         f"torch {first['environment']['packages']['torch']}; commit {first['environment']['git_commit']}",
         "Cells: mean ± sample std over seeds (n = number of seeds), in percent.",
