@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from smate import report
-from smate.report import tables
+from smate.report import stats as report_stats, tables
 from smate.cli import main
 from smate.config import defaults
 
@@ -119,6 +119,38 @@ def test_a_small_noisy_loss_is_not_significant_and_one_seed_is_untested():
     single = report.test_claim(CLAIM, grouped([0.7], [0.5]))
     assert single["verdict"] == "untested (1 seed)" and single["p_value"] is None
     assert single["mean_difference"] == pytest.approx(0.2)
+
+
+def test_holm_adjusts_step_down_as_holm_wrote_it():
+    # Sorted 0.01, 0.03, 0.04 -> 3 x 0.01, max(0.03, 2 x 0.03), max(0.06, 0.04); None stays out of the family.
+    assert report.holm([0.01, 0.04, None, 0.03]) == pytest.approx([0.03, 0.06, None, 0.06])
+    assert report_stats.holm_levels([0.01, 0.04, 0.03]) == pytest.approx([0.05 / 3, 0.05, 0.05 / 2])
+
+
+@pytest.mark.parametrize("n, level", [(3, 0.05), (5, 0.01), (10, 0.005)])
+def test_a_detectable_difference_is_seen_four_times_in_five(n, level):
+    """Checked against the noncentral t (scipy), not the library that solves for it."""
+    from scipy import stats
+
+    sd = 0.07
+    size = report_stats.detectable_difference(sd, n, level)
+    critical = stats.t.ppf(1 - level, n - 1)
+    power = stats.nct.sf(critical, n - 1, size / sd * np.sqrt(n))
+    assert power == pytest.approx(0.8, abs=1e-4)
+    needed = report_stats.seeds_needed(sd, size, level)
+    assert needed == n and report_stats.detectable_difference(sd, n - 1, level) > size
+    assert report_stats.detectable_difference(0.0, n, level) is None and report_stats.detectable_difference(sd, 1, level) is None
+
+
+def test_a_not_significant_verdict_says_what_it_could_have_seen():
+    claim = report.tested("paper", [CLAIM], grouped([0.70, 0.40, 0.66, 0.45, 0.60], [0.50, 0.55, 0.52, 0.58, 0.53]), [])[0]
+    differences = np.array([0.70, 0.40, 0.66, 0.45, 0.60]) - np.array([0.50, 0.55, 0.52, 0.58, 0.53])
+    expected = report_stats.detectable_difference(differences.std(ddof=1), 5, 0.05)  # a family of one: level 0.05
+    assert claim["detectable_difference"] == pytest.approx(expected)
+    assert tables.verdict_words(claim) == (f"not significant; a difference under {100 * expected:.1f} points would not "
+                                           "be detected with 5 seeds")
+    win = report.tested("paper", [CLAIM], grouped([0.60, 0.62, 0.61, 0.65, 0.63], [0.50, 0.51, 0.52, 0.50, 0.53]), [])[0]
+    assert tables.verdict_words(win) == "holds"
 
 
 def test_a_claim_against_several_methods_must_beat_each():

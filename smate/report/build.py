@@ -12,9 +12,9 @@ from ..errors import SmateError
 from . import figures
 from .summary import records_csv
 from .findings import generator_finding, replication_lines, scale_finding, tally_line
-from .forest import REFERENCE, forest_rows
+from .forest import REFERENCE, forest_rows, forest_table
 from .records import by_method, commits_line, configured_runs, load_reference, load_runs
-from .stats import ALPHA, holm, source_verdict, spread, test_claim, tested
+from .stats import ALPHA, POWER, holm, source_verdict, spread, test_claim, tested
 from .tables import (LABELS, cell, claims_table, environment_line, feature_generator_table, generator_tables, paper_table,
                      paper_vs_reproduced, per_class_recall, published_sources, rows_csv, table_metrics)
 
@@ -134,6 +134,11 @@ def _regime(regime, runs, reference, out):
              tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True), *replication_lines(grouped),
              "Recall on each class, mean over seeds, in percent:",
              tabulate(recalls, headers=recall_headers, tablefmt="github", disable_numparse=True)]
+    if forest:
+        table += [f"Each method against {REFERENCE}: the paired difference over seeds (mean ± 95% t-interval half-width, "
+                  f"in points), one-sided paired t-tests with Holm's correction over the methods, each metric apart; "
+                  f"where not significant, the smallest difference the test would have detected with {POWER:.0%} power "
+                  f"at its Holm level, from the spread of the paired differences:", forest_table(forest)]
     figure_links = "### Figures\n\n" + "\n".join(f"![{name}](figures/{regime}/{name}.png)" for name in drawn)
     # REPRODUCTION.md gets the findings; the report puts the full table between the head and the comparison.
     findings = "\n\n".join(head + comparison)

@@ -8,7 +8,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ..config import generator_methods
-from .stats import ALPHA, trainings
+from .labels import METRIC_LABELS
+from .stats import ALPHA, POWER, trainings
 from .tables import cut_words, percent
 
 
@@ -144,4 +145,17 @@ def tally_line(claims):
     if verdicts["descriptive"]:
         line += (f"; {verdicts['descriptive']} compare a generator trained once and are descriptive, their seeds "
                  "varying the draw and the classifier, not the generator")
-    return line + "."
+    return line + "." + unseen_line(claims)
+
+
+def unseen_line(claims):
+    """What the not-significant claims could have seen: the range of their detectable differences in points."""
+    unseen = [claim for claim in claims if claim["verdict"] == "not significant"
+              and claim.get("detectable_difference") is not None and claim["metric"] in METRIC_LABELS]
+    if not unseen:
+        return ""
+    sizes = sorted(100 * claim["detectable_difference"] for claim in unseen)
+    seeds = " or ".join(str(n) for n in sorted({claim["n"] for claim in unseen}))
+    span = f"{sizes[0]:.1f}" if len(sizes) == 1 else f"{sizes[0]:.1f} to {sizes[-1]:.1f}"
+    return (f" The {len(unseen)} not significant could not have told apart a difference under {span} points with "
+            f"{seeds} seeds ({POWER:.0%} power at their Holm levels): not significant is not no difference.")

@@ -1,14 +1,17 @@
 """The claims' statistics, pure functions of the runs grouped by method: spreads over seeds, one-sided paired
-t-tests, Holm's correction, and the verdict that follows from them."""
+t-tests, Holm's correction, the verdict that follows from them, and the smallest difference each test could see."""
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
 
 from ..config import generator_methods
 from .records import generator_seed
 
 
 ALPHA = 0.05
+POWER = 0.8  # the detectable difference is the one a test would see four times in five
 
 
 def spread(values):
@@ -67,10 +70,11 @@ def test_claim(claim, grouped):
     sign = -1 if claim.get("lower_is_better") else 1  # so that "greater" always means better
     a = sign * np.array([better[s][claim["metric"]] for s in seeds])
     tested = len(seeds) > 1
-    differences, greater, less, spreadless = [], [], [], []
+    differences, greater, less, spreadless, sds = [], [], [], [], []
     for method in worse:
         b = sign * np.array([grouped[method][s][claim["metric"]] for s in seeds])
         differences.append(float((a - b).mean()))
+        sds.append(float(np.std(a - b, ddof=1)) if len(seeds) > 1 else None)
         if tested:
             # Identical values leave the t statistic undefined; neither direction is shown.
             same = not np.any(a != b)
@@ -87,7 +91,7 @@ def test_claim(claim, grouped):
     p_opposite = min(1.0, picked_from * len(worse) * min(less)) if tested else None
     verdict = verdict_of(p_value, p_opposite) if tested else f"untested ({len(seeds)} seed)"
     return {**result, "n": len(seeds), "mean_difference": min(differences), "p_value": p_value, "p_opposite": p_opposite,
-            "verdict": verdict}
+            "verdict": verdict, "picked_from": picked_from, "difference_sds": sds}
 
 
 def verdict_of(p_value, p_opposite):
@@ -105,12 +109,39 @@ def _not_run(result, why):
 
 def holm(p_values):
     """Holm's step-down adjustment of a list of p-values (None stays None)."""
-    order = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
-    adjusted, running = [None] * len(p_values), 0.0
-    for rank, (p, i) in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * p))
-        adjusted[i] = running
+    present = [(i, p) for i, p in enumerate(p_values) if p is not None]
+    adjusted = [None] * len(p_values)
+    if present:
+        corrected = multipletests([p for _, p in present], method="holm")[1]
+        for (i, _), value in zip(present, corrected):
+            adjusted[i] = float(value)
     return adjusted
+
+
+def holm_levels(p_values):
+    """The level Holm's step-down tests each p-value at: ALPHA over the claims not yet passed, in ascending order."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    levels = [None] * len(p_values)
+    for rank, i in enumerate(order):
+        levels[i] = ALPHA / (len(p_values) - rank)
+    return levels
+
+
+def detectable_difference(sd, n, level):
+    """The smallest mean paired difference a one-sided paired t-test at `level` over `n` seeds detects with
+    POWER, given the spread (sample sd) of the paired differences; None when n < 2 or the spread is 0."""
+    if n < 2 or sd is None or not sd > 0:
+        return None
+    return float(TTestPower().solve_power(nobs=n, alpha=level, power=POWER, alternative="larger") * sd)
+
+
+def seeds_needed(sd, difference, level, most=200):
+    """The seeds a one-sided paired t-test at `level` needs to detect a mean difference `difference` with POWER,
+    given the spread of the paired differences (None past `most`)."""
+    for n in range(2, most + 1):
+        if detectable_difference(sd, n, level) <= difference:
+            return n
+    return None
 
 
 def source_verdict(claim, numbers):
@@ -140,9 +171,16 @@ def tested(section, specs, grouped, sources):
     for raw, corrected in (("p_value", "p_holm"), ("p_opposite", "p_opposite_holm")):
         for claim, adjusted in zip(family, holm([c[raw] for c in family])):
             claim[corrected] = adjusted
+    for claim, level in zip(family, holm_levels([c["p_value"] for c in family])):
+        # The claim must beat each opponent at its level, a best-of pick paying for its choice: the widest of them.
+        sizes = [detectable_difference(sd, claim["n"], level / claim["picked_from"]) for sd in claim["difference_sds"]]
+        claim["detectable_difference"] = None if None in sizes else max(sizes)
     for claim in claims:
         claim.setdefault("p_holm", None)
         claim.setdefault("p_opposite_holm", None)
+        claim.setdefault("detectable_difference", None)
+        claim.pop("picked_from", None)
+        claim.pop("difference_sds", None)
         if claim in family:
             claim["verdict"] = verdict_of(claim["p_holm"], claim["p_opposite_holm"])
     for claim, spec in zip(claims, specs):

@@ -184,11 +184,22 @@ def _p(value):
 def claims_table(claims, source_names):
     return tabulate([[c["claim"], *[c[name] for name in source_names], c["n"],
                       "" if c["mean_difference"] is None else f"{_points(c) * c['mean_difference']:+.2f}",
-                      _p(c["p_value"]), _p(c["p_holm"]), _p(c["p_opposite"]), _p(c.get("p_opposite_holm")), c["verdict"]]
+                      _p(c["p_value"]), _p(c["p_holm"]), _p(c["p_opposite"]), _p(c.get("p_opposite_holm")),
+                      verdict_words(c)]
                      for c in claims],
                     headers=["claim", *source_names, "n", "difference (points)", "p-value", "Holm p", "opposite p",
                              "opposite Holm p", "verdict"],
                     tablefmt="github", disable_numparse=True)
+
+
+def verdict_words(claim):
+    """The verdict; where not significant, the smallest difference its test would have detected (80% power)."""
+    size = claim.get("detectable_difference")
+    if claim["verdict"] != "not significant" or size is None:
+        return claim["verdict"]
+    unit = " points" if _points(claim) == 100 else ""
+    return (f"not significant; a difference under {_points(claim) * size:.1f}{unit} would not be detected "
+            f"with {claim['n']} seeds")
 
 
 def _points(claim):
