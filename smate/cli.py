@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import atomic
-from .config import build_config, dump, generator_methods, generator_seeds, preset_names, select_methods
+from .config import build_config, dump, generator_methods, generator_seeds, preset_names, pretrain_seeds, select_methods
 from .errors import SmateError
 from .rebalance import REBALANCERS
 from .pipeline.stage_registry import GROUPS, STAGES
@@ -227,7 +227,7 @@ def _stage_name(args, config):
         raise SmateError(f"variant {args.variant!r} is not a generator method in methods of the params; "
                          f"add it, e.g. --set methods={args.variant}")
     if "generator_seed" in spec.label:
-        seeds = generator_seeds(config)
+        seeds = pretrain_seeds(config) if spec.name == "pretrain_gan" else generator_seeds(config)
         if args.generator_seed is None:
             args.generator_seed = seeds[0]
         elif args.generator_seed not in seeds:

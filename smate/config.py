@@ -146,8 +146,9 @@ def _parse_value(raw, listy):
     return yaml.safe_load(raw) if raw.strip() else None
 
 
-# per_seed: each run seed trains its own generators, so the seeds replicate the generators' training too.
-GENERATORS = ("per_seed", "single")
+# per_seed: each run seed trains its own generators, so the seeds replicate the generators' training too;
+# shared_pretrain: one pretraining on the majority (the same classes for every seed), a transfer per run seed.
+GENERATORS = ("per_seed", "shared_pretrain", "single")
 
 # Parameters that take values of more than one type; validate() checks them.
 FREE_TYPED = ("data.minority", "data.channels", "data.image_size", "data.seed")
@@ -277,13 +278,24 @@ def generator_methods(params):
 
 
 def generator_seeds(config):
-    """The seeds of the generators a run trains: one per run seed (gan.generators: per_seed), else gan.seed's one."""
-    return list(config["seeds"]) if config["gan"]["generators"] == "per_seed" else [config["gan"]["seed"]]
+    """The seeds of the generators a run trains (the transfers, the cGAN, SMate+'s guide): one per run seed
+    (gan.generators: per_seed or shared_pretrain), else gan.seed's one."""
+    return [config["gan"]["seed"]] if config["gan"]["generators"] == "single" else list(config["seeds"])
 
 
 def generator_seed_of(config, run_seed):
     """The seed of the generators whose images the run of `run_seed` draws."""
-    return run_seed if config["gan"]["generators"] == "per_seed" else config["gan"]["seed"]
+    return config["gan"]["seed"] if config["gan"]["generators"] == "single" else run_seed
+
+
+def pretrain_seeds(config):
+    """The seeds of the majority pretrainings: one per run seed under per_seed, else gan.seed's one."""
+    return list(config["seeds"]) if config["gan"]["generators"] == "per_seed" else [config["gan"]["seed"]]
+
+
+def pretrain_seed_of(config, generator_seed):
+    """The seed of the pretraining the generators of `generator_seed` transfer from."""
+    return generator_seed if config["gan"]["generators"] == "per_seed" else config["gan"]["seed"]
 
 
 def split_seed_of(config, seed):

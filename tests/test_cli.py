@@ -86,6 +86,25 @@ def test_every_run_records_metrics_history_and_provenance(tiny_run, method):
         assert [int(row["epoch"]) for row in csv.DictReader(handle)] == list(range(1, epochs + 1))
 
 
+@pytest.mark.slow
+def test_shared_pretrain_pretrains_once_and_transfers_each_seeds_own_minority(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--preset", "tiny", "--set", "methods=imbalanced,smate", "--set", "seeds=0,1,2",
+                 "--set", "gan.generators=shared_pretrain", "--set", "gan.seed=1", "--quiet", "--out", str(out)]) == 0
+    assert [path.name for path in (out / "gan" / "pretrained").iterdir()] == ["seed-1"]
+    curve = json.loads((out / "gan" / "pretrained" / "seed-1" / "quality.json").read_text())["curve"]
+    assert [point["epoch"] for point in curve] == [1] and curve[0]["frechet_distance"] > 0
+    assert sorted(path.name for path in (out / "gan" / "smate").glob("seed-*")) == ["seed-0", "seed-1", "seed-2"]
+    split = json.loads((out / "prepared" / "split.json").read_text())["splits"]
+    for seed in (0, 1, 2):
+        transfer = json.loads((out / "gan" / "smate" / f"seed-{seed}" / "generators" / "truck" / "history.json").read_text())
+        assert transfer["seed"] == seed and transfer["n_images"] == 40  # its own 4 trucks, augmented to 40
+        assert json.loads((out / "runs" / f"smate-{seed}" / "metrics.json").read_text())["split_digest"] == \
+            split[str(seed)]["split_digest"]
+    report = (out / "report" / "report.md").read_text()
+    assert "conditional on that one pretrained generator" in report and "descriptive (1 generator)" not in report
+
+
 def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
     # Each run seed trains its own generators (gan.generators: per_seed), pretraining and guide included.
     for seed in (0, 1):

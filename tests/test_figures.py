@@ -1,10 +1,13 @@
 """The charts of many methods: a colour per family, a marker per method, and no two methods drawn alike."""
 
+import itertools
+import json
 import zlib
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.text import Text
 
 from smate.report import figures
 from smate.report.styles import COLOURS, method_styles
@@ -32,20 +35,53 @@ def _look(line):
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """For every figure saved, by name: its legend's method entries (label, look) and each axis's marked points."""
+    """For every figure saved, by name: each panel's legend entries (label, look) and each panel's marked points;
+    and the labels that overlap or leave their frame (label_faults)."""
     seen, save = {}, figures._save
 
     def keep(figure, out, name):
-        legend = [(handle.get_label().strip(), _look(handle)) for axis in figure.axes if axis.get_legend()
-                  for handle in axis.get_legend().legend_handles if hasattr(handle, "get_marker")]
+        legends = [[(handle.get_label().strip(), _look(handle)) for handle in axis.get_legend().legend_handles
+                    if hasattr(handle, "get_marker")] for axis in figure.axes if axis.get_legend()]
         # Errorbar caps are drawn as lines with the markers "|" and "_".
         points = [[_look(line) for line in axis.lines if line.get_marker() not in ("", "None", None, "|", "_")]
                   for axis in figure.axes]
-        seen[name] = legend, points
+        seen[name] = legends, points, label_faults(figure)
         return save(figure, out, name)
 
     monkeypatch.setattr(figures, "_save", keep)
     return seen
+
+
+def label_faults(figure):
+    """Every pair of drawn texts whose boxes overlap (titles, axis and tick labels, legends, point labels), and every
+    point label that leaves its panel's frame, as the figure renders."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [(text.get_text(), text.get_window_extent(renderer).expanded(0.98, 0.9)) for text in _drawn_texts(figure)]
+    faults = [f"{a!r} overlaps {b!r}" for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2) if box_a.overlaps(box_b)]
+    for axis in figure.axes:
+        frame = axis.get_window_extent(renderer)
+        # A label placed at a data point must stay in the frame; notes placed in the margin (axes fraction) may not.
+        for text in (text for text in axis.texts if getattr(text, "xycoords", "data") == "data"
+                     and text.get_transform() == axis.transData):
+            box = text.get_window_extent(renderer)
+            if not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1):
+                faults.append(f"{text.get_text()!r} leaves its frame")
+    return faults
+
+
+def _drawn_texts(figure):
+    texts = [*figure.texts] + [text for legend in figure.legends for text in legend.get_texts()]
+    for axis in figure.axes:
+        if not axis.get_visible():
+            continue
+        texts += [axis.title, axis.xaxis.label, axis.yaxis.label, *axis.texts]
+        texts += axis.get_legend().get_texts() if axis.get_legend() else []
+        for ticks, (low, high) in ((axis.xaxis.get_major_ticks(), sorted(axis.get_xlim())),
+                                   (axis.yaxis.get_major_ticks(), sorted(axis.get_ylim()))):
+            # Ticks past the limits keep label objects that are never drawn.
+            texts += [tick.label1 for tick in ticks if low <= tick.get_loc() <= high and tick.label1.get_visible()]
+    return [text for text in texts if text.get_visible() and text.get_text().strip()]
 
 
 @pytest.mark.parametrize("methods", [FEW, MANY], ids=["2 methods", f"{len(MANY)} methods"])
@@ -54,17 +90,64 @@ def test_each_chart_of_many_methods_draws_no_two_alike(methods, drawn, tmp_path)
     assert figures.minority_per_epoch(runs, tmp_path) and figures.recall_vs_accuracy(runs, tmp_path)
     sweep = [{**r, "ratio": ratio} for ratio in (0.01, 0.1) for r in runs]
     assert figures.ratio_sweep(sweep, methods, tmp_path)
-    for name in ("fig10_minority_per_epoch", "recall_vs_accuracy", "ratio_sweep"):
+    for name in ("recall_vs_accuracy", "ratio_sweep"):
         assert (tmp_path / f"{name}.png").stat().st_size > 0
-        legend, _ = drawn[name]
+        [legend], _, _ = drawn[name]
         assert sorted(label for label, _ in legend) == sorted(methods), name
         assert len({look for _, look in legend}) == len(methods), name
     assert len(set(drawn["recall_vs_accuracy"][1][0])) == len(methods)
+    # The per-epoch figure: a panel per family, each method in its family's panel, told apart within it.
+    legends, _, _ = drawn["fig10_minority_per_epoch"]
+    families = {family_of(method) for method in methods}
+    assert len(legends) == len(families)
+    named = [label for legend in legends for label, _ in legend if label != "imbalanced"]
+    assert sorted(named) == sorted(set(methods) - {"imbalanced"})
+    for legend in legends:
+        looks = [look for label, look in legend]
+        assert len(set(looks)) == len(looks)
     rows = forest_rows(by_method(runs))
     assert {row["method"] for row in rows} == set(methods) - {"imbalanced"}
     assert figures.forest_plot(rows, "imbalanced", tmp_path) == "forest"
     for points in drawn["forest"][1]:  # a panel per metric, a point per method but the reference
         assert len(points) == len(set(points)) == len(methods) - 1
+
+
+def _gan_histories(folder, trainings):
+    """history.json files as the GAN stages leave them: {name under gan/: epochs}, three seeds each."""
+    for name, epochs in trainings.items():
+        for seed in range(3):
+            path = folder / "gan" / name / f"seed-{seed}" / ("history.json" if name == "pretrained" else "generators/truck/history.json")
+            path.parent.mkdir(parents=True)
+            rng = np.random.default_rng(seed)
+            history = [{"epoch": e, "d_loss": 1 + rng.normal(0, 0.1), "g_loss": 2 + rng.normal(0, 0.1), "d_real_accuracy": 0.6,
+                        "d_fake_accuracy": 0.7, "sample_ssim": 0.2, "seconds": 1.0, "images_per_second": 100.0,
+                        **({"guide_minority_rate": 0.5} if name == "smate_plus" else {})} for e in range(1, epochs + 1)]
+            path.write_text(json.dumps({"label": f"{name} seed {seed}", "n_images": 100, "history": history}))
+
+
+def test_every_figure_at_25_methods_keeps_its_labels_apart_and_inside_their_frames(drawn, tmp_path):
+    runs = [run(method, seed) for method in MANY for seed in range(3)]
+    # SAMME's rounds run five times the epochs of the others.
+    runs = [{**r, "history": [{**r["history"][0], "epoch": e} for e in range(1, 126)]} if r["method"] == "samme" else r
+            for r in runs]
+    assert figures.minority_per_epoch(runs, tmp_path) and figures.recall_vs_accuracy(runs, tmp_path)
+    assert figures.forest_plot(forest_rows(by_method(runs)), "imbalanced", tmp_path)
+    generators = [method for method in MANY if method in REBALANCERS and REBALANCERS[method].kind == "generator"]
+    _gan_histories(tmp_path / "results", {"pretrained": 500, **{method: 30 for method in generators}})
+    assert figures.gan_training(tmp_path / "results", tmp_path)
+    for name in ("fig10_minority_per_epoch", "recall_vs_accuracy", "forest", "fig9_gan_training"):
+        assert drawn[name][2] == [], name
+    _, points, _ = drawn["fig9_gan_training"]
+    assert len(points) >= len(generators) + 1  # a panel per training
+
+
+def test_methods_whose_runs_coincide_are_one_point_with_both_names(drawn, tmp_path):
+    runs = [run(method, seed) for method in ("imbalanced", "logit_adjust", "smote") for seed in range(3)]
+    twins = [{**r, "method": "balanced_softmax"} for r in runs if r["method"] == "logit_adjust"]
+    assert figures.recall_vs_accuracy(runs + twins, tmp_path)
+    _, points, faults = drawn["recall_vs_accuracy"]
+    assert len(points[0]) == 3 and faults == []
+    assert "logit_adjust = balanced_softmax" in (tmp_path / "recall_vs_accuracy.svg").read_text()
 
 
 def test_a_family_shares_one_colour_and_its_methods_differ_in_marker():

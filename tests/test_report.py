@@ -153,6 +153,22 @@ def test_a_not_significant_verdict_says_what_it_could_have_seen():
     assert tables.verdict_words(win) == "holds"
 
 
+def test_a_run_whose_recall_still_climbs_past_its_seed_spread_is_flagged():
+    from smate.report.findings import still_moving_lines
+
+    def climbing(method, seed, curve):
+        return {**fake_run(method, seed, 0.8, curve[-1]),
+                "history": [{"epoch": 5 * (k + 1), "minority_recall": value} for k, value in enumerate(curve)]}
+
+    settled = [climbing("smote", seed, [0.1, 0.3, 0.40 + 0.02 * seed, 0.40 + 0.02 * seed, 0.41 + 0.02 * seed])
+               for seed in range(3)]
+    rising = [climbing("smate", seed, [0.1, 0.2, 0.3, 0.4, 0.5 + 0.01 * seed]) for seed in range(3)]
+    [line] = still_moving_lines(report.by_method(settled + rising))
+    # From epoch 20 (80% of 25) to 25: +10 points, against a final-recall sd of 1 point; smote moved 1 against 2.
+    assert "3 runs'" in line and "smate-0 (+10.0 against an sd of 1.0)" in line and "smote" not in line
+    assert still_moving_lines(report.by_method(settled)) == []
+
+
 def test_a_claim_against_several_methods_must_beat_each():
     claim = {**CLAIM, "worse": ["smote", "adasyn"]}
     runs = ([fake_run("smate", s, 0.9, 0.60 + 0.01 * s) for s in range(4)]

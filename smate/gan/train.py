@@ -90,7 +90,8 @@ def to_uint8(images):
 
 
 def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, diffaugment=False,
-              guide=None, labels=None, num_classes=None, progress=False, label="gan", time_budget=None, on_epoch=None):
+              guide=None, labels=None, num_classes=None, progress=False, label="gan", time_budget=None, on_epoch=None,
+              snapshots=False):
     """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
     samples/ and checkpoint.pt under `out_dir`. With `labels` and `num_classes`, a cGAN conditioned on
     the images' labels. `init` holds state dicts to start from (transfer);
@@ -101,7 +102,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     samples' mean pairwise SSIM beside the real images' (the collapse signal, smate/gan/collapse.py).
     With `time_budget` (seconds), training stops after the first epoch that takes the epochs' time past it,
     for studies that give recipes the same CPU minutes. `on_epoch` is given each epoch's history record (a
-    resumed training's earlier ones first). Returns (the sampling generator, history)."""
+    resumed training's earlier ones first). With `snapshots`, the sampling generator's weights at each grid go to
+    snapshots/ too, for a quality curve over the training. Returns (the sampling generator, history)."""
     out_dir = Path(out_dir)
     device = torch.device(device)
     torch.manual_seed(seed)
@@ -140,8 +142,9 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
         print(f"{label}: resuming from epoch {start_epoch} ({checkpoint_path})")
     for record in history if on_epoch else ():
         on_epoch(record)
-    if start_epoch == 0 and (out_dir / "samples").is_dir():
-        shutil.rmtree(out_dir / "samples")  # grids of an earlier, different run would mislead
+    for earlier in ("samples", "snapshots"):
+        if start_epoch == 0 and (out_dir / earlier).is_dir():
+            shutil.rmtree(out_dir / earlier)  # grids of an earlier, different run would mislead
 
     n, batch_size = len(real_all), min(params["batch_size"], len(real_all))
     bar = tqdm(range(start_epoch, epochs), desc=label, unit="epoch", disable=not progress, leave=False)
@@ -170,6 +173,9 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
         last = epoch + 1 == epochs or (time_budget is not None and sum(h["seconds"] for h in history) >= time_budget)
         if last or (epoch + 1) % params["sample_every"] == 0:
             _save_grid(sampler, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png", fixed_labels)
+            if snapshots:
+                with atomic.atomic_path(out_dir / "snapshots" / f"epoch_{epoch + 1:04d}.pt") as tmp:
+                    torch.save(sampler.state_dict(), tmp)
         if last or (epoch + 1) % params["checkpoint_every"] == 0:
             _save_checkpoint(checkpoint_path, fingerprint, epoch + 1, generator, discriminator, ema, opt_g, opt_d, history,
                              device)

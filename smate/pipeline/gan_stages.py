@@ -14,7 +14,7 @@ from .. import atomic
 from ..data.augment import augment_to
 from ..classify import CLASSIFIERS, extract_features, predict_labels, resolve_device, train_classifier
 from ..classify.saved import load_classifier as load_saved_classifier, save_classifier
-from ..config import generator_seed_of
+from ..config import generator_seed_of, pretrain_seed_of
 from ..errors import SmateError
 from ..gan import build_gan, quality, sample, train_gan
 from ..gan.guide import ClassifierGuide
@@ -35,7 +35,7 @@ def pretrain_gan(config, out, generator_seed, progress=True, time_budget=None, o
     label = f"pretrain_gan seed {generator_seed}"
     _, history = train_gan(majority, gan["train"], gan["pretrain"]["epochs"], training_dir(out, "pretrained", generator_seed),
                            seed=generator_seed, device=resolve_device(gan["device"]), diffaugment=gan["pretrain"]["diffaugment"],
-                           progress=progress, label=label, time_budget=time_budget, on_epoch=on_epoch)
+                           progress=progress, label=label, time_budget=time_budget, on_epoch=on_epoch, snapshots=True)
     _report(label, len(majority), history, time.perf_counter() - start)
 
 
@@ -57,7 +57,7 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
                                progress=progress, label=label, on_epoch=on_epoch)
         _report(f"transfer_gan {label}", len(images), history, time.perf_counter() - start)
         return
-    init = _load_pretrained(out, generator_seed, device) if method.pretrained else None
+    init = _load_pretrained(out, pretrain_seed_of(config, generator_seed), device) if method.pretrained else None
     for class_id in minority_ids:
         members = images[labels == class_id]
         params, epochs = gan["train"], transfer["epochs"]
@@ -241,7 +241,8 @@ def gan_quality(config, out, variant):
         }
     # The trainings of the first seed's generators; each run seed's generator seed beside them.
     report["generators"] = _generator_records(out, variant, dataset.classes, minority_ids,
-                                              config["gan"]["train"]["batch_size"], drawn_from[first])
+                                              config["gan"]["train"]["batch_size"], drawn_from[first],
+                                              pretrain_seed_of(config, drawn_from[first]))
     report["generator_seeds"] = {str(seed): g for seed, g in drawn_from.items()}
     atomic.write_json(quality_path(out, variant), report)
     for name, scores in report["classes"].items():
@@ -251,16 +252,53 @@ def gan_quality(config, out, variant):
               f"{scores['classified_as_class']['synthetic']:.3f} (held-out real: {scores['classified_as_class']['heldout']:.3f})")
 
 
+PRETRAIN_SCORED = 1000  # held-out majority images (and as many samples) each snapshot of a pretraining is scored on
+
+
+def pretrain_quality(config, out, generator_seed):
+    """The pretraining's quality curve: each snapshot's FD, precision and recall against held-out majority images
+    (the feature net's features), beside its minutes of training and its collapse signal."""
+    path = feature_net_path(out)
+    if not path.is_file():
+        raise SmateError(f"'{path}' is missing; make it with `{remake('feature_net')}`")
+    device = resolve_device(config["classify"]["device"])
+    saved, model = load_classifier(path, device)
+    dataset, _, _, minority_ids = load_imbalanced(out, config, generator_seed)
+    majority = dataset.test_images[~np.isin(dataset.test_labels, minority_ids)]
+    heldout = majority[np.random.default_rng(0).choice(len(majority), min(PRETRAIN_SCORED, len(majority)), replace=False)]
+    real = extract_features(model, heldout, saved["normalization"])
+    folder = training_dir(out, "pretrained", generator_seed)
+    trained = json.loads((folder / "history.json").read_text())
+    epochs = trained["history"]
+    generator, _ = build_gan(config["gan"]["train"], dataset.train_images.shape[-1], dataset.train_images.shape[1:3])
+    curve = []
+    for snapshot in sorted((folder / "snapshots").glob("epoch_*.pt")):
+        epoch = int(snapshot.stem.split("_")[1])
+        generator.load_state_dict(torch.load(snapshot, map_location=device, weights_only=True))
+        made = sample(generator.to(device), len(heldout), seed=generator_seed, device=device)
+        fake = extract_features(model, made, saved["normalization"])
+        precision, recall = quality.precision_recall(real, fake)
+        curve.append({"epoch": epoch, "minutes": sum(e["seconds"] for e in epochs[:epoch]) / 60,
+                      "frechet_distance": quality.frechet_distance(real, fake), "precision": precision, "recall": recall,
+                      "sample_ssim": epochs[epoch - 1]["sample_ssim"]})
+    report = {"seed": generator_seed, "n_heldout": len(heldout), "real_ssim": trained["real_ssim"],
+              "feature_net": {"classifier": saved["classifier"], "test_accuracy": saved["accuracy"]}, "curve": curve}
+    atomic.write_json(folder / "quality.json", report)
+    for point in curve:
+        print(f"pretrain_quality seed {generator_seed} epoch {point['epoch']} ({point['minutes']:.1f} min): "
+              f"FD {point['frechet_distance']:.1f}, precision {point['precision']:.3f}, recall {point['recall']:.3f}")
+
+
 def _share_classified_as(model, images, normalization, class_id):
     """The share of `images` the feature net calls `class_id`: whether a generator draws what a
     classifier trained on real data recognises, with the held-out real images as the yardstick."""
     return float((predict_labels(model, images, normalization) == class_id).sum()) / max(1, len(images))
 
 
-def _generator_records(out, variant, classes, minority_ids, batch_size, generator_seed):
+def _generator_records(out, variant, classes, minority_ids, batch_size, generator_seed, pretrain_seed):
     """Per generator a GAN method's images come from: images, epochs, optimizer steps and frozen modules
     of each of its trainings (pretraining first, where it has one) and its last sample grid."""
-    trainings = [training_dir(out, "pretrained", generator_seed)] if REBALANCERS[variant].pretrained else []
+    trainings = [training_dir(out, "pretrained", pretrain_seed)] if REBALANCERS[variant].pretrained else []
     records = {}
     for class_id in minority_ids:
         folder = generator_dir(out, variant, classes[class_id], generator_seed)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..config import generator_methods, generator_seed_of, generator_seeds, plain_methods, split_seed_of
+from ..config import (generator_methods, generator_seed_of, generator_seeds, plain_methods, pretrain_seed_of, pretrain_seeds,
+                      split_seed_of)
 from ..rebalance import REBALANCERS
 from ..registry import Registry, load
 from ..report import layout
@@ -158,7 +159,7 @@ def _split(config, context):
 def _pretrain(config, context):
     if not _variants(config, lambda method: method.pretrained):
         return []
-    return [Instance({"generator_seed": g}, ("split",)) for g in generator_seeds(config)]
+    return [Instance({"generator_seed": g}, ("split",)) for g in pretrain_seeds(config)]
 
 
 @stage("guide_net", "pipeline.gan_stages.guide_net", "train SMate+'s classifier on the imbalanced set (OUT/gan/guide_net-seed-G.pt)",
@@ -172,7 +173,8 @@ def _guide(config, context):
 
 
 @stage("transfer_gan", "pipeline.gan_stages.transfer_gan", "train a GAN method's generator for each minority class "
-       "(OUT/gan/VARIANT/seed-G/generators/)", params=("gan.train", "gan.transfer", "gan.conditional", "gan.device"),
+       "(OUT/gan/VARIANT/seed-G/generators/)",
+       params=("gan.train", "gan.transfer", "gan.conditional", "gan.device", "gan.generators", "gan.seed"),
        code=(*GAN_CODE, "smate/data/augment.py", "smate/classify"),
        output=lambda out, variant, generator_seed: layout.training_dir(out, variant, generator_seed) / "generators",
        label=("variant", "generator_seed"), group="train", network=True, outputs=(GAN_OUTPUT,))
@@ -181,7 +183,7 @@ def _transfer(config, context):
     for variant in _variants(config):
         method = REBALANCERS[variant]
         for g in generator_seeds(config):
-            after = ((f"pretrain_gan@{g}",) if method.pretrained else ("split",)) + ((f"guide_net@{g}",) if method.guided else ())
+            after = ((f"pretrain_gan@{pretrain_seed_of(config, g)}",) if method.pretrained else ("split",)) + ((f"guide_net@{g}",) if method.guided else ())
             planned.append(Instance({"variant": variant, "generator_seed": g}, after))
     return planned
 
@@ -212,6 +214,17 @@ def _feature_net(config, context):
 def _quality(config, context):
     return [Instance({"variant": v}, ("feature_net", *(f"synthesize@{v}-{g}" for g in generator_seeds(config))))
             for v in _variants(config)]
+
+
+@stage("pretrain_quality", "pipeline.gan_stages.pretrain_quality", "score the majority pretraining's snapshots: its "
+       "quality curve, FD, precision and recall against its minutes (OUT/gan/pretrained/seed-G/quality.json)",
+       params=("classify.device", "gan.train"), code=("smate/pipeline/stages.py", "smate/gan", "smate/classify"),
+       output=lambda out, generator_seed: layout.training_dir(out, "pretrained", generator_seed) / "quality.json",
+       label=("generator_seed",), group="train", network=True, outputs=(GAN_OUTPUT,))
+def _pretrain_quality(config, context):
+    if not _variants(config, lambda method: method.pretrained):
+        return []
+    return [Instance({"generator_seed": g}, ("feature_net", f"pretrain_gan@{g}")) for g in pretrain_seeds(config)]
 
 
 @stage("train", "pipeline.train.train", "rebalance with one method, train one classifier, score it (OUT/runs/METHOD-SEED/)",

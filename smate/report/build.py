@@ -11,7 +11,8 @@ from .. import atomic
 from ..errors import SmateError
 from . import figures
 from .summary import records_csv
-from .findings import generator_finding, replication_lines, scale_finding, tally_line
+from .findings import (generator_finding, pretraining_lines, replication_lines, scale_finding, still_moving_lines,
+                       tally_line)
 from .forest import REFERENCE, forest_rows, forest_table
 from .records import by_method, commits_line, configured_runs, load_reference, load_runs
 from .stats import ALPHA, POWER, holm, source_verdict, spread, test_claim, tested
@@ -45,10 +46,11 @@ def build_report(results, reference_path, out=None, reproduction=None):
     generator_figures = figures.draw_generators(with_gans[0], out / "figures") if with_gans else []
     qualities = _qualities(with_gans[0]) if with_gans else []
     in_features = feature_generator_table(runs)
+    pretraining = pretraining_lines(figures.pretraining_curves(with_gans[0])) if with_gans else []
     if generator_figures or qualities or in_features:
         links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
         sections.append("\n\n".join(["## Generators", *(generator_tables(qualities, out, with_gans[0]) if qualities else []),
-                                       *in_features, links]))
+                                       *pretraining, *in_features, links]))
     findings.insert(0, scale_finding(runs, reference, with_gans[0] if with_gans else None))
     if qualities:
         findings.append(generator_finding(qualities))
@@ -132,6 +134,7 @@ def _regime(regime, runs, reference, out):
     recall_headers, recalls = per_class_recall(grouped)
     table = ["Cells: mean ± sample std [95% t-interval] over seeds, in percent; n = seeds.",
              tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True), *replication_lines(grouped),
+             *still_moving_lines(grouped),
              "Recall on each class, mean over seeds, in percent:",
              tabulate(recalls, headers=recall_headers, tablefmt="github", disable_numparse=True)]
     if forest:

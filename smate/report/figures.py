@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from adjustText import adjust_text
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 import numpy as np
@@ -13,7 +14,8 @@ import seaborn as sns
 from PIL import Image
 
 from .. import atomic
-from .styles import COLOURS, by_family, markers, method_styles, palette
+from ..rebalance import family_of
+from .styles import COLOURS, MARKERS, by_family, markers, method_styles, palette
 
 # A fixed SVG hash salt and no dates keep reruns byte-identical.
 plt.rcParams["svg.hashsalt"] = "smate-bench"
@@ -69,17 +71,61 @@ def accuracy_per_epoch(runs, out):
     return _save(figure, out, "fig5_accuracy_per_epoch")
 
 
+BASELINE = "imbalanced"  # drawn in every panel of the per-epoch figure, as what each family is measured against
+
+
+def _panels(count, width=4.6, height=3.4, most_columns=3):
+    """A figure of `count` panels, at most `most_columns` a row; the unused ones hidden."""
+    columns = min(most_columns, count)
+    rows = math.ceil(count / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    for axis in axes.flat[count:]:
+        axis.set_visible(False)
+    return figure, list(axes.flat[:count])
+
+
+def _mean_band(axis, frame, x, y, label, colour, marker, **line):
+    """A method's mean over seeds at each x, with a band of ± one sd clipped to [0, 1]."""
+    stats = frame.groupby(x)[y].agg(["mean", "std"]).fillna(0.0)
+    axis.plot(stats.index, stats["mean"], color=colour, marker=marker, markersize=4, label=label,
+              markevery=max(1, len(stats) // 6), **line)
+    axis.fill_between(stats.index, (stats["mean"] - stats["std"]).clip(0, 1), (stats["mean"] + stats["std"]).clip(0, 1),
+                      color=colour, alpha=0.15, linewidth=0)
+
+
 def minority_per_epoch(runs, out):
-    """The paper's Fig 10: minority recall and test accuracy per epoch, every method."""
+    """The paper's Fig 10 as small multiples: minority recall per epoch, a panel per family on its own epoch axis
+    (SAMME's rounds run five times as many), each method its mean ± sd over seeds in [0, 1], the family's best
+    (highest last recall) drawn heavier, and imbalanced, the baseline, dashed grey in every other panel."""
     frame = _history_frame(runs)
     if frame.empty:
         return None
-    styles = method_styles(_order(runs))
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for axis, column in zip(axes, ("minority_recall", "test_accuracy")):
-        _method_lines(frame, "epoch", column, styles, axis, markevery=max(1, frame["epoch"].nunique() // 6))
-        axis.set_title(f"{column.replace('_', ' ')} per epoch")
-    _legend(axes[-1], styles)
+    families = {}
+    for method in _order(runs):
+        if (frame["method"] == method).any():
+            families.setdefault(family_of(method), []).append(method)
+    figure, axes = _panels(len(families))
+    baseline = frame[frame["method"] == BASELINE]
+    for axis, (family, methods) in zip(axes, families.items()):
+        mine = frame[frame["method"].isin(methods)]
+        last = mine[mine["epoch"] == mine.groupby("method")["epoch"].transform("max")]
+        best = last.groupby("method")["minority_recall"].mean().idxmax()
+        colours = sns.color_palette("colorblind", 10)
+        for index, method in enumerate(methods):
+            _mean_band(axis, mine[mine["method"] == method], "epoch", "minority_recall", method, colours[index % 10],
+                       MARKERS[index % len(MARKERS)], linewidth=2.4 if method == best and len(methods) > 1 else 1.2)
+        # The baseline only where its epochs span this panel's (not squashed into SAMME's rounds).
+        if BASELINE not in methods and not baseline.empty and 2 * baseline["epoch"].max() >= mine["epoch"].max():
+            stats = baseline.groupby("epoch")["minority_recall"].mean()
+            axis.plot(stats.index, stats.values, color="grey", linestyle="--", linewidth=1, label=BASELINE)
+        axis.set_ylim(0, 1)
+        axis.set_title(family, fontsize=10)
+        axis.set_xlabel("epoch", fontsize=8)
+        axis.set_ylabel("minority recall", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.legend(fontsize=6.5, loc="upper left", frameon=False)
+    figure.suptitle("Minority recall per epoch, a panel per family (mean ± sd over seeds; the family's best heavier)")
+    figure.tight_layout()
     return _save(figure, out, "fig10_minority_per_epoch")
 
 
@@ -100,22 +146,33 @@ def confusion_matrices(runs, out, methods=("imbalanced", "smate")):
 
 
 def recall_vs_accuracy(runs, out):
-    """Not in the paper: minority recall against accuracy for every method, mean ± sd over seeds, each point named."""
+    """Not in the paper: minority recall against accuracy for every method, mean ± sd over seeds, each point named
+    by a label that adjustText moves off the others and inside the frame; methods whose runs give the same
+    numbers are one point with both names."""
     frame = pd.DataFrame([{"method": r["method"], "accuracy": r["accuracy"], "minority_recall": r["minority_recall"]}
                           for r in runs])
     stats = frame.groupby("method", sort=False).agg(["mean", "std"])
     styles = method_styles(_order(runs))
-    figure, axis = plt.subplots(figsize=(7, 5.5))
-    for method, style in styles.items():
+    points = {}  # (x, y, their sds) -> the methods drawn there
+    for method in styles:
         row = stats.loc[method]
-        x, y = row[("accuracy", "mean")], row[("minority_recall", "mean")]
-        axis.errorbar(x, y, xerr=row[("accuracy", "std")], yerr=row[("minority_recall", "std")], fmt=style.marker,
-                      color=style.colour, capsize=3, alpha=0.9)
-        axis.annotate(method, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=6, color=style.colour)
+        place = tuple(round(float(row[(metric, kind)]), 9) for metric in ("accuracy", "minority_recall")
+                      for kind in ("mean", "std"))
+        points.setdefault(place, []).append(method)
+    figure, axis = plt.subplots(figsize=(8, 6.5))
+    labels = []
+    for (x, x_sd, y, y_sd), methods in points.items():
+        style = styles[methods[0]]
+        axis.errorbar(x, y, xerr=x_sd, yerr=y_sd, fmt=style.marker, color=style.colour, capsize=3, alpha=0.9)
+        labels.append(axis.text(x, y, " = ".join(methods), fontsize=6, color=style.colour))
     axis.set_xlabel("test accuracy")
     axis.set_ylabel("minority recall")
+    axis.margins(0.12)
     _legend(axis, styles)
     axis.set_title("Minority recall vs accuracy (mean ± sd over seeds)")
+    # An iteration limit, not its default time limit, so that a rerun places every label where it did before.
+    adjust_text(labels, ax=axis, ensure_inside_axes=True, iter_lim=500,
+                arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
     return _save(figure, out, "recall_vs_accuracy")
 
 
@@ -170,34 +227,73 @@ def ratio_sweep(rows, methods, out):
     return _save(figure, out, "ratio_sweep")
 
 
+# What the GAN training panels draw of each epoch's record, in this order and colour.
+GAN_CURVES = {"d_loss": "D loss", "g_loss": "G loss", "d_real_accuracy": "D accuracy, real",
+              "d_fake_accuracy": "D accuracy, fake", "guide_minority_rate": "fakes the guide calls the minority"}
+
+
 def gan_training(results, out):
-    """The paper's Fig 9: G and D loss and D's accuracy on real and fake images per epoch, per generator,
-    and for SMate+'s generators the share of their fakes the guide classifier calls the minority."""
-    frames = []
+    """The paper's Fig 9 as small multiples: a panel per training (the pretraining, each GAN method's transfers), each
+    on its own epoch axis, with G and D loss, D's accuracy on real and fake images and, for SMate+, the share of
+    fakes its guide calls the minority: mean ± sd over the seeds' (and classes') trainings."""
+    trainings = {}
     for path in sorted(Path(results).glob("gan/**/history.json")):
         record = json.loads(path.read_text())
-        frames.append(pd.DataFrame(record["history"]).assign(generator=record["label"]))
-    if not frames:
+        trainings.setdefault(path.relative_to(results).parts[1], []).append(pd.DataFrame(record["history"]))
+    if not trainings:
         return None
-    frame = pd.concat(frames)
-    guided = "guide_minority_rate" in frame
-    figure, axes = plt.subplots(1, 3 if guided else 2, figsize=(18 if guided else 12, 4))
-    losses = frame.melt(id_vars=["generator", "epoch"], value_vars=["d_loss", "g_loss"], var_name="loss")
-    sns.lineplot(losses, x="epoch", y="value", hue="generator", style="loss", ax=axes[0], legend=False)
-    axes[0].set_title("D and G loss (solid: D, dashed: G)")
-    if guided:
-        rates = frame.dropna(subset=["guide_minority_rate"])
-        # Every generator in the hue order, so that SMate+'s colour matches the other panels'.
-        sns.lineplot(rates, x="epoch", y="guide_minority_rate", hue="generator", hue_order=list(frame["generator"].unique()),
-                     ax=axes[1], legend=False)
-        axes[1].set_title("Fakes the guide classifier calls the minority")
-    accuracy = frame.melt(id_vars=["generator", "epoch"], value_vars=["d_real_accuracy", "d_fake_accuracy"],
-                          var_name="images")
-    sns.lineplot(accuracy, x="epoch", y="value", hue="generator", style="images", ax=axes[-1])
-    axes[-1].axhline(0.5, color="grey", linewidth=0.8)
-    axes[-1].set_title("D accuracy on real and fake images")
-    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    figure, axes = _panels(len(trainings), width=4.2, height=3.0, most_columns=4)
+    colours = dict(zip(GAN_CURVES, sns.color_palette("colorblind", len(GAN_CURVES))))
+    for axis, (name, frames) in zip(axes, trainings.items()):
+        frame = pd.concat(frames)
+        for curve, label in GAN_CURVES.items():
+            if curve in frame and frame[curve].notna().any():
+                stats = frame.groupby("epoch")[curve].agg(["mean", "std"]).fillna(0.0)
+                axis.plot(stats.index, stats["mean"], color=colours[curve], linewidth=1, label=label)
+                axis.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                                  color=colours[curve], alpha=0.15, linewidth=0)
+        axis.axhline(0.5, color="grey", linewidth=0.6, linestyle=":")
+        axis.set_title(f"{name} ({len(frames)} training{'s' if len(frames) > 1 else ''})", fontsize=9)
+        axis.set_xlabel("epoch", fontsize=8)
+        axis.tick_params(labelsize=7)
+    handles = {label: handle for axis in axes for handle, label in zip(*axis.get_legend_handles_labels())}
+    figure.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=8, frameon=False,
+                  bbox_to_anchor=(0.5, -0.02))
+    figure.suptitle("GAN training per epoch, a panel per training (mean ± sd over seeds and classes)")
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
     return _save(figure, out, "fig9_gan_training")
+
+
+def pretraining_curves(results):
+    """{pretraining seed: its quality.json} of the majority pretrainings scored along the way."""
+    curves = {}
+    for path in sorted(Path(results).glob("gan/pretrained/**/quality.json")):
+        record = json.loads(path.read_text())
+        curves[record["seed"]] = record
+    return curves
+
+
+def pretraining_quality(results, out):
+    """Not in the paper: the majority pretraining's quality against its minutes (FD and recall against held-out
+    majority images, and the collapse signal: samples' mean pairwise SSIM beside the real images'), a line per seed."""
+    curves = pretraining_curves(results)
+    if not curves:
+        return None
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for seed, record in curves.items():
+        frame = pd.DataFrame(record["curve"])
+        for axis, column in zip(axes, ("frechet_distance", "recall", "sample_ssim")):
+            axis.plot(frame["minutes"], frame[column], marker="o", markersize=3, label=f"seed {seed}")
+        axes[2].axhline(record["real_ssim"], color="grey", linestyle="--", linewidth=0.8)
+    for axis, title in zip(axes, ("Fréchet distance (lower is better)", "recall (higher is better)",
+                                  "samples' mean pairwise SSIM (dashed: real)")):
+        axis.set_title(title, fontsize=9)
+        axis.set_xlabel("minutes of pretraining", fontsize=8)
+        axis.tick_params(labelsize=7)
+    axes[0].legend(fontsize=7, frameon=False)
+    figure.suptitle("The majority pretraining's quality as it trains (feature net's features, held-out majority images)")
+    figure.tight_layout()
+    return _save(figure, out, "pretraining_quality")
 
 
 def image_grid(images, out, name, title):
@@ -243,7 +339,7 @@ def draw_runs(runs, out):
 
 def draw_generators(results, out):
     """The GAN figures: training curves, augmented and generated minority images; returns the names drawn."""
-    drawn = [gan_training(results, out)]
+    drawn = [gan_training(results, out), pretraining_quality(results, out)]
     # Trainings sit in seed-G/ folders, or in results made before generator seeds, right in the method's folder.
     augmented = sorted(Path(results).glob("gan/smate/**/generators/*/augmented.npy"))
     if augmented:

@@ -5,6 +5,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from tabulate import tabulate
 
 from ..config import generator_methods
@@ -105,6 +107,26 @@ def generator_finding(qualities):
     return "\n".join(lines)
 
 
+def pretraining_lines(curves):
+    """Whether each majority pretraining was still improving when it stopped: its FD over its last fifth of minutes."""
+    lines = []
+    for seed, record in curves.items():
+        curve = record["curve"]
+        if len(curve) < 2:
+            continue
+        first, last = curve[0], curve[-1]
+        cut = [point for point in curve if point["minutes"] >= 0.8 * last["minutes"]]
+        before = max((point for point in curve if point["minutes"] < 0.8 * last["minutes"]), key=lambda p: p["minutes"],
+                     default=first)
+        change = last["frechet_distance"] - before["frechet_distance"]
+        state = "still improving" if change < 0 else "no longer improving"
+        lines.append(f"- Pretraining seed {seed}: FD {first['frechet_distance']:.1f} after {first['minutes']:.1f} min, "
+                     f"{last['frechet_distance']:.1f} after {last['minutes']:.1f} min (recall {last['recall']:.3f}); over "
+                     f"its last fifth ({len(cut)} snapshots) FD moved by {change:+.1f}: {state} when it stopped.")
+    return (["The majority pretraining's quality as it trained (snapshots scored against held-out majority images):",
+             "\n".join(lines)] if lines else [])
+
+
 def replication_lines(grouped):
     """How each run's spread and budget should be read: what the seeds vary, and the optimizer steps."""
     # Each method's own runs say whether it draws from a generator: older runs' params list fewer methods.
@@ -116,9 +138,15 @@ def replication_lines(grouped):
         lines.append(f"GAN rows ({', '.join(trained_once)}) are conditional on one generator per method, trained once; "
                      "each seed draws its own images from it and trains its own classifier, so their spread leaves "
                      "out the generator's training randomness.")
-    if replicated:
-        lines.append(f"GAN rows ({', '.join(replicated)}) replicate the generators too: each seed trained its own "
+    shared = [m for m in replicated if _shares_its_pretraining(m, grouped[m])]
+    own = [m for m in replicated if m not in shared]
+    if own:
+        lines.append(f"GAN rows ({', '.join(own)}) replicate the generators too: each seed trained its own "
                      "(pretraining, transfer, the cGAN, SMate+'s guide) and drew its images from them.")
+    if shared:
+        lines.append(f"GAN rows ({', '.join(shared)}) replicate the transfers: each seed transferred its own generators "
+                     "to its own minority images and drew from them, all from one majority pretraining (gan.generators: "
+                     "shared_pretrain); their tests are conditional on that one pretrained generator.")
     budgets = []
     for method, seeds in grouped.items():
         run = next(iter(seeds.values()))
@@ -131,6 +159,45 @@ def replication_lines(grouped):
                   tabulate(budgets, headers=["method", "train images", "budget", "epochs", "optimizer steps"],
                            tablefmt="github")]
     return lines
+
+
+def _shares_its_pretraining(method, runs):
+    from ..rebalance import REBALANCERS
+
+    run = next(iter(runs.values()))
+    return REBALANCERS[method].pretrained and run["params"]["gan"].get("generators") == "shared_pretrain"
+
+
+def recall_moves(run):
+    """How far a run's minority recall moved over its last fifth of epochs: the last scored value less the last one
+    scored at or before 80% of its epochs (None without two such scorings)."""
+    scored = [epoch for epoch in run.get("history", []) if epoch.get("minority_recall") is not None]
+    # A boosted run's history is its rounds' one after another, each a classifier of its own; its result is their vote.
+    if len(scored) < 2 or "boosting" in run:
+        return None
+    last = scored[-1]
+    before = [epoch for epoch in scored if epoch["epoch"] <= 0.8 * last["epoch"]]
+    return None if not before else last["minority_recall"] - before[-1]["minority_recall"]
+
+
+def still_moving_lines(grouped):
+    """The runs whose minority recall still moved, over their last fifth of epochs, by more than the spread (sample sd)
+    of their method's final minority recall over seeds: trained too briefly for their ranking to have settled."""
+    moving = []
+    for method, seeds in grouped.items():
+        finals = [run["minority_recall"] for run in seeds.values()]
+        if len(finals) < 2:
+            continue
+        spread_over_seeds = float(np.std(finals, ddof=1))
+        for seed, run in seeds.items():
+            moved = recall_moves(run)
+            if moved is not None and abs(moved) > spread_over_seeds:
+                moving.append(f"{method}-{seed} ({100 * moved:+.1f} against an sd of {100 * spread_over_seeds:.1f})")
+    if not moving:
+        return []
+    return [f"Still moving at the end: {len(moving)} runs' minority recall moved over their last fifth of epochs by more "
+            f"than their method's spread over seeds (points): {', '.join(moving)}. Their rankings may depend on when "
+            "training stopped."]
 
 
 def tally_line(claims):

@@ -12,7 +12,8 @@ OUT/runs/<method>-<seed>/                       train: metrics.json, history.csv
 OUT/summary.csv, summary.md, metrics.json       summarize: one row per method over its seeds (metrics.json for DVC)
 OUT/live/<stage>/plots/metrics/<name>.tsv      with log.dvclive: a training's per-epoch curves, as DVCLive writes them
 
-G is a generator's seed: each run seed's own (gan.generators: per_seed) or gan.seed (single). Results
+G is a generator's seed: each run seed's own (gan.generators: per_seed; shared_pretrain, whose one pretraining
+is gan.seed's) or gan.seed (single). Results
 made before generators had seeds hold their trainings one level up, without seed-G/.
 """
 
