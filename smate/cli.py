@@ -39,7 +39,8 @@ def build_parser():
         **{command: spec.help for command, spec in stage_commands.items()},
         "report": STAGES["report"].help,
         "regimes": "run everything with each classifier (fast, keras_cnn) into OUT/<classifier>/, then one report",
-        "sweep": "run sweep.methods at each of sweep.ratios (OUT/ratio-R/), then one table and figure against the ratio",
+        "sweep": "run sweep.methods at each of sweep.ratios (OUT/ratio-R/) or, with sweep.over epochs, each of "
+                 "sweep.epochs (OUT/epochs-E/), then one table and figure against it",
         "params": "print the merged parameters, or write them with --write",
         "repro": "write the merged parameters to params.yaml and run `dvc repro`",
         "methods": "list the registered rebalancing methods",

@@ -89,7 +89,7 @@ def test_each_chart_of_many_methods_draws_no_two_alike(methods, drawn, tmp_path)
     runs = [run(method, seed) for method in methods for seed in range(3)]
     assert figures.minority_per_epoch(runs, tmp_path) and figures.recall_vs_accuracy(runs, tmp_path)
     sweep = [{**r, "ratio": ratio} for ratio in (0.01, 0.1) for r in runs]
-    assert figures.ratio_sweep(sweep, methods, tmp_path)
+    assert figures.sweep_figure(sweep, methods, tmp_path, "ratio", "minority ratio")
     for name in ("recall_vs_accuracy", "ratio_sweep"):
         assert (tmp_path / f"{name}.png").stat().st_size > 0
         [legend], _, _ = drawn[name]

@@ -3,6 +3,7 @@
 import csv
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +50,21 @@ def test_a_second_sweep_keeps_every_run_and_its_report_regenerates_byte_for_byte
             assert (tmp_path / made.relative_to(swept / "report")).read_bytes() == made.read_bytes()
 
 
+@pytest.mark.slow
+def test_the_budget_sweep_trains_each_budget_and_reads_when_training_settled(tmp_path):
+    budget = ["--preset", "tiny", "--set", "sweep.over=epochs", "--set", "sweep.epochs=1,3", "--set", "classify.model=keras_cnn",
+              "--set", "sweep.methods=imbalanced,class_weight,oversample", "--set", "seeds=0,1,2", "--quiet", "--workers", "1"]
+    assert main(["sweep", *budget, "--out", str(tmp_path)]) == 0
+    for epochs in (1, 3):
+        record = json.loads((tmp_path / f"epochs-{epochs}" / "runs" / "oversample-2" / "metrics.json").read_text())
+        assert record["params"]["classify"]["keras_cnn"]["epochs"] == epochs and len(record["history"]) == epochs
+    text = (tmp_path / "report" / "sweep.md").read_text()
+    assert "each budget's epochs" in text and "| 1 -> 3   |" in text
+    assert "Seeds needed at 3 epochs to detect a 10-point difference in minority recall" in text
+    assert "| imbalanced - class_weight |" in text
+    assert (tmp_path / "report" / "figures" / "budget_sweep.png").is_file()
+
+
 def test_a_sweep_cut_short_says_which_ratio_is_missing(swept, tmp_path, capsys):
     (tmp_path / "sweep.json").write_text(json.dumps({"ratios": [0.2, 0.3], "methods": ["imbalanced"], "seeds": [0]}))
     (tmp_path / "ratio-0.2").symlink_to(swept / "ratio-0.2")
@@ -60,18 +76,28 @@ def test_a_sweep_cut_short_says_which_ratio_is_missing(swept, tmp_path, capsys):
     ("data.profile=exp", "the sweep varies data.ratio, which the exp profile does not read"),
     ("sweep.ratios=0.1,1.5", "sweep.ratios must be a non-empty list of numbers in (0, 1]"),
     ("sweep.methods=imbalanced,lorry", "sweep.methods must name registered methods, got 'lorry'"),
+    ("sweep.over=seeds", "sweep.over must be one of ratio, epochs, got 'seeds'"),
+    ("sweep.over=epochs --set sweep.epochs=0", "sweep.epochs must be a non-empty list of positive epoch counts"),
 ])
 def test_bad_sweep_settings_stop_before_any_work(override, message, tmp_path, capsys):
-    assert main(["sweep", *SMALL, "--set", override, "--out", str(tmp_path / "out")]) == 2
+    overrides = [arg for one in override.split(" --set ") for arg in ("--set", one)]
+    assert main(["sweep", *SMALL, *overrides, "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
 def test_each_ratios_run_trains_the_sweeps_methods_at_its_ratio():
     config = build_config(preset="tiny", overrides=["sweep.methods=imbalanced,smate,logit_adjust"])
-    run = sweep.ratio_config(config, 0.05)
+    run = sweep.value_config(config, "ratio", 0.05)
     assert run["data"]["ratio"] == 0.05 and config["data"]["ratio"] == 0.2
     assert run["methods"] == ["imbalanced", "smate", "logit_adjust"]
+
+
+def test_each_budgets_run_trains_the_params_classifier_for_its_epochs():
+    config = build_config(preset="tiny", overrides=["sweep.over=epochs", "classify.model=keras_cnn"])
+    run = sweep.value_config(config, "epochs", 8)
+    assert run["classify"]["keras_cnn"]["epochs"] == 8 and config["classify"]["keras_cnn"]["epochs"] == 2
+    assert sweep.value_folder("out", "epochs", 8) == Path("out") / "epochs-8"
 
 
 @pytest.mark.slow

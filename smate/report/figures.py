@@ -208,23 +208,29 @@ def forest_plot(rows, reference, out):
     return _save(figure, out, "forest")
 
 
-def ratio_sweep(rows, methods, out):
-    """Not in the paper: minority recall and balanced accuracy against the minority ratio, a line per method
-    with a band of ± one sd over seeds."""
+# Each sweep's figure: its file name and title.
+SWEEP_FIGURES = {"ratio": ("ratio_sweep", "Each method as the imbalance grows (mean ± sd over seeds)"),
+                 "epochs": ("budget_sweep", "Each method as its training budget grows (mean ± sd over seeds)")}
+
+
+def sweep_figure(rows, methods, out, over, axis_label):
+    """Not in the paper: minority recall and balanced accuracy against the swept value (the minority ratio or the
+    classifier's epochs), a line per method with a band of ± one sd over seeds."""
     frame = pd.DataFrame(rows)
     styles = method_styles(by_family(methods))
+    name, title = SWEEP_FIGURES[over]
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharex=True)
     for axis, column, label in zip(axes, ("minority_recall", "balanced_accuracy"), ("minority recall", "balanced accuracy")):
-        _method_lines(frame, "ratio", column, styles, axis)
+        _method_lines(frame, over, column, styles, axis)
         axis.set_xscale("log")
-        ratios = sorted(frame["ratio"].unique())
-        axis.set_xticks(ratios, [f"{ratio:g}" for ratio in ratios])
+        values = sorted(frame[over].unique())
+        axis.set_xticks(values, [f"{value:g}" for value in values])
         axis.minorticks_off()
-        axis.set_xlabel("minority ratio (share of the minority's train images kept)")
+        axis.set_xlabel(axis_label)
         axis.set_ylabel(label)
     _legend(axes[-1], styles)
-    figure.suptitle("Each method as the imbalance grows (mean ± sd over seeds)")
-    return _save(figure, out, "ratio_sweep")
+    figure.suptitle(title)
+    return _save(figure, out, name)
 
 
 # What the GAN training panels draw of each epoch's record, in this order and colour.

@@ -137,7 +137,9 @@ def detectable_difference(sd, n, level):
 
 def seeds_needed(sd, difference, level, most=200):
     """The seeds a one-sided paired t-test at `level` needs to detect a mean difference `difference` with POWER,
-    given the spread of the paired differences (None past `most`)."""
+    given the spread of the paired differences (None past `most`, or with no spread to size a test by)."""
+    if not sd > 0:
+        return None
     for n in range(2, most + 1):
         if detectable_difference(sd, n, level) <= difference:
             return n
