@@ -123,7 +123,7 @@ def minority_per_epoch(runs, out):
         axis.set_xlabel("epoch", fontsize=8)
         axis.set_ylabel("minority recall", fontsize=8)
         axis.tick_params(labelsize=7)
-        axis.legend(fontsize=6.5, loc="upper left", frameon=False)
+        axis.legend(fontsize=6.5, loc="upper left", framealpha=0.85, edgecolor="none")
     figure.suptitle("Minority recall per epoch, a panel per family (mean ± sd over seeds; the family's best heavier)")
     figure.tight_layout()
     return _save(figure, out, "fig10_minority_per_epoch")
