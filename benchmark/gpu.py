@@ -69,6 +69,9 @@ def images_processed(step, result, config, out):
     if kind == "gan_quality":
         scored = json.loads((gan_dir(out, fields["variant"]) / "quality.json").read_text())["classes"]
         return sum(scores["n_synthetic"] for scores in scored.values()), None
+    if kind == "pretrain_quality":
+        scored = json.loads((training_dir(out, "pretrained", fields["generator_seed"]) / "quality.json").read_text())
+        return scored["n_heldout"] * len(scored["curve"]), None  # as many samples drawn as held-out images, per snapshot
     if kind == "train":
         model = result["classifier"]
         seen = sum(result["train_counts"].values()) * config["classify"][model]["epochs"]

@@ -165,6 +165,9 @@ def test_the_report_states_budgets_replication_and_generators(tiny_run):
     assert "conditional on one generator per method" not in report
     assert "Trainings behind each GAN method's images" in report
     assert (tiny_run / "report" / "figures" / "generators" / "smate_truck.png").is_file()
+    # Beside each not-significant comparison, what its test could have seen with the tiny preset's 2 seeds.
+    assert "Each method against imbalanced" in report and "would not be detected with 2 seeds" in report
+    assert (tiny_run / "report" / "figures" / "pretraining_quality.png").is_file()
 
 
 def test_each_seed_draws_its_own_minority_and_its_methods_share_it(tiny_run):
