@@ -24,7 +24,8 @@ def test_every_stage_is_timed_in_run_order(timed):
     out, timing = timed
     assert [stage["stage"] for stage in timing["stages"]] == [
         "prepare", "split", "pretrain_gan@0", "transfer_gan@smate-0", "synthesize@smate-0", "feature_net",
-        "gan_quality@smate", "train@imbalanced-0", "train@smote-0", "train@smate-0", "summarize", "report"]
+        "gan_quality@smate", "pretrain_quality@0", "train@imbalanced-0", "train@smote-0", "train@smate-0", "summarize",
+        "report"]
     assert timing["complete"] and all(stage["seconds"] > 0 for stage in timing["stages"])
     assert timing["total_seconds"] >= sum(stage["seconds"] for stage in timing["stages"])
     assert (out / "report" / "report.md").is_file() and (out / "summary.csv").is_file()
@@ -38,6 +39,8 @@ def test_images_are_counted_per_epoch_and_memory_is_left_empty_on_the_cpu(timed)
     assert stages["train@smote-0"]["images"] == sum(run["train_counts"].values()) * run["params"]["classify"]["fast"]["epochs"]
     assert stages["pretrain_gan@0"]["training_images_per_second"] > 0
     assert stages["split"]["images"] is None and stages["split"]["images_per_second"] is None
+    scored = json.loads((out / "gan" / "pretrained" / "seed-0" / "quality.json").read_text())
+    assert stages["pretrain_quality@0"]["images"] == scored["n_heldout"] * len(scored["curve"]) > 0
     assert all(stage["peak_gpu_memory_bytes"] is None for stage in stages.values())
     assert timing["environment"]["device"]["type"] == "cpu"
 

@@ -122,7 +122,9 @@ def run_step(config, out, name, progress=True):
             return
         step = plan[name]
         if step.stage.reads != "nothing":
-            stages.check_prepared(config, out, with_split=step.stage.reads == "split")
+            # One stage reads its own seed's split alone.
+            own = step.stage.split_seed(config, step.fields)
+            stages.check_prepared(config, out, with_split=step.stage.reads == "split", seeds=None if own is None else [own])
         seconds = timed(step.run)
         if step.stage.keyed:
             _write_key(out, name, Keys(config, out, plan.values())(name), seconds)

@@ -55,8 +55,9 @@ def arrays_digest(dataset):
     return digest.hexdigest()
 
 
-def check_prepared(config, out, with_split=True):
-    """Stop with one line unless the prepared dataset (and the split) were made from the current data params."""
+def check_prepared(config, out, with_split=True, seeds=None):
+    """Stop with one line unless the prepared dataset (and the split) were made from the current data params and
+    the split holds a draw for each split seed in `seeds` (default: every one the plan reads)."""
     folder = prepared_dir(out)
     info = _read_json(folder / "dataset.json", remake("prepare"))
     _check_made_with(info["data"], config["data"], DATASET_KEYS, folder / "dataset.json", "prepare")
@@ -73,7 +74,8 @@ def check_prepared(config, out, with_split=True):
     _check_made_with(split_info["data"], config["data"], SPLIT_KEYS, folder / "split.json", "split")
     if split_info["source_sha256"] != info["source"]["sha256"]:
         raise SmateError(f"{folder}/split.json was made from other data; rerun `{remake('split')}`")
-    missing = [seed for seed in split_seeds(config) if str(seed) not in split_info.get("splits", {})]
+    needed = split_seeds(config) if seeds is None else seeds
+    missing = [seed for seed in needed if str(seed) not in split_info.get("splits", {})]
     if missing:
         raise SmateError(f"{folder}/split.json holds no split of seed {missing[0]}; rerun `{remake('split')}` "
                          f"(or `dvc repro`) to draw one for every seed")
