@@ -223,7 +223,8 @@ def validate(config):
         raise SmateError(f"method {method!r} re-fits the last layer of the {base} run's network; add {base} to methods")
     if not config["seeds"] or not all(isinstance(s, int) and s >= 0 for s in config["seeds"]):
         raise SmateError(f"seeds must be a non-empty list of non-negative integers, got {config['seeds']!r}")
-    if data["seed"] != "run" and not (isinstance(data["seed"], int) and not isinstance(data["seed"], bool) and data["seed"] >= 0):
+    split_seed = data["seed"]
+    if split_seed != "run" and not (isinstance(split_seed, int) and not isinstance(split_seed, bool) and split_seed >= 0):
         raise SmateError(f"data.seed must be run (each run seed draws its own kept images) or a non-negative integer "
                          f"(one fixed draw for every seed), got {data['seed']!r}")
     gan = config["gan"]["train"]

@@ -183,7 +183,8 @@ def _transfer(config, context):
     for variant in _variants(config):
         method = REBALANCERS[variant]
         for g in generator_seeds(config):
-            after = ((f"pretrain_gan@{pretrain_seed_of(config, g)}",) if method.pretrained else ("split",)) + ((f"guide_net@{g}",) if method.guided else ())
+            after = ((f"pretrain_gan@{pretrain_seed_of(config, g)}",) if method.pretrained else ("split",)) \
+                + ((f"guide_net@{g}",) if method.guided else ())
             planned.append(Instance({"variant": variant, "generator_seed": g}, after))
     return planned
 
