@@ -85,7 +85,7 @@ def test_layering_params_file_then_preset_then_set(tmp_path):
     ("data.nonsense=1", "unknown parameter 'data.nonsense'"),
     ("data.ratio=abc", "must be float"),
     ("seeds=-1", "seeds must be"),
-    ("data.seed=every", "data.seed must be run (each run seed draws its own kept images) or a non-negative integer"),
+    ("data.seed=every", "data.seed must be run .each run seed draws its own kept images. or a non-negative integer"),
     ("data.seed=-2", "data.seed must be run"),
     ("gan.generators=shared", "gan.generators must be one of per_seed, shared_pretrain, single"),
     ("classify.model=resnet", "unknown classify.model"),
