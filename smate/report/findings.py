@@ -195,9 +195,9 @@ def still_moving_lines(grouped):
                 moving.append(f"{method}-{seed} ({100 * moved:+.1f} against an sd of {100 * spread_over_seeds:.1f})")
     if not moving:
         return []
-    return [f"Still moving at the end: {len(moving)} runs' minority recall moved over their last fifth of epochs by more "
-            f"than their method's spread over seeds (points): {', '.join(moving)}. Their rankings may depend on when "
-            "training stopped."]
+    runs = "1 run's" if len(moving) == 1 else f"{len(moving)} runs'"
+    return [f"Still moving at the end: {runs} minority recall moved over the last fifth of epochs by more than the "
+            f"method's spread over seeds (points): {', '.join(moving)}. Rankings may depend on when training stopped."]
 
 
 def tally_line(claims):
