@@ -50,21 +50,22 @@ def _prepare(root):
         {"image_size": 32, "resize": "squash", "channels": "auto"}))
 
 
-def _fastest(call, rounds=3):
-    times = []
+def _fastest_each(calls, rounds=5):
+    """Each call's fastest time over `rounds`, the calls taking turns so that a change in the machine's load
+    falls on all of them rather than on whichever ran last."""
+    times = [[] for _ in calls]
     for _ in range(rounds):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for call, taken in zip(calls, times):
+            start = time.perf_counter()
+            call()
+            taken.append(time.perf_counter() - start)
+    return [min(taken) for taken in times]
 
 
 def test_prepare_mixed_sizes_resized(benchmark, mixed_jpegs):
     dataset = benchmark.pedantic(_prepare, args=(mixed_jpegs,), rounds=3, iterations=1, warmup_rounds=1)
     assert dataset.train_images.shape[1:] == (32, 32, 3)
-    # Measured here, one after the other, so that both see the same machine load.
-    decode = _fastest(lambda: _decode_alone(mixed_jpegs))
-    prepare = _fastest(lambda: _prepare(mixed_jpegs))
+    decode, prepare = _fastest_each([lambda: _decode_alone(mixed_jpegs), lambda: _prepare(mixed_jpegs)])
     benchmark.extra_info["prepare_over_decode"] = prepare / decode
     assert prepare <= RESIZE_OVER_DECODE * decode, f"prepare took {prepare / decode:.2f}x decoding alone"
 
