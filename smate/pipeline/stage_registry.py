@@ -200,7 +200,7 @@ def _synthesize(config, context):
 
 @stage("feature_net", "pipeline.gan_stages.feature_net", "train the classifier whose features score the generators "
        "(OUT/gan/feature_net.pt)", params=("gan.seed", *CLASSIFIER_PARAMS), code=("smate/pipeline/stages.py", *CLASSIFIER_CODE),
-       output=lambda out: layout.feature_net_path(out), group="train", network=True,
+       output=lambda out: layout.feature_net_path(out), group="train", network=True, reads="dataset",
        inputs=("{out}/prepared/dataset.npz",), outputs=(GAN_OUTPUT,))
 def _feature_net(config, context):
     return [Instance(after=("prepare",))] if _variants(config) else []

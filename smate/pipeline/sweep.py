@@ -185,9 +185,9 @@ def budget_lines(rows, plan):
     """The budget study's reading: how far each method's balanced accuracy moved from each budget to the next and
     whether the ranking changed, the smallest budget past which neither happens, and the seeds that the spread of
     the paired differences in minority recall needs to detect DETECT at Holm's strictest level."""
-    from ..report.stats import ALPHA, POWER, seeds_needed
-
     import numpy as np
+
+    from ..report.stats import ALPHA, POWER, seeds_needed
 
     values = [v for v in plan["values"] if any(row["epochs"] == v for row in rows)]
     means = {v: {m: np.mean([r["balanced_accuracy"] for r in rows if r["epochs"] == v and r["method"] == m])
@@ -214,9 +214,9 @@ def budget_lines(rows, plan):
     needed = []
     at_largest = [row for row in rows if row["epochs"] == largest]
     methods = [m for m in plan["methods"] if any(r["method"] == m for r in at_largest)]
+    recall = {(r["method"], r["seed"]): r["minority_recall"] for r in at_largest}
     for index, a in enumerate(methods):
         for b in methods[index + 1:]:
-            recall = {(r["method"], r["seed"]): r["minority_recall"] for r in at_largest}
             seeds = sorted(s for (m, s) in recall if m == a and (b, s) in recall)
             if len(seeds) > 1:
                 sd = float(np.std([recall[(a, s)] - recall[(b, s)] for s in seeds], ddof=1))

@@ -43,10 +43,11 @@ def build_report(results, reference_path, out=None, reproduction=None):
         findings.append(finding)
         claims_csv += [{"classifier": regime, **claim} for claim in claims]
     with_gans = [folder for folder in folders if (folder / "gan").is_dir()]
-    generator_figures = figures.draw_generators(with_gans[0], out / "figures") if with_gans else []
+    curves = figures.pretraining_curves(with_gans[0]) if with_gans else {}
+    generator_figures = figures.draw_generators(with_gans[0], out / "figures", curves) if with_gans else []
     qualities = _qualities(with_gans[0]) if with_gans else []
     in_features = feature_generator_table(runs)
-    pretraining = pretraining_lines(figures.pretraining_curves(with_gans[0])) if with_gans else []
+    pretraining = pretraining_lines(curves) if with_gans else []
     if generator_figures or qualities or in_features:
         links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
         sections.append("\n\n".join(["## Generators", *(generator_tables(qualities, out, with_gans[0]) if qualities else []),

@@ -84,13 +84,15 @@ def _panels(count, width=4.6, height=3.4, most_columns=3):
     return figure, list(axes.flat[:count])
 
 
-def _mean_band(axis, frame, x, y, label, colour, marker, **line):
-    """A method's mean over seeds at each x, with a band of ± one sd clipped to [0, 1]."""
+def _mean_band(axis, frame, x, y, label, colour, marker=None, clip=(0, 1), **line):
+    """The mean of `y` over seeds at each x, with a band of ± one sd, clipped to `clip` (None: not clipped)."""
     stats = frame.groupby(x)[y].agg(["mean", "std"]).fillna(0.0)
     axis.plot(stats.index, stats["mean"], color=colour, marker=marker, markersize=4, label=label,
               markevery=max(1, len(stats) // 6), **line)
-    axis.fill_between(stats.index, (stats["mean"] - stats["std"]).clip(0, 1), (stats["mean"] + stats["std"]).clip(0, 1),
-                      color=colour, alpha=0.15, linewidth=0)
+    lower, upper = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    if clip is not None:
+        lower, upper = lower.clip(*clip), upper.clip(*clip)
+    axis.fill_between(stats.index, lower, upper, color=colour, alpha=0.15, linewidth=0)
 
 
 def minority_per_epoch(runs, out):
@@ -254,10 +256,7 @@ def gan_training(results, out):
         frame = pd.concat(frames)
         for curve, label in GAN_CURVES.items():
             if curve in frame and frame[curve].notna().any():
-                stats = frame.groupby("epoch")[curve].agg(["mean", "std"]).fillna(0.0)
-                axis.plot(stats.index, stats["mean"], color=colours[curve], linewidth=1, label=label)
-                axis.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                                  color=colours[curve], alpha=0.15, linewidth=0)
+                _mean_band(axis, frame, "epoch", curve, label, colours[curve], clip=None, linewidth=1)
         axis.axhline(0.5, color="grey", linewidth=0.6, linestyle=":")
         axis.set_title(f"{name} ({len(frames)} training{'s' if len(frames) > 1 else ''})", fontsize=9)
         axis.set_xlabel("epoch", fontsize=8)
@@ -279,10 +278,10 @@ def pretraining_curves(results):
     return curves
 
 
-def pretraining_quality(results, out):
+def pretraining_quality(curves, out):
     """Not in the paper: the majority pretraining's quality against its minutes (FD and recall against held-out
-    majority images, and the collapse signal: samples' mean pairwise SSIM beside the real images'), a line per seed."""
-    curves = pretraining_curves(results)
+    majority images, and the collapse signal: samples' mean pairwise SSIM beside the real images'), a line per seed
+    of `curves` (pretraining_curves')."""
     if not curves:
         return None
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -343,9 +342,10 @@ def draw_runs(runs, out):
     return [name for name in drawn if name]
 
 
-def draw_generators(results, out):
-    """The GAN figures: training curves, augmented and generated minority images; returns the names drawn."""
-    drawn = [gan_training(results, out), pretraining_quality(results, out)]
+def draw_generators(results, out, curves):
+    """The GAN figures: training curves, the pretraining's quality `curves` (pretraining_curves'), augmented and
+    generated minority images; returns the names drawn."""
+    drawn = [gan_training(results, out), pretraining_quality(curves, out)]
     # Trainings sit in seed-G/ folders, or in results made before generator seeds, right in the method's folder.
     augmented = sorted(Path(results).glob("gan/smate/**/generators/*/augmented.npy"))
     if augmented:
