@@ -1,13 +1,14 @@
 """GAN recipes at paper-cpu's scale, each given the same CPU minutes: the pretraining on the majority classes
 and SMate's transfer to the trucks, scored on the features of paper-cpu's own feature net.
 
-    python -m benchmark.gan_recipes --data DIR --out OUT [--recipes a,b] [--pretrain-minutes 20]
-        [--transfer-minutes 6] [--workers 2]
+    python -m benchmark.gan_recipes --data DIR --out OUT [--recipes a,b] [--seeds 0] [--more-seeds reference:1]
+        [--pretrain-minutes 30] [--transfer-minutes 8] [--workers 2]
     python -m benchmark.gan_recipes --out OUT --table     # table.md again from OUT/recipes.json
 
 OUT/base holds the prepared set, the split and the feature net every recipe is scored with; OUT/<recipe>
-each recipe's trainings (one worker process of one thread each). OUT/recipes.json holds the scores,
-OUT/table.md the table, OUT/grids/ each generator's last sample grid.
+each recipe's trainings, a seed each (one worker process of one thread each), and beside them each finished
+training's wall times, so that the study run again trains only what did not finish. OUT/recipes.json holds the
+scores, OUT/table.md the table, OUT/grids/ each generator's last sample grid.
 """
 
 import argparse
@@ -17,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,60 +36,119 @@ from smate.report.layout import feature_net_path, gan_dir, generator_dir, traini
 from smate.pipeline.stages import load_prepared, load_split
 
 PRESET = "paper-cpu"  # the scale the table is for; --preset tiny runs the study in a test
-# Each recipe: the --set overrides on paper-cpu's GAN, and what it tries. Each sets every part the study varies,
-# from the paper's recipe up, so that a recipe means the same whatever paper-cpu's defaults are (they are
-# ema-diffaugment-r1's since this study; paper-cpu's overrides were none when it ran).
-PAPER_RECIPE = ["gan.train.ema=0.0", "gan.pretrain.diffaugment=false", "gan.transfer.diffaugment=false",
-                "gan.train.beta1=0.5", "gan.train.beta2=0.999", "gan.train.r1=0.0"]
-EMA_DIFFAUGMENT = [*PAPER_RECIPE, "gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
-                   "gan.train.beta1=0.0", "gan.train.beta2=0.99"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A recipe: the --set overrides on the preset's GAN, what it tries, and the SMate method whose transfer it
+    trains (smate: the paper's augmented minority; smate_noaug: the real minority images alone)."""
+
+    overrides: tuple
+    what: str
+    variant: str = "smate"
+
+
+# Each recipe sets every part the study varies, so that a recipe means the same whatever the preset's defaults are.
+PAPER_RECIPE = ("gan.train.architecture=dcgan_sn", "gan.train.loss=hinge", "gan.train.ema=0.0",
+                "gan.train.ema_batchnorm=average", "gan.pretrain.diffaugment=false", "gan.transfer.diffaugment=false",
+                "gan.train.beta1=0.5", "gan.train.beta2=0.999", "gan.train.r1=0.0", "gan.transfer.fill=constant")
+EMA_DIFFAUGMENT = (*PAPER_RECIPE, "gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
+                   "gan.train.beta1=0.0", "gan.train.beta2=0.99")
+# Issue 34's reference: the half-width SN-GAN CNN, hinge, Adam 2e-4 (0.5, 0.999), DiffAugment in every step, an EMA
+# of G with its BatchNorm statistics recomputed, and the transfer on the real minority images.
+REFERENCE = ("gan.train.architecture=sngan_cnn", "gan.train.loss=hinge", "gan.train.lr=0.0002", "gan.train.lr_d=null",
+             "gan.train.beta1=0.5", "gan.train.beta2=0.999", "gan.train.ema=0.999", "gan.train.ema_batchnorm=recompute",
+             "gan.train.r1=0.0", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
+             "gan.transfer.fill=constant")
 RECIPES = {
-    "paper-cpu": (PAPER_RECIPE, "paper-cpu's recipe before this study: dcgan_sn, hinge, Adam 2e-4 (0.5, 0.999), batch 64"),
-    "ema-diffaugment": (EMA_DIFFAUGMENT, "paper-cpu + an EMA of G (0.999), DiffAugment in both trainings, Adam (0, 0.99)"),
-    "ema-diffaugment-r1": ([*EMA_DIFFAUGMENT, "gan.train.r1=0.2"], "ema-diffaugment + R1 (gamma 0.2)"),
-    "ema-diffaugment-ttur": ([*EMA_DIFFAUGMENT, "gan.train.lr=0.0001", "gan.train.lr_d=0.0004"],
-                             "ema-diffaugment + the two time-scale rule (G 1e-4, D 4e-4)"),
+    "paper-cpu": Recipe(PAPER_RECIPE, "paper-cpu's recipe before the first study: dcgan_sn, hinge, Adam 2e-4 (0.5, 0.999)"),
+    "ema-diffaugment": Recipe(EMA_DIFFAUGMENT, "paper-cpu + an EMA of G (0.999), DiffAugment in both trainings, "
+                                               "Adam (0, 0.99)"),
+    "ema-diffaugment-r1": Recipe((*EMA_DIFFAUGMENT, "gan.train.r1=0.2"),
+                                 "ema-diffaugment + R1 (gamma 0.2): the CPU presets' recipe from the first study"),
+    "ema-diffaugment-ttur": Recipe((*EMA_DIFFAUGMENT, "gan.train.lr=0.0001", "gan.train.lr_d=0.0004"),
+                                   "ema-diffaugment + the two time-scale rule (G 1e-4, D 4e-4)"),
+    "reference": Recipe(REFERENCE, "the reference: sngan_cnn, hinge, Adam 2e-4 (0.5, 0.999), DiffAugment, an EMA of G "
+                                   "(0.999) with recomputed BatchNorm statistics, the transfer on the real trucks",
+                        "smate_noaug"),
+    "reference-dcgan-sn": Recipe((*REFERENCE, "gan.train.architecture=dcgan_sn"),
+                                 "the reference with the presets' G and D (dcgan_sn)", "smate_noaug"),
+    "reference-r1": Recipe((*REFERENCE, "gan.train.architecture=sngan_cnn_nosn", "gan.train.r1=0.2"),
+                           "the reference with R1 (gamma 0.2) in place of spectral norm", "smate_noaug"),
+    "reference-nonsaturating": Recipe((*REFERENCE, "gan.train.loss=gan"),
+                                      "the reference with the non-saturating loss in place of hinge", "smate_noaug"),
+    "reference-ema-averaged": Recipe((*REFERENCE, "gan.train.ema_batchnorm=average"),
+                                     "the reference with the EMA's BatchNorm statistics averaged, not recomputed",
+                                     "smate_noaug"),
+    "reference-paper-augmentation": Recipe(REFERENCE, "the reference with the transfer set grown by the paper's "
+                                                      "augmentation (its black affine fill)", "smate"),
+    "reference-paper-augmentation-reflect": Recipe((*REFERENCE, "gan.transfer.fill=reflect"),
+                                                   "the reference with the paper's augmentation, its affine border "
+                                                   "reflected", "smate"),
 }
+# Issue 34's study: the reference, the presets' recipe, and the reference with one change at a time toward it.
+STUDY = ("reference", "ema-diffaugment-r1", "reference-dcgan-sn", "reference-r1", "reference-nonsaturating",
+         "reference-ema-averaged", "reference-paper-augmentation", "reference-paper-augmentation-reflect")
+# What the transferred generator should reach (issue 34), on the suite's scorer: (score, bound, "max" or "min").
+TARGETS = (("frechet_distance", 110.0, "max"), ("called_truck", 0.75, "min"), ("recall", 0.10, "min"))
 # Where a finished study is committed (its table regenerates from its JSON in the tests).
 REPO_RESULTS = Path(__file__).resolve().parents[1] / "results" / "gan-recipes-cpu"
 SCORED = 1000  # pretrained samples scored against as many held-out majority images
 
 
-def config_of(recipe, data, preset=PRESET, extra=()):
-    return build_config(preset=preset, overrides=[f"data.root={data}", "seeds=0", "methods=imbalanced,smate",
-                                                  *RECIPES[recipe][0], *extra])
+def config_of(recipe, data, seed=0, preset=PRESET, extra=()):
+    """The config a recipe trains seed `seed` with: its own pretraining and transfer (per_seed), on the seed's split."""
+    return build_config(preset=preset, overrides=[f"data.root={data}", f"seeds={seed}", "gan.generators=per_seed",
+                                                  f"methods=imbalanced,{RECIPES[recipe].variant}",
+                                                  *RECIPES[recipe].overrides, *extra])
 
 
-def make_base(data, base, preset):
-    for command in ("prepare", "split", "feature-net"):
-        cli([command, "--preset", preset, "--set", f"data.root={data}", "--out", str(base), "--quiet"])
+def make_base(data, base, preset, seeds):
+    """The prepared set and the feature net, made once; the split again each time, so that it holds every seed asked
+    for (a seed's draw does not depend on the others)."""
+    options = ["--preset", preset, "--set", f"data.root={data}", "--out", str(base), "--quiet"]
+    made = feature_net_path(base).is_file()
+    if not made:
+        cli(["prepare", *options])
+    cli(["split", *options, "--set", f"seeds={','.join(map(str, seeds))}"])
+    if not made:
+        cli(["feature-net", *options])
 
 
-def train_recipe(recipe, data, out, base, pretrain_seconds, transfer_seconds, preset, extra):
+def _wall_path(out, seed):
+    return Path(out) / f"wall-seed-{seed}.json"
+
+
+def train_recipe(recipe, seed, data, out, base, pretrain_seconds, transfer_seconds, preset, extra):
+    """One recipe's pretraining and transfer for one seed, on one thread; its wall times land in OUT/<recipe>/ last,
+    so that a study run again skips what finished."""
     torch.set_num_threads(1)
     shutil.copytree(Path(base) / "prepared", Path(out) / "prepared", dirs_exist_ok=True)
     feature_net_path(out).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(feature_net_path(base), feature_net_path(out))
-    config = config_of(recipe, data, preset, extra)
+    config = config_of(recipe, data, seed, preset, extra)
     start = time.perf_counter()
-    pretrain_gan(config, out, 0, progress=False, time_budget=pretrain_seconds)
+    pretrain_gan(config, out, seed, progress=False, time_budget=pretrain_seconds)
     middle = time.perf_counter()
-    transfer_gan(config, out, "smate", 0, progress=False, time_budget=transfer_seconds)
-    return {"pretrain_minutes": (middle - start) / 60, "transfer_minutes": (time.perf_counter() - middle) / 60}
+    transfer_gan(config, out, RECIPES[recipe].variant, seed, progress=False, time_budget=transfer_seconds)
+    wall = {"pretrain_minutes": (middle - start) / 60, "transfer_minutes": (time.perf_counter() - middle) / 60}
+    atomic.write_json(_wall_path(out, seed), wall)
+    return wall
 
 
-def score_recipe(recipe, data, out, preset, extra):
-    """Scores of the pretrained generator (against held-out majority images) and of SMate's transfer (held-out trucks)."""
-    config = config_of(recipe, data, preset, extra)
+def score_recipe(recipe, seed, data, out, preset, extra):
+    """Scores of the pretrained generator (against held-out majority images) and of the transfer (held-out trucks)."""
+    config = config_of(recipe, data, seed, preset, extra)
+    variant = RECIPES[recipe].variant
     batch_size = config["gan"]["train"]["batch_size"]
-    synthesize(config, out, "smate", 0)
-    gan_quality(config, out, "smate")
-    transferred = json.loads((gan_dir(out, "smate") / "quality.json").read_text())["classes"]["truck"]
-    dataset, split = load_prepared(out), load_split(out, split_seed_of(config, 0))
+    synthesize(config, out, variant, seed)
+    gan_quality(config, out, variant)
+    transferred = json.loads((gan_dir(out, variant) / "quality.json").read_text())["classes"]["truck"]
+    dataset, split = load_prepared(out), load_split(out, split_seed_of(config, seed))
     truck = split["minority_ids"][0]
     saved, model = load_classifier(feature_net_path(out), "cpu")
     generator, _ = build_gan(config["gan"]["train"], dataset.train_images.shape[-1], dataset.train_images.shape[1:3])
-    generator.load_state_dict(torch.load(training_dir(out, "pretrained", 0) / "generator.pt", weights_only=True))
+    generator.load_state_dict(torch.load(training_dir(out, "pretrained", seed) / "generator.pt", weights_only=True))
     majority = dataset.test_images[dataset.test_labels != truck]
     heldout = majority[np.random.default_rng(0).choice(len(majority), min(SCORED, len(majority)), replace=False)]
     made = sample(generator, len(heldout), seed=0)
@@ -95,11 +156,11 @@ def score_recipe(recipe, data, out, preset, extra):
     precision, recall = quality.precision_recall(real_features, fake_features)
     pretrained = {"frechet_distance": quality.frechet_distance(real_features, fake_features), "precision": precision,
                   "recall": recall, "called_truck": float((predict_labels(model, made, saved["normalization"]) == truck).mean())}
-    return {"pretrained": {**pretrained, **_training(training_dir(out, "pretrained", 0), batch_size)},
+    return {"pretrained": {**pretrained, **_training(training_dir(out, "pretrained", seed), batch_size)},
             "transferred": {"frechet_distance": transferred["frechet_distance"], "precision": transferred["precision"],
                             "recall": transferred["recall"], "called_truck": transferred["classified_as_class"]["synthetic"],
                             "real_called_truck": transferred["classified_as_class"]["heldout"],
-                            **_training(generator_dir(out, "smate", "truck", 0), batch_size)},
+                            **_training(generator_dir(out, variant, "truck", seed), batch_size)},
             "feature_net_accuracy": saved["accuracy"]}
 
 
@@ -113,32 +174,116 @@ def _training(folder, batch_size):
             "grid": sorted((folder / "samples").glob("epoch_*.png"))[-1].as_posix()}
 
 
+def _trainings(entry):
+    """{seed: its scores} of a recipe; a study from before seeds held one training, seed 0's, in the entry itself."""
+    return {int(seed): scores for seed, scores in entry["seeds"].items()} if "seeds" in entry else {0: entry}
+
+
+def grid_name(recipe, seed, stage):
+    return f"{recipe}-{stage}.png" if seed == 0 else f"{recipe}-seed-{seed}-{stage}.png"
+
+
 def table(results):
-    """The recipe table, from recipes.json alone."""
+    """The recipe table, the targets and the grids, from recipes.json alone."""
     rows = []
     for recipe, entry in results["recipes"].items():
-        for stage in ("pretrained", "transferred"):
-            score = entry[stage]
-            rows.append([recipe if stage == "pretrained" else "", stage, f"{score['steps']:,}", f"{score['seconds'] / 60:.1f}",
-                         f"{score['frechet_distance']:.1f}", f"{score['precision']:.3f}", f"{score['recall']:.3f}",
-                         f"{100 * score['called_truck']:.1f}%", f"{score['sample_ssim']:.2f} ({score['real_ssim']:.2f})"
-                         + (" collapsed" if score["collapsed"] else ""), f"grids/{recipe}-{stage}.png"])
+        for seed, scores in _trainings(entry).items():
+            for stage in ("pretrained", "transferred"):
+                score = scores[stage]
+                first = stage == "pretrained"
+                rows.append([recipe if first and seed == min(_trainings(entry)) else "", seed if first else "", stage,
+                             f"{score['steps']:,}", f"{score['seconds'] / 60:.1f}", f"{score['frechet_distance']:.1f}",
+                             f"{score['precision']:.3f}", f"{score['recall']:.3f}", f"{100 * score['called_truck']:.1f}%",
+                             f"{score['sample_ssim']:.2f} ({score['real_ssim']:.2f})" + (" collapsed" if score["collapsed"] else "")])
     machine = results["machine"]
-    return "\n\n".join([
+    seeds = sorted({seed for entry in results["recipes"].values() for seed in _trainings(entry)})
+    parts = [
         f"GAN recipes at {results['preset']}'s scale{_with(results['overrides'])}, each with at most "
-        f"{results['pretrain_minutes']:g} minutes of pretraining and {results['transfer_minutes']:g} of SMate's transfer "
+        f"{results['pretrain_minutes']:g} minutes of pretraining and {results['transfer_minutes']:g} of the transfer "
         f"(less where the epochs asked for end sooner: the minutes column) on one thread of a {machine['cpu']} "
-        f"({machine['workers']} recipes at once), seed 0, commit {results['commit'][:7]}, torch {machine['torch']}. "
-        f"One training per recipe: descriptive, not a verdict.",
+        f"({machine['workers']} recipes at once), seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, "
+        f"commit {results['commit'][:7]}, torch {machine['torch']}. "
+        f"{'One training' if len(seeds) == 1 else 'At most ' + str(len(seeds)) + ' trainings'} per recipe: descriptive, "
+        f"not a verdict.",
         f"FD, precision and recall on the penultimate features of the preset's feature net (its classifier on the full "
         f"train set, test accuracy {100 * results['feature_net_accuracy']:.1f}%): the pretrained generator against "
         f"up to {SCORED:,} held-out majority images, the transferred one against the held-out trucks, of which the "
         f"feature net calls {100 * results['real_called_truck']:.1f}% trucks. \"SSIM\": the collapse signal.",
-        tabulate(rows, headers=["recipe", "generator", "steps", "minutes", "FD", "precision", "recall", "called truck",
-                                "samples' SSIM (real)", "grid"], tablefmt="github"),
+        tabulate(rows, headers=["recipe", "seed", "generator", "steps", "minutes", "FD", "precision", "recall",
+                                "called truck", "samples' SSIM (real)"], tablefmt="github", disable_numparse=True),
         "\n".join(f"- {recipe}: {entry['what']} ({' '.join(entry['overrides']) or 'no overrides'})"
+                  + (f"; transfer: {entry['variant']}" if "variant" in entry else "")
                   for recipe, entry in results["recipes"].items()),
-    ]) + "\n"
+    ]
+    if "reference" in results["recipes"]:
+        parts += _against_reference(results["recipes"])
+    parts.append(_grids(results["recipes"]))
+    return "\n\n".join(parts) + "\n"
+
+
+def _against_reference(recipes):
+    """Each recipe's transferred scores against the reference's (seed 0 each), the reference's own seed spread beside
+    them, and the targets: which rows meet them, and which came closest."""
+    reference = _trainings(recipes["reference"])
+    base = reference[0]["transferred"]
+    rows = []
+    for recipe, entry in recipes.items():
+        if recipe == "reference":
+            continue
+        mine = _trainings(entry)[0]["transferred"]
+        rows.append([recipe, f"{mine['frechet_distance'] - base['frechet_distance']:+.1f}",
+                     f"{100 * (mine['called_truck'] - base['called_truck']):+.1f}", f"{mine['recall'] - base['recall']:+.3f}"])
+    lines = ["Each recipe's transferred generator against the reference's (seed 0 of each; FD lower is better):",
+             tabulate(rows, headers=["recipe", "FD", "called truck (points)", "recall"], tablefmt="github",
+                      disable_numparse=True)]
+    if len(reference) > 1:
+        scores = [training["transferred"] for training in reference.values()]
+        lines.append(f"The reference's own {len(scores)} seeds span FD {min(s['frechet_distance'] for s in scores):.1f} to "
+                     f"{max(s['frechet_distance'] for s in scores):.1f} and called truck "
+                     f"{100 * min(s['called_truck'] for s in scores):.1f}% to {100 * max(s['called_truck'] for s in scores):.1f}%: "
+                     f"a difference within that span is within one training's noise.")
+    met, distances = [], {}
+    for recipe, entry in recipes.items():
+        for seed, training in _trainings(entry).items():
+            score = training["transferred"]
+            short = [_shortfall(score, name, bound, side) for name, bound, side in TARGETS]
+            short += ["collapsed"] if score["collapsed"] else []
+            if not any(short):
+                met.append(f"{recipe} (seed {seed})")
+            distances[f"{recipe} (seed {seed})"] = [s for s in short if s]
+    targets = ", ".join(f"{_label(name)} {'at most' if side == 'max' else 'at least'} {_bound(name, bound)}"
+                        for name, bound, side in TARGETS)
+    if met:
+        lines.append(f"Targets for the transferred generator ({targets}, no collapse): met by {', '.join(met)}.")
+    else:
+        closest = min(distances, key=lambda name: len(distances[name]))
+        lines.append(f"Targets for the transferred generator ({targets}, no collapse): met by none; closest, "
+                     f"{closest}: {'; '.join(distances[closest])}.")
+    return lines
+
+
+def _label(name):
+    return {"frechet_distance": "FD", "called_truck": "called truck", "recall": "recall"}[name]
+
+
+def _bound(name, value):
+    return f"{100 * value:.0f}%" if name == "called_truck" else f"{value:g}"
+
+
+def _shortfall(score, name, bound, side):
+    """'' where the score meets its bound, else how far it is."""
+    value = score[name]
+    if (value <= bound) if side == "max" else (value >= bound):
+        return ""
+    return f"{_label(name)} {_bound(name, value)} against {_bound(name, bound)}"
+
+
+def _grids(recipes):
+    """The last sample grid of each training, pretrained and transferred side by side."""
+    rows = [[f"{recipe} (seed {seed})", *(f"![{recipe} {stage}](grids/{grid_name(recipe, seed, stage)})"
+                                         for stage in ("pretrained", "transferred"))]
+            for recipe, entry in recipes.items() for seed in _trainings(entry)]
+    return tabulate(rows, headers=["recipe", "pretrained", "transferred"], tablefmt="github")
 
 
 def _with(overrides):
@@ -146,16 +291,19 @@ def _with(overrides):
 
 
 def _train_job(args):
-    return args[0], train_recipe(*args)
+    return args[:2], train_recipe(*args)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--recipes", default=",".join(RECIPES))
-    parser.add_argument("--pretrain-minutes", type=float, default=20)
-    parser.add_argument("--transfer-minutes", type=float, default=6)
+    parser.add_argument("--recipes", default=",".join(STUDY))
+    parser.add_argument("--seeds", default="0", help="the seeds each recipe trains, e.g. 0,1")
+    parser.add_argument("--more-seeds", default="", metavar="RECIPE:SEEDS",
+                        help="seeds beyond --seeds for some recipes, e.g. reference:1,ema-diffaugment-r1:1")
+    parser.add_argument("--pretrain-minutes", type=float, default=30)
+    parser.add_argument("--transfer-minutes", type=float, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--preset", default=PRESET)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="an override for every recipe")
@@ -166,30 +314,37 @@ def main(argv=None):
         atomic.write_text(out / "table.md", table(json.loads((out / "recipes.json").read_text())))
         return
     recipes = args.recipes.split(",")
-    unknown = [name for name in recipes if name not in RECIPES]
+    seeds = {recipe: [int(seed) for seed in args.seeds.split(",")] for recipe in recipes}
+    for extra in filter(None, args.more_seeds.split(",")):
+        recipe, _, seed = extra.partition(":")
+        seeds.setdefault(recipe, []).append(int(seed))
+    unknown = [name for name in seeds if name not in RECIPES]
     if unknown or not args.data:
         raise SystemExit(f"gan_recipes: give --data and recipes from {', '.join(RECIPES)}" + (f" (not {unknown[0]})" if unknown else ""))
     base = out / "base"
-    if not feature_net_path(base).is_file():
-        make_base(args.data, base, args.preset)
-    jobs = [(name, args.data, out / name, base, 60 * args.pretrain_minutes, 60 * args.transfer_minutes, args.preset, args.set)
-            for name in recipes]
+    make_base(args.data, base, args.preset, sorted({seed for chosen in seeds.values() for seed in chosen}))
+    jobs = [(name, seed, args.data, out / name, base, 60 * args.pretrain_minutes, 60 * args.transfer_minutes,
+             args.preset, args.set) for name, chosen in seeds.items() for seed in chosen
+            if not _wall_path(out / name, seed).is_file()]
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        timings = dict(pool.map(_train_job, jobs))
+        pool.map(_train_job, jobs, chunksize=1)
     torch.set_num_threads(args.workers)
     results = {"preset": args.preset, "overrides": args.set, "pretrain_minutes": args.pretrain_minutes, "transfer_minutes": args.transfer_minutes,
                "commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
                "machine": {"cpu": _cpu_name(), "workers": args.workers, "torch": torch.__version__.split("+")[0],
                            "python": platform.python_version()},
                "recipes": {}}
-    for name in recipes:
-        scores = score_recipe(name, args.data, out / name, args.preset, args.set)
-        for stage in ("pretrained", "transferred"):
-            atomic.write_bytes(out / "grids" / f"{name}-{stage}.png", Path(scores[stage].pop("grid")).read_bytes())
-        results["feature_net_accuracy"] = scores.pop("feature_net_accuracy")
-        results["real_called_truck"] = scores["transferred"].pop("real_called_truck")
-        results["recipes"][name] = {**scores, "wall": timings[name], "overrides": RECIPES[name][0],
-                                    "what": RECIPES[name][1]}
+    for name, chosen in seeds.items():
+        entry = {"overrides": list(RECIPES[name].overrides), "what": RECIPES[name].what, "variant": RECIPES[name].variant,
+                 "seeds": {}}
+        for seed in chosen:
+            scores = score_recipe(name, seed, args.data, out / name, args.preset, args.set)
+            for stage in ("pretrained", "transferred"):
+                atomic.write_bytes(out / "grids" / grid_name(name, seed, stage), Path(scores[stage].pop("grid")).read_bytes())
+            results["feature_net_accuracy"] = scores.pop("feature_net_accuracy")
+            results["real_called_truck"] = scores["transferred"].pop("real_called_truck")
+            entry["seeds"][str(seed)] = {**scores, "wall": json.loads(_wall_path(out / name, seed).read_text())}
+        results["recipes"][name] = entry
     atomic.write_json(out / "recipes.json", results)
     atomic.write_text(out / "table.md", table(results))
     print(table(results))

@@ -2,13 +2,17 @@
 and 128, channels_last or contiguous memory, eager or under torch.compile (inductor), one thread or two.
 The last two tests hold the suite's choice (eager, channels_last, one thread a worker) to measurements."""
 
+import functools
+
 import pytest
 import torch
 
 from smate.config import build_config
 from smate.gan import LOSSES
+from smate.gan.diffaugment import diff_augment
 from smate.gan.step import gan_step
 from smate.gan.train import make_gan
+from smate.precision import resolve_bf16
 
 from benchmark.conftest import fastest_reference
 from benchmark.test_hot_paths import STEP_ROUNDS, _repeatable
@@ -94,3 +98,39 @@ def test_two_one_thread_workers_train_gans_no_slower_than_one_two_thread_process
         workers.append(two_workers("gan", steps, bf16=False))
         threads.append(one_process("gan", steps, bf16=False))
     assert min(workers) <= NOISE * min(threads), {"two workers": workers, "one two-thread process": threads, "jobs": JOBS}
+
+
+def _recipe_params():
+    from benchmark.gan_recipes import config_of
+
+    return {"presets": PARAMS, "reference": config_of("reference", "unused")["gan"]["train"]}
+
+
+RECIPE_PARAMS = _recipe_params()
+RECIPE_BATCH = 64
+
+
+# torch.compile's backward refuses R1's second-order gradient (create_graph): only a recipe without R1 is compiled.
+RECIPE_STEPS = [(recipe, compiled) for recipe, params in RECIPE_PARAMS.items()
+                for compiled in (False, True) if not (compiled and params["r1"])]
+
+
+@pytest.mark.parametrize("recipe, compiled", RECIPE_STEPS,
+                         ids=[f"{recipe}-{'compiled' if compiled else 'eager'}" for recipe, compiled in RECIPE_STEPS])
+def test_gan_recipe_step(benchmark, recipe, compiled):
+    """A whole training step of the CPU presets' recipe and of issue 34's reference (its sngan_cnn pair), as each
+    trains: DiffAugment on every image D sees, R1 where the recipe has it, bf16 autocast where the CPU has it
+    natively, batch 64, one thread. Its steps per second are kept beside the time."""
+    params = RECIPE_PARAMS[recipe]
+    torch.manual_seed(0)
+    generator, discriminator, opt_g, opt_d = make_gan({**params, "batch_size": RECIPE_BATCH})
+    real = (torch.rand(RECIPE_BATCH, 3, 32, 32) * 2 - 1).contiguous(memory_format=torch.channels_last)
+    models = (torch.compile(generator), torch.compile(discriminator)) if compiled else (generator, discriminator)
+    autocast = torch.bfloat16 if resolve_bf16(params["bf16"], torch.device("cpu")) else None
+    step = functools.partial(gan_step, augment=diff_augment, r1=params["r1"])
+    parts = (*models, opt_g, opt_d, LOSSES[params["loss"]](), real, autocast)
+    stats = benchmark.pedantic(step, setup=_repeatable(step, parts, [generator, discriminator, opt_g, opt_d]),
+                               rounds=STEP_ROUNDS)
+    assert torch.isfinite(stats).all()
+    if not benchmark.disabled:
+        benchmark.extra_info["steps_per_second"] = 1 / benchmark.stats.stats.min

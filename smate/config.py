@@ -185,6 +185,7 @@ def validate(config):
     """Checks that need more than a type: ranges, known names."""
     from .classify import CLASSIFIERS
     from .data import PROFILES, SOURCES
+    from .data.fills import FILLS
     from .data.images import Policy
     from .gan import ARCHITECTURES, LOSSES
     from .rebalance import REBALANCERS
@@ -235,6 +236,11 @@ def validate(config):
         raise SmateError(f"gan.train.lr_d must be a positive learning rate or null (G's lr), got {gan['lr_d']!r}")
     if not 0 <= gan["ema"] < 1:
         raise SmateError(f"gan.train.ema must be a decay in [0, 1) (0.999 is usual, 0 turns it off), got {gan['ema']}")
+    if gan["ema_batchnorm"] not in ("recompute", "average"):
+        raise SmateError(f"gan.train.ema_batchnorm must be recompute or average, got {gan['ema_batchnorm']!r}")
+    fill = config["gan"]["transfer"]["fill"]
+    if fill not in FILLS:
+        raise SmateError(f"gan.transfer.fill must be one of {', '.join(FILLS)}, got {fill!r}")
     if gan["r1"] < 0:
         raise SmateError(f"gan.train.r1 must be 0 (off) or a positive weight (0.1 to 10 are usual), got {gan['r1']}")
     if config["gan"]["generators"] not in GENERATORS:

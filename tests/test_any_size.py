@@ -32,7 +32,7 @@ def _write_gray_classes(root, side, per_class=(24, 24, 8), size=None):
 
 @pytest.mark.parametrize("shape, blocks", [((32, 32), 3), ((64, 64), 4), ((16, 16), 2), ((8, 8), 1), ((28, 28), 2),
                                            ((64, 48), 3)])
-@pytest.mark.parametrize("architecture", ["brownlee", "dcgan_sn"])
+@pytest.mark.parametrize("architecture", ["brownlee", "dcgan_sn", "sngan_cnn"])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_generators_grow_to_the_image_size(shape, blocks, architecture, channels):
     assert upsampling_blocks(shape) == blocks
@@ -48,9 +48,10 @@ def test_the_paper_generator_is_unchanged_at_32():
     assert transfer_freeze(6, (32, 32)) == 6
 
 
+@pytest.mark.parametrize("architecture", ["dcgan_sn", "sngan_cnn"])
 @pytest.mark.parametrize("shape", [(8, 8), (16, 16), (64, 64)])
-def test_freeze_leaves_the_last_two_conv_layers_trainable_at_every_size(shape):
-    generator, _ = build_gan({"architecture": "dcgan_sn"}, 1, shape)
+def test_freeze_leaves_the_last_two_conv_layers_trainable_at_every_size(shape, architecture):
+    generator, _ = build_gan({"architecture": architecture}, 1, shape)
     freeze_first(generator, transfer_freeze(6, shape))
     trainable = [m for m in generator if any(p.requires_grad for p in m.parameters(recurse=False))]
     convs = [m for m in trainable if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]

@@ -55,3 +55,13 @@ def test_paper_augmentation_has_the_papers_seven_operations():
     names = [type(op).__name__ for op in paper_augmentation().children()]
     assert names == ["RandomHorizontalFlip", "RandomResizedCrop", "RandomGaussianBlur", "ColorJitter",
                      "RandomGaussianNoise", "RandomAffine"]
+
+
+def test_the_affine_border_is_black_with_the_papers_constant_fill_and_the_image_with_reflect():
+    white = np.full((16, 16, 16, 3), 255, dtype=np.uint8)
+    constant = augment_to(white, 64, seed=0)[16:]
+    reflected = augment_to(white, 64, seed=0, fill="reflect")[16:]
+    # The paper's imgaug Affine fills the border it uncovers with black (the black patches in SMate's transfer set).
+    assert (constant.min(axis=-1) == 0).mean() > 0.05
+    # Reflected, a white image stays light everywhere: brightness, contrast and noise move it, no border is black.
+    assert reflected.min() > 100

@@ -11,7 +11,7 @@ from smate.data import load_dataset
 from smate.errors import SmateError
 from smate.gan import ARCHITECTURES, LOSSES, build_gan, freeze_first, sample, train_gan
 from smate.gan.guide import ClassifierGuide
-from smate.gan.models import BrownleeDiscriminator, BrownleeGenerator
+from smate.gan.models import BrownleeDiscriminator, BrownleeGenerator, SNGANDiscriminator, SNGANGenerator
 from smate.gan.step import GANStepper, gan_step
 from smate.gan.train import make_gan, to_unit_range
 
@@ -32,10 +32,27 @@ def test_brownlee_sizes_match_the_paper():
     assert sum(p.numel() for p in BrownleeDiscriminator().parameters()) == 522_497
 
 
+def test_the_sngan_generator_has_the_reference_recipes_layers_and_size():
+    generator = SNGANGenerator()
+    assert sum(p.numel() for p in generator.parameters()) == 1_218_051  # the 1.22M
+    upsampling = [m for m in generator if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size, m.stride) for m in upsampling] == [
+        (256, 128, (4, 4), (2, 2)), (128, 64, (4, 4), (2, 2)), (64, 32, (4, 4), (2, 2))]
+    discriminator = SNGANDiscriminator()
+    convs = [m for m in discriminator if isinstance(m, torch.nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0]) for m in convs] == [
+        (3, 64, 4, 2), (64, 64, 3, 1), (64, 128, 4, 2), (128, 128, 3, 1), (128, 256, 4, 2)]
+    # Spectral norm on every weight, LeakyReLU 0.1 between; the variant for R1 has no spectral norm.
+    assert all(hasattr(m, "parametrizations") for m in [*convs, discriminator[-1]])
+    assert {m.negative_slope for m in discriminator if isinstance(m, torch.nn.LeakyReLU)} == {0.1}
+    plain = build_gan({"architecture": "sngan_cnn_nosn"})[1]
+    assert not any(hasattr(m, "parametrizations") for m in plain)
+
+
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_architectures_map_noise_to_images_and_images_to_one_score(name):
     generator, discriminator = build_gan({"architecture": name})
-    images = generator(torch.randn(3, 100))
+    images = generator(torch.randn(3, generator.latent_dim))
     assert images.shape == (3, 3, 32, 32) and images.abs().max() <= 1
     assert discriminator(images).shape == (3, 1)
 
@@ -47,7 +64,8 @@ def test_freeze_first_six_leaves_the_last_two_convs_trainable_in_every_architect
     convs = [kind for kind in trainable if kind != "BatchNorm2d"]
     assert convs == ["ConvTranspose2d", "Conv2d"]
     # A BatchNorm trains with the layer it follows: the last upsampling's does, the two before it do not.
-    assert len(trainable) == (3 if name == "dcgan_sn" else 2)
+    has_batchnorm = any(isinstance(m, torch.nn.BatchNorm2d) for m in generator)
+    assert len(trainable) == (3 if has_batchnorm else 2)
 
 
 def test_frozen_batchnorm_keeps_its_running_statistics_in_training():
@@ -258,7 +276,7 @@ def test_a_conditional_gan_draws_and_scores_each_image_for_its_label(name):
     torch.manual_seed(0)
     generator, discriminator = build_gan({"architecture": name}, num_classes=10)
     generator.eval(), discriminator.eval()
-    noise = torch.randn(2, 100).repeat(2, 1)
+    noise = torch.randn(2, generator.latent_dim).repeat(2, 1)
     labels = torch.tensor([1, 1, 9, 9])
     images = generator(noise, labels)
     assert images.shape == (4, 3, 32, 32) and not torch.equal(images[:2], images[2:])

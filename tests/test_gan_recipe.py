@@ -1,11 +1,13 @@
 """The GAN recipe's parts: G's moving average, R1, D's own learning rate, DiffAugment in the pretraining,
 and the collapse signal that flags a generator drawing one pattern."""
 
+import copy
 import json
 
 import numpy as np
 import pytest
 import torch
+from torch.optim.swa_utils import update_bn
 
 from smate.config import build_config, defaults
 from smate.data import load_dataset
@@ -13,8 +15,8 @@ from smate.errors import SmateError
 from smate.gan import train_gan
 from smate.gan.collapse import MARGIN, collapsed, mean_pairwise_ssim
 from smate.gan.losses import r1_penalty
-from smate.gan.models import BrownleeGenerator
-from smate.gan.train import make_gan, to_unit_range
+from smate.gan.models import BrownleeGenerator, freeze_first
+from smate.gan.train import BATCHNORM_BATCHES, make_gan, recompute_batchnorm, to_unit_range
 
 from conftest import FIXTURE
 
@@ -157,3 +159,53 @@ def test_a_time_budget_ends_training_after_the_epoch_that_spends_it(trucks, tmp_
     _, ample = train_gan(trucks, PARAMS, 3, tmp_path / "ample", seed=0, time_budget=3600)
     assert len(short) == 1 and len(ample) == 3
     assert (tmp_path / "short" / "samples" / "epoch_0001.png").is_file()
+
+
+def _noise_batches(generator, batch_size, seed):
+    draw = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch_size, generator.latent_dim, generator=draw) for _ in range(BATCHNORM_BATCHES)]
+
+
+def test_recomputed_batchnorm_statistics_are_those_of_the_generators_own_samples():
+    torch.manual_seed(0)
+    generator = make_gan({**PARAMS, "architecture": "sngan_cnn"})[0]
+    before = {k: v.clone() for k, v in generator.state_dict().items()}
+    recomputed = recompute_batchnorm(generator, 16, seed=3)
+    # The same as torch's own update_bn over the same batches of noise, where no BatchNorm is frozen.
+    expected = copy.deepcopy(generator)
+    update_bn(_noise_batches(generator, 16, 3), expected)
+    for name, value in expected.state_dict().items():
+        assert torch.allclose(recomputed.state_dict()[name], value, atol=1e-5), name
+    assert any(not torch.equal(recomputed.state_dict()[k], before[k]) for k in before if "running" in k)
+    assert all(torch.equal(v, before[k]) for k, v in generator.state_dict().items())  # a copy: G is untouched
+    assert not recomputed.training
+
+
+def test_a_transfers_frozen_batchnorm_keeps_its_statistics_when_the_rest_are_recomputed():
+    generator = freeze_first(make_gan({**PARAMS, "architecture": "sngan_cnn"})[0], 6)
+    norms = [name for name, module in generator.named_modules() if isinstance(module, torch.nn.BatchNorm2d)]
+    recomputed = recompute_batchnorm(generator, 16, seed=0).state_dict()
+    original = generator.state_dict()
+    assert [torch.equal(recomputed[f"{n}.running_mean"], original[f"{n}.running_mean"]) for n in norms] == [True, True, False]
+
+
+@pytest.mark.parametrize("ema_batchnorm", ["recompute", "average"])
+def test_the_ema_generator_saved_has_the_batchnorm_statistics_asked_for(trucks, tmp_path, ema_batchnorm):
+    params = {**PARAMS, "ema": 0.9, "ema_batchnorm": ema_batchnorm}
+    generator, _ = train_gan(trucks, params, 2, tmp_path, seed=0)
+    saved = torch.load(tmp_path / "generator.pt", weights_only=True)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["ema"]
+    averaged = {k.removeprefix("module."): v for k, v in state.items() if k.startswith("module.")}
+    running = [k for k in saved if "running_" in k]
+    weights = [k for k in saved if k not in running and "num_batches" not in k]
+    assert all(torch.equal(saved[k], averaged[k]) for k in weights)  # the weights are the average either way
+    same_statistics = all(torch.equal(saved[k], averaged[k]) for k in running)
+    assert same_statistics == (ema_batchnorm == "average")
+    assert all(torch.equal(saved[k], generator.state_dict()[k]) for k in saved)
+
+
+def test_unknown_ema_batchnorm_and_fill_are_refused_in_one_line():
+    with pytest.raises(SmateError, match="gan.train.ema_batchnorm must be recompute or average"):
+        build_config(preset="tiny", overrides=["gan.train.ema_batchnorm=mean"])
+    with pytest.raises(SmateError, match="gan.transfer.fill must be one of constant, reflect"):
+        build_config(preset="tiny", overrides=["gan.transfer.fill=black"])

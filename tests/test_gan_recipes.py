@@ -11,26 +11,41 @@ from conftest import FIXTURE
 
 
 def test_the_recipe_study_trains_each_recipe_for_its_budget_and_tables_the_scores(tmp_path):
-    recipes = "paper-cpu,ema-diffaugment-r1"
-    gan_recipes.main(["--data", str(FIXTURE), "--out", str(tmp_path), "--recipes", recipes, "--preset", "tiny",
-                      "--set", "gan.pretrain.epochs=4", "--set", "gan.transfer.epochs=4",
-                      "--pretrain-minutes", "0.001", "--transfer-minutes", "0.001", "--workers", "1"])
+    recipes = "paper-cpu,ema-diffaugment-r1,reference"
+    arguments = ["--data", str(FIXTURE), "--out", str(tmp_path), "--recipes", recipes, "--preset", "tiny",
+                 "--set", "gan.pretrain.epochs=4", "--set", "gan.transfer.epochs=4",
+                 "--pretrain-minutes", "0.001", "--transfer-minutes", "0.001", "--workers", "1"]
+    gan_recipes.main([*arguments, "--more-seeds", "reference:1"])
     results = json.loads((tmp_path / "recipes.json").read_text())
     assert list(results["recipes"]) == recipes.split(",")
+    assert list(results["recipes"]["reference"]["seeds"]) == ["0", "1"]
     for entry in results["recipes"].values():
-        # A budget shorter than one epoch stops after the first.
-        assert entry["pretrained"]["epochs"] == entry["transferred"]["epochs"] == 1
-        for stage in ("pretrained", "transferred"):
-            assert 0 <= entry[stage]["called_truck"] <= 1 and entry[stage]["frechet_distance"] > 0
+        for training in entry["seeds"].values():
+            # A budget shorter than one epoch stops after the first.
+            assert training["pretrained"]["epochs"] == training["transferred"]["epochs"] == 1
+            for stage in ("pretrained", "transferred"):
+                assert 0 <= training[stage]["called_truck"] <= 1 and training[stage]["frechet_distance"] > 0
     assert results["recipes"]["ema-diffaugment-r1"]["overrides"][-1] == "gan.train.r1=0.2"
     history = json.loads((tmp_path / "ema-diffaugment-r1" / "gan" / "pretrained" / "seed-0" / "history.json").read_text())
     assert history["ema"] == 0.999 and history["diffaugment"] is True
+    # The reference transfers on the real trucks alone (smate_noaug), each seed its own pretraining and transfer.
+    for seed in (0, 1):
+        assert (tmp_path / "reference" / "gan" / "smate_noaug" / f"seed-{seed}" / "generators" / "truck" / "generator.pt").is_file()
+        assert (tmp_path / "reference" / "gan" / "pretrained" / f"seed-{seed}" / "generator.pt").is_file()
     assert {p.name for p in (tmp_path / "grids").iterdir()} == {
-        f"{r}-{s}.png" for r in recipes.split(",") for s in ("pretrained", "transferred")}
+        *(f"{r}-{s}.png" for r in recipes.split(",") for s in ("pretrained", "transferred")),
+        "reference-seed-1-pretrained.png", "reference-seed-1-transferred.png"}
     table = (tmp_path / "table.md").read_text()
     assert "| ema-diffaugment-r1 " in table and "| transferred " in table
+    assert "against the reference's" in table and "Targets for the transferred generator" in table
+    assert "![reference transferred](grids/reference-seed-1-transferred.png)" in table
     gan_recipes.main(["--out", str(tmp_path), "--table"])
     assert (tmp_path / "table.md").read_text() == table
+    # Run again, the study trains nothing that finished: the trainings' files stay as they were.
+    generator = tmp_path / "reference" / "gan" / "pretrained" / "seed-0" / "generator.pt"
+    before = generator.stat().st_mtime_ns
+    gan_recipes.main([*arguments, "--more-seeds", "reference:1"])
+    assert generator.stat().st_mtime_ns == before
 
 
 # Every committed run of the study: the recipe table and its longer runs of the winner.

@@ -4,6 +4,8 @@ import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
 
+from .fills import FILLS
+
 
 def random_translate(images, max_shift):
     """Shift each image by up to `max_shift` pixels in x and y, filling the border by reflection.
@@ -50,14 +52,15 @@ def augment_in_chunks(augment, images, chunk=8192):
     return torch.cat([augment(part) for part in images.split(chunk)])
 
 
-def paper_augmentation(size=(32, 32)):
+def paper_augmentation(size=(32, 32), fill="constant"):
     """kornia versions of the paper's imgaug list (the imgaug README's example sequence), on [0, 1] images.
 
     Fliplr(0.5) -> RandomHorizontalFlip; Crop(percent=(0, 0.1)) -> RandomResizedCrop back to size;
     Sometimes(0.5, GaussianBlur(sigma=(0, 0.5))) -> RandomGaussianBlur(p=0.5); LinearContrast((0.75, 1.5))
     and Multiply((0.8, 1.2)) -> ColorJitter's torchvision-style contrast and brightness;
     AdditiveGaussianNoise(scale=(0, 0.05*255)) -> RandomGaussianNoise(std=0.025, p=0.5);
-    Affine(scale=(0.8, 1.2), translate_percent=(-0.2, 0.2), rotate=(-25, 25), shear=(-8, 8)) -> RandomAffine.
+    Affine(scale=(0.8, 1.2), translate_percent=(-0.2, 0.2), rotate=(-25, 25), shear=(-8, 8)) -> RandomAffine,
+    its border filled as `fill` says (FILLS).
     """
     return K.AugmentationSequential(
         K.RandomHorizontalFlip(),
@@ -65,19 +68,20 @@ def paper_augmentation(size=(32, 32)):
         K.RandomGaussianBlur(3, sigma=(0.01, 0.5), p=0.5),
         K.ColorJitter(brightness=(0.8, 1.2), contrast=(0.75, 1.5), p=1.0),
         K.RandomGaussianNoise(std=0.025, p=0.5),
-        K.RandomAffine(degrees=25, translate=(0.2, 0.2), scale=(0.8, 1.2), shear=8, p=1.0),
+        K.RandomAffine(degrees=25, translate=(0.2, 0.2), scale=(0.8, 1.2), shear=8, padding_mode=FILLS[fill], p=1.0),
     )
 
 
 @torch.no_grad()
-def augment_to(images, total, seed, device="cpu", chunk=4096):
-    """The uint8 NHWC `images` followed by augmented copies of them (cycled in order), `total` in all."""
+def augment_to(images, total, seed, device="cpu", chunk=4096, fill="constant"):
+    """The uint8 NHWC `images` followed by augmented copies of them (cycled in order), `total` in all, the
+    affine step's border filled as `fill` says."""
     import numpy as np
 
     if total <= len(images):
         return images[:total]
     torch.manual_seed(seed)
-    pipeline = paper_augmentation(images.shape[1:3])
+    pipeline = paper_augmentation(images.shape[1:3], fill)
     sources = np.resize(np.arange(len(images)), total - len(images))
     pixels = torch.from_numpy(images).to(device)
     made = []

@@ -1,4 +1,5 @@
-"""GAN architectures by name: the paper's Brownlee CIFAR-10 DCGAN, and a stronger normalised variant."""
+"""GAN architectures by name: the paper's Brownlee CIFAR-10 DCGAN, a normalised variant of it, and a half-width
+version of Miyato et al.'s (2018) SN-GAN "standard CNN"."""
 
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
@@ -30,7 +31,19 @@ def transfer_freeze(freeze, image_shape):
     return max(0, freeze + 2 * (upsampling_blocks(image_shape) - PAPER_BLOCKS))
 
 
-class BrownleeGenerator(nn.Sequential):
+class Generator(nn.Sequential):
+    """A generator as a flat list of layers, so that freeze_first counts them as the paper's Keras model does."""
+
+    def train(self, mode=True):
+        """Frozen BatchNorm layers stay in eval mode: a transfer must not move their running statistics."""
+        super().train(mode)
+        for module in self:
+            if isinstance(module, nn.BatchNorm2d) and not any(p.requires_grad for p in module.parameters()):
+                module.eval()
+        return self
+
+
+class BrownleeGenerator(Generator):
     """Brownlee's CIFAR-10 generator, layer for layer as the paper's Keras model (1,466,115 parameters).
 
     The modules mirror the Keras layer list, so `freeze_first(g, 6)` freezes what the paper froze:
@@ -52,14 +65,6 @@ class BrownleeGenerator(nn.Sequential):
         layers += [nn.Conv2d(128, channels, kernel_size=3, padding=1), nn.Tanh()]
         super().__init__(*layers)
         self.latent_dim = latent_dim
-
-    def train(self, mode=True):
-        """Frozen BatchNorm layers stay in eval mode: a transfer must not move their running statistics."""
-        super().train(mode)
-        for module in self:
-            if isinstance(module, nn.BatchNorm2d) and not any(p.requires_grad for p in module.parameters()):
-                module.eval()
-        return self
 
 
 class BrownleeDiscriminator(nn.Sequential):
@@ -88,6 +93,57 @@ def normalized_generator(latent_dim=LATENT_DIM, channels=3, image_shape=(32, 32)
 def spectral_discriminator(channels=3, image_shape=(32, 32)):
     """The Brownlee discriminator with spectral norm on every weight (Miyato et al. 2018)."""
     return BrownleeDiscriminator(channels, image_shape, norm=spectral_norm)
+
+
+SNGAN_LATENT_DIM = 128
+SNGAN_WIDTH = 256  # half of Miyato et al.'s 512: the width at the generator's start and the discriminator's end
+
+
+class SNGANGenerator(Generator):
+    """The generator of Miyato et al.'s (2018) SN-GAN "standard CNN" at half width (1,218,051 parameters at
+    32x32): a linear layer to 4x4x256, ConvTranspose 4x4 stride 2 blocks halving the channels (256 -> 128 -> 64
+    -> 32 at 32x32), each with BatchNorm and ReLU, a 3x3 conv to the image, tanh. Its layers count for
+    freeze_first as the Brownlee generator's do, so freeze 6 leaves the last two convs to train here too."""
+
+    def __init__(self, latent_dim=SNGAN_LATENT_DIM, channels=3, image_shape=(32, 32)):
+        blocks = upsampling_blocks(image_shape)
+        start = (image_shape[0] >> blocks, image_shape[1] >> blocks)
+        layers = [nn.Linear(latent_dim, SNGAN_WIDTH * start[0] * start[1]), nn.Unflatten(1, (SNGAN_WIDTH, *start))]
+        width_in = SNGAN_WIDTH
+        for _ in range(blocks):
+            width_out = max(width_in // 2, 16)
+            layers += [nn.ConvTranspose2d(width_in, width_out, kernel_size=4, stride=2, padding=1),
+                       nn.BatchNorm2d(width_out), nn.ReLU()]
+            width_in = width_out
+        layers += [nn.Conv2d(width_in, channels, kernel_size=3, padding=1), nn.Tanh()]
+        super().__init__(*layers)
+        self.latent_dim = latent_dim
+
+
+class SNGANDiscriminator(nn.Sequential):
+    """The SN-GAN "standard CNN" discriminator, shortened: a 4x4 stride-2 conv per halving (64, 128, 256
+    channels at 32x32), each but the last followed by a 3x3 stride-1 conv of its width, LeakyReLU 0.1 after
+    every conv, then a linear score; `norm` (spectral norm by default) on every weight. It returns logits."""
+
+    def __init__(self, channels=3, image_shape=(32, 32), norm=spectral_norm):
+        norm = norm or (lambda module: module)
+        blocks = upsampling_blocks(image_shape)
+        layers, width_in = [], channels
+        for index in range(blocks):
+            width_out = 64 * 2 ** index
+            layers += [norm(nn.Conv2d(width_in, width_out, kernel_size=4, stride=2, padding=1)), nn.LeakyReLU(0.1)]
+            if index < blocks - 1:
+                layers += [norm(nn.Conv2d(width_out, width_out, kernel_size=3, padding=1)), nn.LeakyReLU(0.1)]
+            width_in = width_out
+        start = (image_shape[0] >> blocks) * (image_shape[1] >> blocks)
+        layers += [nn.Flatten(), norm(nn.Linear(width_in * start, 1))]
+        super().__init__(*layers)
+        self.norm = norm  # for a class projection on top, normalised alike
+
+
+def plain_sngan_discriminator(channels=3, image_shape=(32, 32)):
+    """The SN-GAN discriminator without spectral norm, for a recipe that regularises D another way (R1)."""
+    return SNGANDiscriminator(channels, image_shape, norm=None)
 
 
 class ConditionalGenerator(nn.Module):

@@ -1,6 +1,7 @@
 """The GAN training loop: data on the device, D then G each step, per-epoch records, fixed-noise
 sample grids and checkpoints that let a killed run resume where it stopped."""
 
+import copy
 import hashlib
 import json
 import pickle
@@ -25,6 +26,7 @@ from .models import ConditionalGenerator, ProjectionDiscriminator, freeze_first,
 from .step import GANStepper
 
 GRID_SIZE = 64
+BATCHNORM_BATCHES = 8  # batches of its own samples that set an EMA generator's BatchNorm statistics
 
 
 def build_gan(params, channels=3, image_shape=(32, 32), num_classes=None):
@@ -79,6 +81,28 @@ def make_ema(generator, decay):
     return AveragedModel(generator, avg_fn=average, use_buffers=True)
 
 
+@torch.no_grad()
+def recompute_batchnorm(generator, batch_size, seed, num_classes=None, batches=BATCHNORM_BATCHES):
+    """A copy of `generator` whose training BatchNorm layers hold the statistics of `batches` batches of its own
+    samples (a cGAN's cycling through the classes): an EMA's averaged statistics belong to none of the weights it
+    averaged. torch.optim.swa_utils.update_bn is not used: it resets every BatchNorm, the frozen ones of a transfer
+    too, which our generators keep in eval mode, so their statistics would be lost."""
+    generator = copy.deepcopy(generator).train()
+    norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training]
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the batches
+    device = next(generator.parameters()).device
+    draw = torch.Generator().manual_seed(seed)
+    condition = () if num_classes is None else (torch.arange(batch_size, device=device) % num_classes,)
+    for _ in range(batches):
+        generator(torch.randn(batch_size, generator.latent_dim, generator=draw).to(device), *condition)
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    return generator.eval()
+
+
 def to_unit_range(images, device):
     """uint8 NHWC -> float NCHW in [-1, 1] on the device, the generator's tanh range."""
     x = torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float()
@@ -98,7 +122,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     `freeze` stops gradients to the generator's first modules; `diffaugment` shows D every image
     through DiffAugment; `guide` (a ClassifierGuide, SMate+) adds its term to G's loss, and each
     epoch's history records the share of fakes its classifier recognises. With gan.train.ema, the grids, the
-    collapse signal and generator.pt come from the moving average of G's weights. Each epoch records its
+    collapse signal and generator.pt come from the moving average of G's weights, its BatchNorm statistics
+    recomputed from its own samples (gan.train.ema_batchnorm: recompute) or averaged with the weights (average). Each epoch records its
     samples' mean pairwise SSIM beside the real images' (the collapse signal, smate/gan/collapse.py).
     With `time_budget` (seconds), training stops after the first epoch that takes the epochs' time past it,
     for studies that give recipes the same CPU minutes. `on_epoch` is given each epoch's history record (a
@@ -119,7 +144,14 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs,
                       diff_augment if diffaugment else None, guide, params["r1"])
     ema = make_ema(generator, params["ema"])
-    sampler = generator if ema is None else ema.module
+    recompute = ema is not None and params["ema_batchnorm"] == "recompute"
+
+    def sampler():
+        """The generator that draws the grids, the collapse signal and generator.pt: G, or the EMA of G."""
+        if not recompute:
+            return generator if ema is None else ema.module
+        return recompute_batchnorm(ema.module, params["batch_size"], seed, num_classes if labels is not None else None)
+
     real_similarity = _real_similarity(real_all, seed)
 
     fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels)
@@ -163,19 +195,20 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
             steps += 1
         sums = (sums / steps).tolist()
         seconds = time.perf_counter() - start
+        drawing = sampler()
         history.append({"epoch": epoch + 1, "d_loss": sums[0], "g_loss": sums[1], "d_real_accuracy": sums[2],
                         "d_fake_accuracy": sums[3], **({} if guide is None else {"guide_minority_rate": sums[4]}),
-                        "sample_ssim": _sample_similarity(sampler, fixed_noise, fixed_labels),
+                        "sample_ssim": _sample_similarity(drawing, fixed_noise, fixed_labels),
                         "seconds": seconds, "images_per_second": n / seconds})
         if on_epoch:
             on_epoch(history[-1])
         bar.set_postfix(d_loss=f"{sums[0]:.3f}", g_loss=f"{sums[1]:.3f}", fake_acc=f"{sums[3]:.2f}")
         last = epoch + 1 == epochs or (time_budget is not None and sum(h["seconds"] for h in history) >= time_budget)
         if last or (epoch + 1) % params["sample_every"] == 0:
-            _save_grid(sampler, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png", fixed_labels)
+            _save_grid(drawing, fixed_noise, out_dir / "samples" / f"epoch_{epoch + 1:04d}.png", fixed_labels)
             if snapshots:
                 with atomic.atomic_path(out_dir / "snapshots" / f"epoch_{epoch + 1:04d}.pt") as tmp:
-                    torch.save(sampler.state_dict(), tmp)
+                    torch.save(drawing.state_dict(), tmp)
         if last or (epoch + 1) % params["checkpoint_every"] == 0:
             _save_checkpoint(checkpoint_path, fingerprint, epoch + 1, generator, discriminator, ema, opt_g, opt_d, history,
                              device)
@@ -184,14 +217,15 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
 
     if history and collapsed(history[-1]["sample_ssim"], real_similarity):
         print(collapse_warning(label, history[-1]["sample_ssim"], real_similarity, out_dir / "samples"))
+    drawing = sampler()
     with atomic.atomic_path(out_dir / "generator.pt") as tmp:
-        torch.save(sampler.state_dict(), tmp)
+        torch.save(drawing.state_dict(), tmp)
     with atomic.atomic_path(out_dir / "discriminator.pt") as tmp:
         torch.save(discriminator.state_dict(), tmp)
     atomic.write_json(out_dir / "history.json", {"label": label, "n_images": n, "seed": seed, "freeze": freeze,
                                                  "diffaugment": diffaugment, "ema": params["ema"],
                                                  "real_ssim": real_similarity, "history": history})
-    return sampler, history
+    return drawing, history
 
 
 def _real_similarity(real, seed):

@@ -65,7 +65,8 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
         folder = generator_dir(out, variant, name, generator_seed)
         if method.augmented:
             originals = len(members)
-            members = augment_to(members, transfer["augment_to"], seed=generator_seed * 1000 + class_id, device=device)
+            members = augment_to(members, transfer["augment_to"], seed=generator_seed * 1000 + class_id, device=device,
+                                 fill=transfer["fill"])
             with atomic.atomic_path(folder / "augmented.npy") as tmp:
                 with open(tmp, "wb") as handle:
                     np.save(handle, members[originals:originals + 64])  # for the report's figure

@@ -175,7 +175,7 @@ def _guide(config, context):
 @stage("transfer_gan", "pipeline.gan_stages.transfer_gan", "train a GAN method's generator for each minority class "
        "(OUT/gan/VARIANT/seed-G/generators/)",
        params=("gan.train", "gan.transfer", "gan.conditional", "gan.device", "gan.generators", "gan.seed"),
-       code=(*GAN_CODE, "smate/data/augment.py", "smate/classify"),
+       code=(*GAN_CODE, "smate/data/augment.py", "smate/data/fills.py", "smate/classify"),
        output=lambda out, variant, generator_seed: layout.training_dir(out, variant, generator_seed) / "generators",
        label=("variant", "generator_seed"), group="train", network=True, outputs=(GAN_OUTPUT,))
 def _transfer(config, context):
