@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.text import Text
+from PIL import Image
 
 from smate.report import figures
 from smate.report.styles import COLOURS, method_styles
@@ -190,3 +191,27 @@ def test_the_image_tiling_lays_images_out_as_torchvisions_make_grid(count, chann
     images = np.random.default_rng(count).integers(0, 256, (count, 6, 5, channels), dtype=np.uint8)
     expected = make_grid(torch.from_numpy(images).permute(0, 3, 1, 2), nrow=8, padding=2, pad_value=255)
     np.testing.assert_array_equal(figures.tile(images), expected.permute(1, 2, 0).numpy())
+
+
+def _grid(path, shade):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((34, 34, 3), shade, dtype=np.uint8)).save(path)
+
+
+def test_the_generator_grids_are_each_trainings_last_of_the_first_seed_pretraining_first(tmp_path):
+    gan = tmp_path / "gan"
+    for seed in (0, 1):
+        for epoch in (5, 10):
+            _grid(gan / "pretrained" / f"seed-{seed}" / "samples" / f"epoch_{epoch:04d}.png", 10 * epoch + seed)
+            for name in ("truck", "ship"):
+                _grid(gan / "smate" / f"seed-{seed}" / "generators" / name / "samples" / f"epoch_{epoch:04d}.png", epoch)
+    # Results made before generator seeds: the trainings right in the method's folder.
+    _grid(gan / "cgan" / "generators" / "all" / "samples" / "epoch_0030.png", 200)
+    grids = figures.last_grids(tmp_path)
+    assert {label: path.relative_to(gan).as_posix() for label, path in grids.items()} == {
+        "pretrained": "pretrained/seed-0/samples/epoch_0010.png",
+        "cgan all": "cgan/generators/all/samples/epoch_0030.png",
+        "smate ship": "smate/seed-0/generators/ship/samples/epoch_0010.png",
+        "smate truck": "smate/seed-0/generators/truck/samples/epoch_0010.png"}
+    assert figures.generator_grids(tmp_path, tmp_path / "figures") == "generator_grids"
+    assert (tmp_path / "figures" / "generator_grids.png").is_file()

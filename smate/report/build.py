@@ -50,7 +50,7 @@ def build_report(results, reference_path, out=None, reproduction=None):
     pretraining = pretraining_lines(curves) if with_gans else []
     if generator_figures or qualities or in_features:
         links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
-        sections.append("\n\n".join(["## Generators", *(generator_tables(qualities, out, with_gans[0]) if qualities else []),
+        sections.append("\n\n".join(["## Generators", *(generator_tables(qualities) if qualities else []),
                                        *pretraining, *in_features, links]))
     findings.insert(0, scale_finding(runs, reference, with_gans[0] if with_gans else None))
     if qualities:

@@ -335,6 +335,40 @@ def tiled_figure(tiles, out, name, title):
     return _save(figure, out, name)
 
 
+def last_grids(results):
+    """{training: its last sample grid} of the majority pretraining and of each GAN method's generator of each class,
+    those of the first seed where there are several: what the generators drew when their training ended."""
+    gan = Path(results, "gan")
+    grids = {}
+    for folder in ["pretrained", *sorted(p.name for p in gan.iterdir() if p.is_dir() and p.name != "pretrained")]:
+        trainings = sorted({path.parent.parent for path in (gan / folder).glob("**/samples/epoch_*.png")})
+        # Results made before generator seeds hold their trainings right in the method's folder.
+        seed_of = [next((part for part in t.relative_to(gan / folder).parts if part.startswith("seed-")), None)
+                   for t in trainings]
+        for training, seed in zip(trainings, seed_of):
+            if seed == seed_of[0]:
+                label = f"{folder} {training.name}" if training.parent.name == "generators" else folder
+                grids[label] = sorted(training.glob("samples/epoch_*.png"))[-1]
+    return grids
+
+
+def generator_grids(results, out):
+    """Not in the paper: the pretrained generator's last grid beside each GAN method's minority generators', so that
+    what the transfer kept of the pretraining, and what each method made of it, is seen at a glance (first seed)."""
+    grids = last_grids(results)
+    if not grids:
+        return None
+    figure, axes = _panels(len(grids), width=3.2, height=3.5, most_columns=4)
+    for axis, (training, path) in zip(axes, grids.items()):
+        with Image.open(path) as image:
+            axis.imshow(np.asarray(image.convert("RGB")), interpolation="nearest")
+        axis.set_title(f"{training}, epoch {int(path.stem.removeprefix('epoch_'))}", fontsize=9)
+        axis.axis("off")
+    figure.suptitle("Each generator's last samples: the majority pretraining and each method's minority generator")
+    figure.tight_layout()
+    return _save(figure, out, "generator_grids")
+
+
 def draw_runs(runs, out):
     """The figures drawn from one classifier regime's runs; returns the names drawn."""
     drawn = [accuracy_per_epoch(runs, out), minority_per_epoch(runs, out), confusion_matrices(runs, out),
@@ -345,7 +379,7 @@ def draw_runs(runs, out):
 def draw_generators(results, out, curves):
     """The GAN figures: training curves, the pretraining's quality `curves` (pretraining_curves'), augmented and
     generated minority images; returns the names drawn."""
-    drawn = [gan_training(results, out), pretraining_quality(curves, out)]
+    drawn = [gan_training(results, out), pretraining_quality(curves, out), generator_grids(results, out)]
     # Trainings sit in seed-G/ folders, or in results made before generator seeds, right in the method's folder.
     augmented = sorted(Path(results).glob("gan/smate/**/generators/*/augmented.npy"))
     if augmented:

@@ -1,12 +1,9 @@
 """The report's tables, from the grouped runs and the tested claims: the paper's table, the published numbers
 beside ours, the claims and the generators' scores."""
 
-from pathlib import Path
-
 import numpy as np
 from tabulate import tabulate
 
-from .. import atomic
 from ..gan.collapse import MARGIN as COLLAPSE_MARGIN, collapsed
 from .labels import METRIC_LABELS, dataset_line
 from .summary import csv_value, records_csv
@@ -105,9 +102,9 @@ def cut_words(data, minority):
     return f"{cut}, minority {minority}", f"{cut} (minority: {minority})"
 
 
-def generator_tables(qualities, out, folder):
-    """How long each generator trained, what it scores, and its last sample grid (copied into OUT/figures)."""
-    trainings, scores, grids, collapses = [], [], [], {}
+def generator_tables(qualities):
+    """How long each generator trained and what it scores (its last grid is figures.generator_grids')."""
+    trainings, scores, collapses = [], [], {}
     signalled = any(stage.get("sample_ssim") is not None for quality in qualities
                     for stages_of_class in quality.get("generators", {}).values() for stage in stages_of_class)
     for quality in qualities:
@@ -117,12 +114,6 @@ def generator_tables(qualities, out, folder):
                 trainings.append(row + ([similarity_cell(stage)] if signalled else []))
                 if stage.get("sample_ssim") is not None and collapsed(stage["sample_ssim"], stage["real_ssim"]):
                     collapses[stage["label"]] = similarity_cell(stage)
-            last = stages_of_class[-1]["last_grid"]
-            if last:
-                # A copy beside the report keeps it whole wherever it is written, and its bytes the same.
-                copy = Path("figures") / "generators" / f"{quality['variant']}_{name}.png"
-                atomic.write_bytes(Path(out) / copy, (Path(folder) / last).read_bytes())
-                grids.append(f"![{quality['variant']} {name}, last epoch]({copy.as_posix()})")
         for name, score in quality["classes"].items():
             recognised = score.get("classified_as_class", {})
             scores.append([quality["variant"], name, f"{score['frechet_distance']:.1f}", f"{score['precision']:.3f}",
@@ -142,7 +133,6 @@ def generator_tables(qualities, out, folder):
         "that classifier assigns to the class, for the generated images and, as the yardstick, held-out real ones.",
         tabulate(scores, headers=["method", "class", "FD", "precision", "recall", "memorization ratio",
                                   "generated called the class", "real called the class"], tablefmt="github"),
-        "\n".join(grids),
     ]
 
 
