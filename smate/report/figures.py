@@ -22,8 +22,9 @@ plt.rcParams["svg.hashsalt"] = "smate-bench"
 METADATA = {"svg": {"Date": None}, "png": {}}
 
 
-def _save(figure, out, name):
-    for kind in ("png", "svg"):
+def _save(figure, out, name, vector=True):
+    """The figure as PNG and, unless it only shows images (an SVG of pixels is the PNG again, larger), as SVG."""
+    for kind in ("png", "svg") if vector else ("png",):
         with atomic.atomic_path(Path(out) / f"{name}.{kind}") as tmp:
             figure.savefig(tmp, format=kind, dpi=120, bbox_inches="tight", metadata=METADATA[kind])
     plt.close(figure)
@@ -332,7 +333,7 @@ def tiled_figure(tiles, out, name, title):
     axis.imshow(tiles, interpolation="nearest")
     axis.axis("off")
     axis.set_title(title)
-    return _save(figure, out, name)
+    return _save(figure, out, name, vector=False)
 
 
 def last_grids(results):
@@ -366,7 +367,7 @@ def generator_grids(results, out):
         axis.axis("off")
     figure.suptitle("Each generator's last samples: the majority pretraining and each method's minority generator")
     figure.tight_layout()
-    return _save(figure, out, "generator_grids")
+    return _save(figure, out, "generator_grids", vector=False)
 
 
 def draw_runs(runs, out):
