@@ -164,3 +164,26 @@ def test_smote_states_its_memory_and_refuses_what_would_not_fit(capsys):
     assert "smote: about" in capsys.readouterr().out
     with pytest.raises(SmateError, match="would need about .* GiB free|data.image_size"):
         check_memory("smote", X, y, available=1000)
+
+
+def test_images_far_past_what_the_device_trains_quickly_get_one_line_with_the_measured_time(tmp_path, capsys):
+    root = _write_gray_classes(tmp_path / "data", 96, per_class=(12, 12, 12))
+    # 96x96 is 2.25x the pixels of 64x64: past a bound of 2x it here, so the test stays small.
+    import smate.pipeline.shape_checks as checks
+    bound = dict(checks.SLOW_PIXELS)
+    checks.SLOW_PIXELS["cpu"] = 2 * 64 * 64
+    try:
+        assert _run(tmp_path, root, "methods=imbalanced", "classify.fast.epochs=1") == 0
+    finally:
+        checks.SLOW_PIXELS.update(bound)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning: the images are")]
+    assert len(lines) == 1
+    assert "96x96 (2x the pixels of 64x64)" in lines[0] and "images/s at that size on this cpu (measured now)" in lines[0]
+    assert "so 1 run of 1 epoch on 28 images takes about" in lines[0] and "--set data.image_size=64" in lines[0]
+
+
+def test_small_images_train_with_no_size_warning(tmp_path, capsys):
+    import smate.pipeline.shape_checks as checks
+
+    assert checks.warn_if_slow({"classify": {"device": "cpu"}}, (64, 64, 3), 2, 100, 3) is None
+    assert capsys.readouterr().out == ""

@@ -10,7 +10,7 @@ from PIL import Image
 import sys
 
 from smate.config import build_config
-from smate.data import SOURCES, detect_source, load_dataset, minority_ids_of
+from smate.data import SOURCES, detect_source, load_dataset, load_from_params, minority_ids_of
 from smate.data.images import Policy, decode_files, parse_size, to_array
 from smate.data.sources import Source
 from smate.errors import SmateError
@@ -235,3 +235,73 @@ def test_auto_reads_each_root_as_the_source_that_claims_it(tmp_path):
     (tmp_path / "empty").mkdir()
     found = {root.name: detect_source(root) for root in (classes, tmp_path / "images.csv", tmp_path / "batches", tmp_path / "empty")}
     assert found == {"classes": "imagefolder", "images.csv": "csv", "batches": "cifar10", "empty": "cifar10"}
+
+
+def _litter(root):
+    """What real folders carry besides images: system files, notes, uppercase extensions, a subfolder of a class."""
+    (root / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (root / "c0" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (root / "c1" / "README.txt").write_text("faces of c1\n")
+    (root / "c1" / ".hidden").mkdir()
+    Image.new("RGB", (12, 10)).save(root / "c1" / ".hidden" / "copy.png")
+    nested = root / "c1" / "more" / "deeper"
+    nested.mkdir(parents=True)
+    for i in range(3):
+        Image.fromarray(np.full((10, 12, 3), 40 * i, np.uint8)).save(nested / f"extra{i}.PNG")
+
+
+def test_images_in_subfolders_of_a_class_count_for_it_and_the_rest_is_skipped_in_one_line(tmp_path, capsys):
+    root = _write_classes(tmp_path / "faces", per_class=(10, 5))
+    _litter(root)
+    dataset = load_dataset("auto", root)
+    # As torchvision's ImageFolder counts them: c1's 5 images and the 3 in its subfolders; the hidden folder is not read.
+    assert np.bincount(np.concatenate([dataset.train_labels, dataset.test_labels])).tolist() == [10, 8]
+    lines = [line for line in capsys.readouterr().out.splitlines() if "skipped" in line]
+    assert lines == [f"imagefolder: skipped 2 files that are not images in '{root}' (1 .db, 1 .txt)"]
+    # A zip of the same folder reads the same images.
+    archive = tmp_path / "faces.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                handle.write(path, "faces/" + path.relative_to(root).as_posix())
+    zipped = load_dataset("auto", archive)
+    np.testing.assert_array_equal(np.sort(zipped.train_labels), np.sort(dataset.train_labels))
+    np.testing.assert_array_equal(zipped.train_images.sum(axis=(1, 2, 3)), dataset.train_images.sum(axis=(1, 2, 3)))
+
+
+def test_a_csv_names_its_columns_and_one_without_them_lists_what_it_found(tmp_path):
+    _write_classes(tmp_path / "img", per_class=(6, 4))
+    rows = [{"filename": p.relative_to(tmp_path).as_posix(), "class": p.parent.name}
+            for p in sorted((tmp_path / "img").rglob("*.png"))]
+    table = _write_csv(tmp_path / "list.csv", rows)
+    with pytest.raises(SmateError, match="needs 'path' and 'label' columns .* it has: class, filename. Name yours with "
+                                         "--set data.path_column"):
+        load_dataset("auto", table)
+    config = build_config(preset="tiny", overrides=[f"data.root={table}", "data.path_column=filename",
+                                                    "data.label_column=class"])
+    dataset = load_from_params(config["data"])
+    assert len(dataset.train_labels) + len(dataset.test_labels) == 10 and dataset.source["kind"] == "csv"
+
+
+def test_data_root_decides_the_source_and_a_contradicting_one_is_named(tmp_path):
+    root = _write_classes(tmp_path / "img", per_class=(6, 4))
+    table = _write_csv(tmp_path / "list.csv", [{"path": p.relative_to(tmp_path).as_posix(), "label": p.parent.name}
+                                                for p in sorted(root.rglob("*.png"))])
+    # The presets leave data.source at auto: a CSV root with the tiny preset is read as a CSV.
+    assert build_config(preset="tiny")["data"]["source"] == "auto"
+    assert load_from_params(build_config(preset="tiny", overrides=[f"data.root={table}"])["data"]).source["kind"] == "csv"
+    with pytest.raises(SmateError, match=f"data.source is imagefolder but data.root '{table}' holds csv data; set "
+                                         "data.source=csv, or auto"):
+        load_dataset("imagefolder", table)
+    with pytest.raises(SmateError, match="data.source is csv but data.root .* holds imagefolder data"):
+        load_dataset("csv", root)
+
+
+def test_one_class_or_an_empty_class_folder_stops_at_prepare_in_one_line(tmp_path):
+    root = _write_classes(tmp_path / "one", per_class=(6,))
+    with pytest.raises(SmateError, match="has one class, 'c0'; a classifier and a rebalancing need two or more"):
+        load_dataset("auto", root)
+    root = _write_classes(tmp_path / "empty", per_class=(6, 4))
+    (root / "truck").mkdir()
+    with pytest.raises(SmateError, match="the class folder 'truck' in .* has no images; add images to it or remove it"):
+        load_dataset("auto", root)

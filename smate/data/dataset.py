@@ -83,6 +83,9 @@ def _check_classes(entries, root):
     test_classes = {e.label for e in entries if e.split == "test"}
     if not classes:
         raise SmateError(f"no train images in '{root}'; expected files like train/cat/0001.jpg")
+    if len(classes) < 2:
+        raise SmateError(f"'{root}' has one class, '{classes[0]}'; a classifier and a rebalancing need two or more: add "
+                         "a folder (or CSV label) for each other class")
     if not test_classes:
         raise SmateError(f"no test images in '{root}'; the test split is needed to score every method: add test/<class>/ "
                          "images, or give only <class>/ folders and a split is drawn (data.test_fraction)")

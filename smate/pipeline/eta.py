@@ -56,8 +56,12 @@ def describe(seconds):
     """The bar's note: "about 4 min left (estimate)", or "" without an estimate."""
     if seconds is None:
         return ""
-    amount = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
-    return f"about {amount} left (estimate)"
+    return f"about {duration(seconds)} left (estimate)"
+
+
+def duration(seconds):
+    """Seconds as people read them: 45 s, 12 min, 3.1 h."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _recorded(out, name):

@@ -80,7 +80,7 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, execu
                 _record(out, log, step.name, "ran", executor.run_one(step))
         elif (out / "stages.json").is_file():
             log["stages"] = json.loads((out / "stages.json").read_text())["stages"]
-        stages.check_prepared(config, out)  # one clear line when the data or the split is missing or stale
+        info, _ = stages.check_prepared(config, out)  # one clear line when the data or the split is missing or stale
         chosen = [step for step in plan[2:] if only is None or step.kind in GROUPS[only]]
         if only:
             (out / "gan").mkdir(parents=True, exist_ok=True)  # dvc.yaml's output, even with no GAN method to train
@@ -95,6 +95,12 @@ def run_all(config, out, progress=True, reference=None, reproduction=None, execu
         kept = len(chosen) - len(pending)
         if kept:
             print(f"run: {kept} stages kept, finished before with the same params, code and data")
+        to_train = sum(step.kind == "train" for step in pending)
+        if to_train:
+            from .shape_checks import warn_if_slow
+
+            warn_if_slow(config, info["image_shape"], len(info["classes"]), sum(info["train_counts"].values()), to_train,
+                         log.get("workers", 1))
         bar = tqdm(total=len(pending), desc="stages", unit="stage", disable=not progress)
         time_left = eta.TimeLeft(out, chosen, log.get("workers", 1), earlier)
         left = {step.name for step in pending}

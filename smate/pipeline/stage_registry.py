@@ -28,7 +28,7 @@ CLASSIFIER_PARAMS = ("classify.model", "classify.device", "classify.bf16", "clas
 DATA_CODE = ("smate/data/dataset.py", "smate/data/images.py", "smate/data/sources", "smate/data/split.py")
 # What dataset.json and split.json record of the params they were made with (smate/pipeline/stages.py checks them).
 DATASET_KEYS = ("source", "root", "max_train_per_class", "max_test_per_class", "test_fraction", "test_seed",
-                "image_size", "resize", "channels")
+                "image_size", "resize", "channels", "path_column", "label_column", "split_column")
 SPLIT_KEYS = ("minority", "profile", "ratio", "imbalance_factor", "seed")
 GAN_CODE = ("smate/pipeline/stages.py", "smate/gan", "smate/precision.py")
 

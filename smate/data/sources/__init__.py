@@ -15,10 +15,14 @@ register = SOURCES.register
 class Source:
     """Reads `root` into a Dataset (smate/data/dataset.py). `limits` is {"train": n or None, "test": n or None},
     the first images a class keeps in each split; a source whose sets have no test split draws one of
-    `test_fraction` of each class with `test_seed`."""
+    `test_fraction` of each class with `test_seed`. `options` are the data params of the source's own (a CSV's
+    column names)."""
 
     name = None
     fallback = False  # what `auto` reads a root as when no other source claims it
+
+    def __init__(self, options=None):
+        self.options = options or {}
 
     def claims(self, root):
         """Whether `root` looks like this source's kind of image set."""
@@ -35,20 +39,30 @@ def detect_source(root):
 
 
 def load_dataset(source, root, max_train_per_class=None, max_test_per_class=None, progress=False, policy=Policy(),
-                 test_fraction=0.2, test_seed=0):
+                 test_fraction=0.2, test_seed=0, options=None):
     """Load `root` as `source` ('auto' finds it) under the image `policy` (smate/data/images.py)."""
     root = Path(root)
     name = detect_source(root) if source == "auto" else source
+    reader = SOURCES.pick(name, "data.source")(options)
+    found = detect_source(root)
+    if not reader.claims(root) and not SOURCES[found].fallback:
+        raise SmateError(f"data.source is {name} but data.root '{root}' holds {found} data; set data.source={found}, "
+                         "or auto to let the root decide")
     limits = {"train": max_train_per_class, "test": max_test_per_class}
-    dataset = SOURCES.pick(name, "data.source")().load(root, limits, progress, policy, test_fraction, test_seed)
+    dataset = reader.load(root, limits, progress, policy, test_fraction, test_seed)
     check_consistent(dataset)
     return dataset
+
+
+# The data params a source reads besides the shared ones, with the names its options take.
+SOURCE_OPTIONS = ("path_column", "label_column", "split_column")
 
 
 def load_from_params(data, progress=False):
     """load_dataset with the data params."""
     return load_dataset(data["source"], data["root"], data["max_train_per_class"], data["max_test_per_class"], progress,
-                        Policy.from_params(data), data["test_fraction"], data["test_seed"])
+                        Policy.from_params(data), data["test_fraction"], data["test_seed"],
+                        {key: data[key] for key in SOURCE_OPTIONS})
 
 
 class FileSource(Source):

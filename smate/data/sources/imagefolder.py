@@ -27,15 +27,34 @@ def _images_in(folder):
 
 
 def _list_folder(root):
-    """train/<class>/<file> and test/<class>/<file> entries, or <class>/<file> ones with no split."""
+    """train/<class>/<file> and test/<class>/<file> entries, or <class>/<file> ones with no split; a file in a subfolder
+    of a class folder counts for that class, as in torchvision's ImageFolder. Files that are not images (.DS_Store,
+    Thumbs.db, a README) are skipped with one line that counts them; hidden folders (.git, __MACOSX) are not read."""
     split_layout = any((root / split).is_dir() for split in SPLITS)
     pattern = [(split, root / split) for split in SPLITS if (root / split).is_dir()] if split_layout else [(None, root)]
-    found = []
+    found, skipped = [], {}
     for split, folder in pattern:
-        for path in sorted(folder.glob("*/*")):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.parent.name != CIFAR_DIR:
-                found.append(Entry(split, path.parent.name, path.relative_to(root).as_posix()))
+        for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not _hidden(p.name) and p.name != CIFAR_DIR):
+            images = 0
+            for path in sorted(class_dir.rglob("*")):
+                if not path.is_file() or any(_hidden(part) for part in path.relative_to(class_dir).parts[:-1]):
+                    continue
+                if path.suffix.lower() in IMAGE_SUFFIXES and not _hidden(path.name):
+                    found.append(Entry(split, class_dir.name, path.relative_to(root).as_posix()))
+                    images += 1
+                else:
+                    skipped[path.suffix.lower() or path.name] = skipped.get(path.suffix.lower() or path.name, 0) + 1
+            if not images:
+                where = f"{split}/{class_dir.name}" if split else class_dir.name
+                raise SmateError(f"the class folder '{where}' in '{root}' has no images; add images to it or remove it")
+    if skipped:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(skipped.items()))
+        print(f"imagefolder: skipped {sum(skipped.values())} files that are not images in '{root}' ({kinds})")
     return found
+
+
+def _hidden(name):
+    return name.startswith(".") or name == "__MACOSX"
 
 
 def _list_zip(root):
@@ -44,15 +63,23 @@ def _list_zip(root):
             names = sorted(n for n in archive.namelist() if not n.endswith("/"))
     except (zipfile.BadZipFile, OSError) as err:
         raise SmateError(f"'{root}' is not a readable .zip ({err}); re-create it or unpack it and point data.root at the folder") from None
-    names = [n for n in names if PurePosixPath(n).suffix.lower() in IMAGE_SUFFIXES and "__MACOSX" not in n]
-    prefix = _zip_prefix(names)
+    kept = [n for n in names if PurePosixPath(n).suffix.lower() in IMAGE_SUFFIXES
+            and not any(_hidden(part) for part in PurePosixPath(n).parts)]
+    if len(kept) < len(names):
+        print(f"imagefolder: skipped {len(names) - len(kept)} files that are not images in '{root}'")
+    prefix = _zip_prefix(kept)
+    wrapper = _zip_wrapper(kept) if prefix is None else ""
     found = []
-    for name in names:
-        parts = PurePosixPath(name[len(prefix or ""):]).parts
-        if prefix is not None and len(parts) == 3 and parts[0] in SPLITS:
-            found.append(Entry(parts[0], parts[1], name))
-        elif prefix is None and len(parts) >= 2:
-            found.append(Entry(None, parts[-2], name))
+    for name in kept:
+        # A file in a subfolder of its class folder counts for that class, as in a folder.
+        if prefix is not None:
+            parts = PurePosixPath(name[len(prefix):]).parts
+            if len(parts) >= 3 and parts[0] in SPLITS:
+                found.append(Entry(parts[0], parts[1], name))
+        else:
+            parts = PurePosixPath(name[len(wrapper):]).parts
+            if len(parts) >= 2:
+                found.append(Entry(None, parts[0], name))
     return found
 
 
@@ -64,3 +91,10 @@ def _zip_prefix(names):
         if "train" in parts[:-2]:
             return "/".join(parts[: parts.index("train")]) + ("/" if parts.index("train") else "")
     return None
+
+
+def _zip_wrapper(names):
+    """The one top folder a zip with no split wraps its class folders in (faces.zip -> faces/<class>/...), or ''."""
+    tops = {PurePosixPath(name).parts[0] for name in names}
+    deep = all(len(PurePosixPath(name).parts) >= 3 for name in names)
+    return f"{tops.pop()}/" if len(tops) == 1 and deep else ""
