@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from smate.cli import main
 from smate.data import load_dataset
+from smate.report.records import PAPER_REFERENCE
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "cifar10-mini"
@@ -90,6 +91,6 @@ def tiny_results(tmp_path_factory):
     """Real runs for the report to read: the tiny preset, four methods, two seeds, no GANs."""
     out = tmp_path_factory.mktemp("tiny")
     args = ["run", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "methods=full,imbalanced,smote,class_weight",
-            "--quiet", "--out", str(out), "--reference", str(REPO / "paper" / "reference.yaml")]
+            "--quiet", "--out", str(out), "--reference", str(PAPER_REFERENCE)]
     assert main(args) == 0
     return out

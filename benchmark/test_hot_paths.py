@@ -24,6 +24,7 @@ from smate.precision import native_bf16
 from smate.rebalance import REBALANCERS
 from smate.rebalance._base import make_rebalancer
 from smate.report import build_report
+from smate.report.records import PAPER_REFERENCE
 from tests.conftest import copy_pipeline
 
 GAN_BATCH, CLASSIFIER_BATCH, AUGMENT_BATCH, PAPER_AUGMENT_BATCH = 32, 64, 1024, 256
@@ -142,7 +143,7 @@ def test_cli_startup(benchmark):
 
 def test_build_report(benchmark, tiny_results, tmp_path):
     def build():
-        return build_report([tiny_results], REPO / "paper" / "reference.yaml", tmp_path / "report")
+        return build_report([tiny_results], PAPER_REFERENCE, tmp_path / "report")
 
     benchmark.pedantic(build, rounds=8, iterations=1)
     assert (tmp_path / "report" / "report.md").is_file()

@@ -15,7 +15,6 @@ from .rebalance import REBALANCERS
 from .pipeline.stage_registry import GROUPS, STAGES
 from .report.layout import DEFAULT_OUT, SWEEP_OUT
 
-REFERENCE = "paper/reference.yaml"
 
 
 def _config_options(parser):
@@ -58,9 +57,10 @@ def build_parser():
     sub["params"].add_argument("--write", metavar="FILE", help="write to FILE instead of printing")
     sub["report"].add_argument("--results", nargs="+", default=[DEFAULT_OUT],
                                help=f"folders holding runs/ (default: {DEFAULT_OUT}/); runs of several are reported together")
-    for name in ("report", "regimes"):
-        sub[name].add_argument("--reference", default=REFERENCE, help="the paper's numbers and claims")
-    sub["run"].add_argument("--reference", help=f"the paper's numbers and claims for OUT/report/ (default: {REFERENCE} when it exists)")
+    for name in ("run", "report", "regimes"):
+        sub[name].add_argument("--reference", metavar="FILE",
+                               help="the paper's numbers and claims (default: those that ship with smate-bench)")
+    sub["run"].add_argument("--no-report", action="store_true", help="leave out OUT/report/ (the runs and summary only)")
     sub["report"].add_argument("--out", help="where to write (default: RESULTS/report/)")
     for name in ("run", "report"):
         sub[name].add_argument("--reproduction", metavar="FILE",
@@ -238,12 +238,15 @@ def _stage_name(args, config):
 
 
 def _run_reference(args):
-    if args.reference is not None or Path(REFERENCE).is_file():
-        return args.reference or REFERENCE
-    if args.reproduction:
-        raise SmateError(f"--reproduction needs the paper's numbers: pass --reference FILE (no {REFERENCE} here)")
-    print(f"run: no report, since there is no {REFERENCE} here; pass --reference FILE for one")
-    return None
+    """The paper's numbers the run's report reads (the package's unless --reference names a file), or None with
+    --no-report."""
+    if args.no_report:
+        if args.reproduction:
+            raise SmateError("--reproduction writes the report's findings: leave out --no-report")
+        return None
+    from .report.records import PAPER_REFERENCE
+
+    return args.reference or str(PAPER_REFERENCE)
 
 
 def _repro(config, dvc_args):

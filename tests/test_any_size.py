@@ -16,6 +16,7 @@ from smate.gan import build_gan, freeze_first, sample
 from smate.gan.models import BrownleeGenerator, transfer_freeze, upsampling_blocks
 from smate.classify.metrics import classification_metrics
 from smate.rebalance import make_rebalancer
+from smate.report.records import PAPER_REFERENCE
 
 
 def _write_gray_classes(root, side, per_class=(24, 24, 8), size=None):
@@ -81,7 +82,7 @@ def test_each_classifier_states_the_smallest_side_it_takes(model, side):
 def _run(tmp_path, root, *overrides):
     return main(["run", "--preset", "tiny", "--set", f"data.root={root}", "--set", "data.minority=c2",
                  "--set", "data.ratio=1", "--set", "seeds=0", "--quiet", "--workers", "1", "--out", str(tmp_path / "out"),
-                 "--reference", "paper/reference.yaml", *[item for o in overrides for item in ("--set", o)]])
+                 "--reference", str(PAPER_REFERENCE), *[item for o in overrides for item in ("--set", o)]])
 
 
 def test_a_size_the_classifier_cannot_take_stops_before_any_training(tmp_path, capsys):
@@ -115,7 +116,7 @@ def test_a_natural_binary_imbalance_leads_with_balanced_accuracy_and_shows_avera
     assert main(["run", "--preset", "tiny", "--set", f"data.root={root}", "--set", "data.minority=auto",
                  "--set", "data.profile=as_is", "--set", "data.test_fraction=0.5", "--set", "seeds=0",
                  "--set", "methods=imbalanced,oversample", "--set", "classify.fast.epochs=2", "--quiet", "--workers", "1",
-                 "--out", str(tmp_path / "out"), "--reference", "paper/reference.yaml"]) == 0
+                 "--out", str(tmp_path / "out"), "--reference", str(PAPER_REFERENCE)]) == 0
     header = next(line for line in (tmp_path / "out" / "report" / "report.md").read_text().splitlines()
                   if line.startswith("| method") and "balanced acc." in line)
     columns = [c.strip() for c in header.strip("|").split("|")]

@@ -42,11 +42,13 @@ def test_run_ends_with_the_report_of_its_runs(tiny_run):
     assert (tiny_run / "report" / "paper_table_fast.csv").is_file()
 
 
-def test_run_without_the_papers_numbers_says_why_there_is_no_report(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    assert main(["run", *TINY, "--set", "methods=imbalanced", "--set", "seeds=0", "--out", "out"]) == 0
-    assert "no report" in capsys.readouterr().out
-    assert (tmp_path / "out" / "summary.csv").is_file() and not (tmp_path / "out" / "report").exists()
+def test_run_writes_its_report_wherever_it_runs_unless_told_not_to(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the repository: the paper's numbers ship inside the package
+    assert main(["run", *TINY, "--set", "methods=imbalanced", "--set", "seeds=0", "--quiet", "--out", "out"]) == 0
+    assert "| imbalanced " in (tmp_path / "out" / "report" / "report.md").read_text()
+    assert main(["run", *TINY, "--set", "methods=imbalanced", "--set", "seeds=0", "--quiet", "--no-report",
+                 "--out", "bare"]) == 0
+    assert (tmp_path / "bare" / "summary.csv").is_file() and not (tmp_path / "bare" / "report").exists()
 
 
 @pytest.mark.parametrize("method", sorted(REBALANCERS))
@@ -225,9 +227,8 @@ def _voting_rounds(record):
     return max(1, sum(r["alpha"] is not None for r in record.get("boosting", [])))
 
 
-def test_samme_boosts_the_real_classifier_and_its_first_round_is_the_imbalanced_run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no paper/reference.yaml here: the runs, without a report they do not need
-    grid = ["--set", "methods=imbalanced,samme", "--set", "seeds=0", "--workers", "1", "--quiet"]
+def test_samme_boosts_the_real_classifier_and_its_first_round_is_the_imbalanced_run(tmp_path):
+    grid = ["--set", "methods=imbalanced,samme", "--set", "seeds=0", "--workers", "1", "--quiet", "--no-report"]
     assert main(["run", *TINY, *grid, "--set", "rebalance.samme.rounds=1", "--out", str(tmp_path / "one")]) == 0
     runs = tmp_path / "one" / "runs"
     alone, imbalanced = (json.loads((runs / run / "metrics.json").read_text()) for run in ("samme-0", "imbalanced-0"))
@@ -350,12 +351,12 @@ def test_a_rewritten_prepared_dataset_is_read_again(tmp_path):
 
 def test_a_rerun_keeps_the_stages_whose_params_code_and_data_are_unchanged(tmp_path, monkeypatch):
     """Stages are keyed on content, not on the commit: a commit that edits other files keeps them."""
-    monkeypatch.chdir(tmp_path)  # no paper/reference.yaml here: seven reruns without a report they do not need
+    monkeypatch.chdir(tmp_path)
     source = tmp_path / "src"
     shutil.copytree(REPO / "smate", source / "smate", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(keys, "ROOT", source)  # the keys read this copy, which the test edits
     keys.code_digest.cache_clear()
-    args = ["run", *TINY, "--set", "methods=imbalanced,smote", "--set", "seeds=0",
+    args = ["run", *TINY, "--set", "methods=imbalanced,smote", "--set", "seeds=0", "--no-report",  # seven reruns
             "--workers", "1", "--out", str(tmp_path / "out")]
 
     def rerun(*extra):

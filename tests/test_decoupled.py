@@ -19,6 +19,7 @@ from smate.gan.feature_space import GENERATORS, Standardizer, smate_in_feature_s
 from smate.rebalance import make_rebalancer
 from smate.report import build_report
 from smate.pipeline.stage_registry import plan
+from smate.report.records import PAPER_REFERENCE
 
 DECOUPLED = ("crt", "tau_norm", "feature_smote", "feature_smate")
 
@@ -172,7 +173,7 @@ def test_each_decoupled_run_records_its_base_and_the_feature_generators_their_sc
 
 
 def test_the_report_tests_the_feature_space_claims_and_scores_the_feature_generators(decoupled_run):
-    text = build_report(decoupled_run, REPO / "paper" / "reference.yaml", decoupled_run / "report")
+    text = build_report(decoupled_run, PAPER_REFERENCE, decoupled_run / "report")
     assert "SMate in feature space beats SMOTE in feature space on balanced accuracy" in text
     assert "Feature-space generators" in text and "| feature_smote " in text and "| feature_smate " in text
     assert "The best generative method (pixel or feature space) beats every loss-based method" in text

@@ -123,10 +123,8 @@ def _kill_first(prefix, run):
     return False
 
 
-def test_a_stage_whose_worker_is_lost_is_retried_and_gives_the_same_numbers(cluster, tiny_run, tmp_path, capsys,
-                                                                            monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no paper/reference.yaml here: the run, without a report it does not need
-    argv = ["run", *TINY, "--set", "methods=imbalanced,smote", "--executor", "ray", "--out", str(tmp_path)]
+def test_a_stage_whose_worker_is_lost_is_retried_and_gives_the_same_numbers(cluster, tiny_run, tmp_path, capsys):
+    argv = ["run", *TINY, "--set", "methods=imbalanced,smote", "--executor", "ray", "--no-report", "--out", str(tmp_path)]
     drop = ("seconds", "params")
     codes = []
     run = threading.Thread(target=lambda: codes.append(main(argv)))

@@ -10,6 +10,7 @@ from smate import report
 from smate.report import stats as report_stats, tables
 from smate.cli import main
 from smate.config import defaults
+from smate.report.records import PAPER_REFERENCE
 
 from conftest import FIXTURE, REPO
 
@@ -225,7 +226,7 @@ def test_runs_on_another_imbalance_profile_skip_the_papers_numbers_but_test_the_
         run["params"] = {**run["params"], "methods": methods,
                          "data": {**run["params"]["data"], "profile": "exp", "imbalance_factor": 100.0}}
     write_runs(tmp_path, runs)
-    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    assert main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE)]) == 0
     text = (tmp_path / "report" / "report.md").read_text()
     assert "the exp profile at imbalance factor 100, minority truck" in text
     assert "the paper's numbers and claims do not apply to them" in text
@@ -250,7 +251,7 @@ def test_a_sources_single_runs_read_as_yes_or_no_with_their_numbers():
 
 def test_one_seed_leaves_every_claim_untested_and_says_so(tmp_path):
     write_runs(tmp_path, [fake_run(m, 0, 0.8, 0.5 + 0.1 * i) for i, m in enumerate(METHODS)])
-    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    assert main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE)]) == 0
     text = (tmp_path / "report" / "report.md").read_text()
     assert "None of the paper's 11 claims can be tested on these runs" in text and "claims hold" not in text
     assert re.search(r"SMate beats SMOTE on truck recall +\| +\| yes \(53\.5 vs 51\) +\| 1 +\| \+10\.00 .*\| untested \(1 seed\)", text)
@@ -263,7 +264,7 @@ def test_the_report_takes_the_runs_the_summary_names_with_one_setting(tmp_path):
     other["params"] = {**other["params"], "data": {**other["params"]["data"], "ratio": 0.5}}
     write_runs(tmp_path, [run for run in runs if (run["method"], run["seed"]) != ("full", 1)] + [stale, other])
     (tmp_path / "summary.csv").write_text("method,n_seeds,seeds\n" + "".join(f"{m},2,0 1\n" for m in METHODS))
-    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    assert main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE)]) == 0
     text = (tmp_path / "report" / "report.md").read_text()
     assert "1 runs that its summary.csv does not name (methods or seeds since removed): smote-2." in text
     assert "1 runs that were made with other data or classifier parameters than the rest: full-1." in text
@@ -278,7 +279,7 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     runs = [fake_run(m, first + s, 0.7 + rng.uniform(0, 0.1), rng.uniform(0.3, 0.8), classifier)
             for classifier, first in (("fast", 0), ("keras_cnn", 10)) for m in METHODS for s in range(3)]
     write_runs(tmp_path, runs)
-    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    assert main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE)]) == 0
     out = tmp_path / "report"
     text = (out / "report.md").read_text()
     assert "## Classifier: fast" in text and "## Classifier: keras_cnn" in text
@@ -291,7 +292,7 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
     assert [row["method"] for row in rows] == METHODS and rows[0]["n"] == "3"
     with open(out / "claims.csv") as handle:
         claims = list(csv.DictReader(handle))
-    beyond = len(yaml.safe_load((REPO / "paper" / "reference.yaml").read_text())["beyond"])
+    beyond = len(yaml.safe_load((PAPER_REFERENCE).read_text())["beyond"])
     assert {c["classifier"] for c in claims} == {"fast", "keras_cnn"} and len(claims) == 2 * (11 + beyond)
     assert [c["section"] for c in claims[:11 + beyond]] == ["paper"] * 11 + ["beyond"] * beyond
     drawn = {p.relative_to(out).as_posix() for p in out.rglob("*.png")}
@@ -299,7 +300,7 @@ def test_report_writes_every_table_per_classifier_and_repeats_byte_for_byte(tmp_
                      for name in ("fig5_accuracy_per_epoch", "fig10_minority_per_epoch", "fig11_confusion",
                                   "recall_vs_accuracy", "forest")}
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")])
+    main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE)])
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
@@ -308,7 +309,7 @@ def test_reproduction_file_states_what_holds_per_classifier(tmp_path):
     runs = [fake_run(m, s, 0.8, recall.get(m, lambda s: 0.6)(s)) for m in METHODS for s in range(3)]
     write_runs(tmp_path, runs)
     target = tmp_path / "REPRODUCTION.md"
-    main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml"),
+    main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE),
           "--reproduction", str(target)])
     text = target.read_text()
     assert text.startswith("# Reproducing SMate: what holds") and "## Classifier: fast" in text
@@ -331,7 +332,7 @@ def test_reproduction_reads_the_freeze_from_the_generators_records_not_an_older_
     history.write_text(json.dumps({"label": "smate truck", "n_images": 10, "seed": 0, "freeze": 5, "history": [
         {"epoch": 1, "d_loss": 1.0, "g_loss": 1.0, "d_real_accuracy": 0.5, "d_fake_accuracy": 0.5}]}))
     target = tmp_path / "REPRODUCTION.md"
-    main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml"),
+    main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE),
           "--reproduction", str(target)])
     assert "5 generator modules frozen in the transfer" in target.read_text()
 
@@ -347,7 +348,7 @@ def test_two_folders_with_the_same_runs_are_refused_not_mixed(tmp_path, capsys):
     for name in ("ours", "authors"):
         write_runs(tmp_path / name, [fake_run(m, 0, 0.8, 0.5, "keras_cnn") for m in METHODS])
     code = main(["report", "--results", str(tmp_path / "ours"), str(tmp_path / "authors"),
-                 "--reference", str(REPO / "paper" / "reference.yaml")])
+                 "--reference", str(PAPER_REFERENCE)])
     error = capsys.readouterr().err
     assert code == 2 and "keras_cnn full seed 0 has runs in both" in error and "one at a time" in error
 
@@ -360,7 +361,7 @@ def test_report_without_runs_says_what_to_run(tmp_path, capsys):
 def test_regimes_runs_both_classifiers_and_reports_them_side_by_side(tmp_path):
     args = ["regimes", "--preset", "tiny", "--set", f"data.root={FIXTURE}", "--set", "methods=imbalanced,smote",
             "--set", "seeds=0", "--set", "classify.fast.epochs=1",
-            "--set", "classify.keras_cnn.epochs=1", "--reference", str(REPO / "paper" / "reference.yaml"),
+            "--set", "classify.keras_cnn.epochs=1", "--reference", str(PAPER_REFERENCE),
             "--quiet", "--out", str(tmp_path)]
     assert main(args) == 0
     for model in ("fast", "keras_cnn"):
@@ -377,7 +378,7 @@ COMMITTED = [folder for folder in [REPO / "results", *sorted((REPO / "results").
 @pytest.mark.skipif(not COMMITTED, reason="no committed results with a report yet")
 @pytest.mark.parametrize("results", COMMITTED, ids=lambda folder: folder.name)
 def test_committed_results_regenerate_their_report_byte_for_byte(results, tmp_path):
-    main(["report", "--results", str(results), "--reference", str(REPO / "paper" / "reference.yaml"),
+    main(["report", "--results", str(results), "--reference", str(PAPER_REFERENCE),
           "--out", str(tmp_path / "report"), "--reproduction", str(tmp_path / "REPRODUCTION.md")])
     assert_same_files(results / "report", tmp_path / "report")
     reproduction = (REPO / "paper" / "REPRODUCTION.md").read_text()
@@ -415,7 +416,7 @@ def test_runs_made_before_profiles_existed_share_the_minority_profiles_setting(t
     (tmp_path / "summary.csv").write_text("method,n_seeds,seeds\n" + "".join(f"{m},2,0 1\n" for m in METHODS))
     kept, left_out = report.configured_runs(tmp_path, report.load_runs(tmp_path))
     assert len(kept) == len(runs) and left_out == []
-    assert main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml")]) == 0
+    assert main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE)]) == 0
     assert "; commits abc, def" in (tmp_path / "report" / "report.md").read_text()
 
 
@@ -427,14 +428,14 @@ def _quality(variant, sample_ssim, real_ssim):
                                   "classified_as_class": {"synthetic": 0.5, "heldout": 0.8}}}}
 
 
-def test_the_generator_table_shows_the_collapse_signal_and_warns_of_a_collapsed_generator(tmp_path):
-    parts = tables.generator_tables([_quality("smate", 0.61, 0.08), _quality("cgan", 0.20, 0.09)], tmp_path, tmp_path)
+def test_the_generator_table_shows_the_collapse_signal_and_warns_of_a_collapsed_generator():
+    parts = tables.generator_tables([_quality("smate", 0.61, 0.08), _quality("cgan", 0.20, 0.09)])
     text = "\n".join(parts)
     assert "samples' SSIM (real)" in text and "| 0.61 (0.08) " in text and "| 0.20 (0.09) " in text
     warnings = [line for line in parts if line.startswith("**Warning: collapsed generators**")]
     assert len(warnings) == 1 and "smate truck, seed 0 0.61 (0.08)" in warnings[0] and "cgan" not in warnings[0]
     # Trainings made before the signal was recorded keep the table they had.
-    older = "\n".join(tables.generator_tables([_quality("smate", None, None)], tmp_path, tmp_path))
+    older = "\n".join(tables.generator_tables([_quality("smate", None, None)]))
     assert "SSIM" not in older and "Warning" not in older
 
 
@@ -442,7 +443,7 @@ def test_runs_on_other_data_than_the_papers_test_its_claims_in_general_words_wit
     runs = [{**fake_run(m, s, 0.9 - 0.01 * s, 0.5 + 0.05 * i + 0.01 * s), "minority": ["eight"]}
             for i, m in enumerate(METHODS) for s in range(3)]
     write_runs(tmp_path, runs)
-    main(["report", "--results", str(tmp_path), "--reference", str(REPO / "paper" / "reference.yaml"),
+    main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE),
           "--out", str(tmp_path / "report")])
     text = (tmp_path / "report" / "report.md").read_text()
     assert "SMate beats SMOTE on minority recall" in text and "truck recall" not in text

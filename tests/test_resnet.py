@@ -68,11 +68,10 @@ def test_imagenet_weights_that_cannot_be_fetched_say_where_to_put_them(tmp_path,
         pretrained_state("imagenet")
 
 
-def test_resnet18_runs_end_to_end_on_the_fixture(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no paper/reference.yaml here: the run, without a report it does not need
+def test_resnet18_runs_end_to_end_on_the_fixture(tmp_path):
     from tests.conftest import TINY
 
-    assert main(["run", *TINY, "--set", "classify.model=resnet18", "--set", "classify.resnet18.epochs=1",
+    assert main(["run", *TINY, "--no-report", "--set", "classify.model=resnet18", "--set", "classify.resnet18.epochs=1",
                  "--set", "classify.resnet18.batch_size=64", "--set", "methods=imbalanced,smote", "--set", "seeds=0",
                  "--workers", "1", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "runs" / "smote-0" / "metrics.json").is_file()

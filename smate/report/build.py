@@ -19,7 +19,7 @@ from .stats import ALPHA, POWER, holm, source_verdict, spread, test_claim, teste
 from .tables import (LABELS, cell, claims_table, environment_line, feature_generator_table, generator_tables, paper_table,
                      paper_vs_reproduced, per_class_recall, published_sources, rows_csv, table_metrics)
 
-def build_report(results, reference_path, out=None, reproduction=None):
+def build_report(results, reference_path=None, out=None, reproduction=None):
     """Write the report for every classifier regime found in the results folders (one path or a list)
     to `out` (default: the first folder's report/); with `reproduction`, also write there what of the
     paper holds, for paper/REPRODUCTION.md."""

@@ -94,10 +94,15 @@ def data_setting(data):
     return {key: value for key, value in data.items() if key != unread}
 
 
-def load_reference(path):
-    path = Path(path)
+# The paper's numbers and claims, shipped inside the package so that a report needs no checkout.
+PAPER_REFERENCE = Path(__file__).with_name("paper_reference.yaml")
+
+
+def load_reference(path=None):
+    """The paper's numbers: the file `path`, or the package's."""
+    path = Path(path) if path else PAPER_REFERENCE
     if not path.is_file():
-        raise SmateError(f"'{path}' is missing; it holds the paper's numbers (see paper/reference.yaml in the repository)")
+        raise SmateError(f"'{path}' is missing; leave out --reference for the paper's numbers that ship with smate-bench")
     return yaml.safe_load(path.read_text())
 
 
