@@ -149,6 +149,8 @@ def _parse_value(raw, listy):
 # per_seed: each run seed trains its own generators, so the seeds replicate the generators' training too;
 # shared_pretrain: one pretraining on the majority (the same classes for every seed), a transfer per run seed.
 GENERATORS = ("per_seed", "shared_pretrain", "single")
+# What report.metric may rank methods by on a user's data, the default first.
+RANKED = ("balanced_accuracy", "minority_recall", "macro_f1", "minority_average_precision")
 
 # Parameters that take values of more than one type; validate() checks them.
 FREE_TYPED = ("data.minority", "data.channels", "data.image_size", "data.seed")
@@ -243,6 +245,8 @@ def validate(config):
         raise SmateError(f"gan.transfer.fill must be one of {', '.join(FILLS)}, got {fill!r}")
     if gan["r1"] < 0:
         raise SmateError(f"gan.train.r1 must be 0 (off) or a positive weight (0.1 to 10 are usual), got {gan['r1']}")
+    if config["report"]["metric"] not in RANKED:
+        raise SmateError(f"report.metric must be one of {', '.join(RANKED)}, got {config['report']['metric']!r}")
     if config["gan"]["generators"] not in GENERATORS:
         raise SmateError(f"gan.generators must be one of {', '.join(GENERATORS)}, got {config['gan']['generators']!r}")
     classify = config["classify"]

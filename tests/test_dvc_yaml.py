@@ -53,7 +53,7 @@ def test_each_stage_of_dvc_yaml_reads_and_writes_what_its_declarations_say():
 
 def test_the_sweep_reads_every_module_and_param_of_its_runs_stages_but_methods():
     entry = yaml.safe_load(dvc_yaml.sweep_yaml())["stages"]["sweep"]
-    for spec in STAGES.values():
+    for spec in (spec for spec in STAGES.values() if spec.name != "report"):  # a sweep's runs write no report of their own
         for fields in _instances(spec):
             for module in spec.modules(fields):
                 assert _deps_cover(entry["deps"], module), (spec.name, module)

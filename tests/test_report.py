@@ -229,8 +229,8 @@ def test_runs_on_another_imbalance_profile_skip_the_papers_numbers_but_test_the_
     assert main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE)]) == 0
     text = (tmp_path / "report" / "report.md").read_text()
     assert "the exp profile at imbalance factor 100, minority truck" in text
-    assert "the paper's numbers and claims do not apply to them" in text
-    assert "Paper vs reproduced" not in text and "The paper's claims" not in text
+    assert "The paper's claims are left out: these runs are not its setting" in text and "### Which method to use" in text
+    assert "Paper vs reproduced" not in text and "### The paper's claims" not in text
     assert re.search(r"The best loss-based method beats SMate on minority recall \(logit_adjust, best of 2\) +\| 0 .*"
                      r"not run \(smate has no runs\)", text)
 
@@ -439,12 +439,28 @@ def test_the_generator_table_shows_the_collapse_signal_and_warns_of_a_collapsed_
     assert "SSIM" not in older and "Warning" not in older
 
 
-def test_runs_on_other_data_than_the_papers_test_its_claims_in_general_words_without_its_numbers(tmp_path):
-    runs = [{**fake_run(m, s, 0.9 - 0.01 * s, 0.5 + 0.05 * i + 0.01 * s), "minority": ["eight"]}
+def test_runs_on_other_data_than_the_papers_answer_which_method_to_use_first(tmp_path):
+    runs = [{**fake_run(m, s, 0.6 + 0.05 * i + 0.01 * s, 0.5 + 0.05 * i + 0.01 * s), "minority": ["eight"]}
             for i, m in enumerate(METHODS) for s in range(3)]
     write_runs(tmp_path, runs)
-    main(["report", "--results", str(tmp_path), "--reference", str(PAPER_REFERENCE),
-          "--out", str(tmp_path / "report")])
+    main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "report")])
     text = (tmp_path / "report" / "report.md").read_text()
-    assert "SMate beats SMOTE on minority recall" in text and "truck recall" not in text
-    assert "### Paper vs reproduced" not in text and "| paper " not in text and "its claims are tested in general words" in text
+    assert "### Paper vs reproduced" not in text and "### The paper's claims" not in text and "| paper " not in text
+    assert "The paper's claims are left out" in text
+    # The answer comes before the full table; full, the data before the cut, is no option and has no rank.
+    assert text.index("### Which method to use") < text.index("Cells: mean")
+    assert "| -      | full (ceiling: the data before the cut) |" in text
+    leader = max((m for m in METHODS if m != "full"), key=METHODS.index)
+    assert f"Use **{leader}**: the highest balanced acc. here" in text
+
+
+def test_report_metric_picks_what_the_leaderboard_ranks_by(tmp_path):
+    runs = [{**fake_run(m, s, 0.9 - 0.1 * i, 0.3 + 0.1 * i + 0.01 * s), "minority": ["eight"]}
+            for i, m in enumerate(METHODS) for s in range(3)]
+    for run in runs:
+        run["params"] = {**run["params"], "report": {"metric": "minority_recall"}}
+    write_runs(tmp_path, runs)
+    main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "report")])
+    text = (tmp_path / "report" / "report.md").read_text()
+    # By balanced accuracy imbalanced would lead these runs; by minority recall smate does.
+    assert "| minority recall [95% interval]" in text and "Use **smate**: the highest minority recall here" in text

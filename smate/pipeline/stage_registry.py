@@ -262,7 +262,7 @@ def _summarize(config, context):
 
 
 @stage("report", "pipeline.stages.report", "the paper's table, paper vs reproduced and the paper's claims, from results files alone",
-       code=("smate/report", "smate/rebalance", "smate/gan/collapse.py"), keyed=False, command=False, reads="nothing",
+       params=("report.metric",), code=("smate/report", "smate/rebalance", "smate/gan/collapse.py"), keyed=False, command=False, reads="nothing",
        inputs=("{out}/runs", "{out}/gan", "{out}/summary.csv", "smate/report/paper_reference.yaml"),
        outputs=(Output("{out}/report", cache=False), Output("paper/REPRODUCTION.md", cache=False)),
        dvc_command="smate-bench report --results {out} --reproduction paper/REPRODUCTION.md")

@@ -8,12 +8,14 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .. import atomic
+from ..config import RANKED
 from ..errors import SmateError
 from . import figures
 from .summary import records_csv
 from .findings import (generator_finding, pretraining_lines, replication_lines, scale_finding, still_moving_lines,
                        tally_line)
 from .forest import REFERENCE, forest_rows, forest_table
+from .leaderboard import answer, method_costs
 from .records import by_method, commits_line, configured_runs, load_reference, load_runs
 from .stats import ALPHA, POWER, holm, source_verdict, spread, test_claim, tested
 from .tables import (LABELS, cell, claims_table, environment_line, feature_generator_table, generator_tables, paper_table,
@@ -38,7 +40,8 @@ def build_report(results, reference_path=None, out=None, reproduction=None):
     out = Path(out) if out else folders[0] / "report"
     sections, findings, claims_csv = [], [], []
     for regime in sorted({run["classifier"] for run in runs}):
-        section, finding, claims = _regime(regime, [run for run in runs if run["classifier"] == regime], reference, out)
+        section, finding, claims = _regime(regime, [run for run in runs if run["classifier"] == regime], reference, out,
+                                           folders)
         sections.append(section)
         findings.append(finding)
         claims_csv += [{"classifier": regime, **claim} for claim in claims]
@@ -71,7 +74,13 @@ def _qualities(folder):
     return [json.loads(path.read_text()) for path in sorted(Path(folder).glob("gan/*/quality.json"))]
 
 
-def _regime(regime, runs, reference, out):
+def papers_setting(runs, reference):
+    """Whether the runs are the paper's setting: its minority class (truck) alone, cut to a ratio."""
+    run = runs[0]
+    return run["params"]["data"]["profile"] == "minority" and run["minority"] == [reference["minority"]]
+
+
+def _regime(regime, runs, reference, out, folders):
     """One classifier's report section, its findings for REPRODUCTION.md, and its tested claims."""
     grouped = by_method(runs)
     metrics = table_metrics(runs)
@@ -81,22 +90,23 @@ def _regime(regime, runs, reference, out):
     atomic.write_text(out / f"paper_table_{regime}.csv", rows_csv(rows))
     atomic.write_text(out / f"paper_table_{regime}.tex",
                       tabulate(cells, headers=headers, tablefmt="latex_booktabs", disable_numparse=True) + "\n")
-    profile = runs[0]["params"]["data"]["profile"]
-    # The paper's numbers stand beside runs on its data only; on a user's data its claims are tested in general words.
-    papers_data = profile == "minority" and runs[0]["minority"] == [reference["minority"]]
+    # The paper's claims and numbers stand beside runs of its setting only; on other data the report answers the user's
+    # question first: which method to use.
+    papers_data = papers_setting(runs, reference)
     sources = published_sources(reference) if papers_data else []
-    specs = reference["claims"] if papers_data else [{**spec, "text": spec.get("general", spec["text"])}
-                                                     for spec in reference["claims"]]
-    claims = tested("paper", specs, grouped, sources) if profile == "minority" else []
+    claims = tested("paper", reference["claims"], grouped, sources) if papers_data else []
     beyond = tested("beyond", reference.get("beyond", []), grouped, [])
+    metric = runs[0]["params"].get("report", {}).get("metric", RANKED[0])  # runs made before report.metric lack it
+    answer_lines, answers = ([], []) if papers_data else answer(grouped, metric, method_costs(grouped, folders))
     drawn = figures.draw_runs([run for seeds in grouped.values() for run in seeds.values()], out / "figures" / regime)
     forest = forest_rows(grouped)
     if forest:
         atomic.write_text(out / f"forest_{regime}.csv", rows_csv(forest))
         drawn.append(figures.forest_plot(forest, REFERENCE, out / "figures" / regime))
-    if profile != "minority":
-        tally = (f"These runs cut the train set by the {profile} profile, not as the paper did (one class cut to a "
-                 "ratio): the paper's numbers and claims do not apply to them.")
+    if not papers_data:
+        tally = (f"The paper's claims are left out: these runs are not its setting ({reference['dataset']}, its "
+                 f"{reference['minority']}s alone cut to a ratio), so this section answers which method to use on "
+                 "this data.")
     elif all(claim["p_value"] is None for claim in claims):
         tally = (f"None of the paper's {len(claims)} claims can be tested on these runs (a paired test needs two seeds "
                  "or more); the differences stand beside what the paper's and the notebook's single runs show.")
@@ -112,10 +122,8 @@ def _regime(regime, runs, reference, out):
         "notebook shows, so it stands beside our `imbalanced`."
         + (f" The notebook is a second source: {reference['notebook']['source']}." if "notebook" in reference else ""),
         tabulate(published, headers=published_headers, tablefmt="github", disable_numparse=True)]
-    comparison += [] if profile != "minority" else [
+    comparison += [] if not papers_data else [
         "### The paper's claims",
-        *([] if papers_data else [f"These runs are on other data than the paper's ({reference['dataset']}, its "
-                                  f"{reference['minority']}s cut): its claims are tested in general words, without its numbers."]),
         f"One-sided paired t-tests over seeds: a claim holds when its Holm p < {ALPHA}, does not hold when the "
         "opposite test's Holm p is, and is otherwise not significant; Holm's correction runs over this section's "
         "claims, on each side. Against several methods a claim must beat each (the smallest difference, the largest "
@@ -145,6 +153,6 @@ def _regime(regime, runs, reference, out):
                   f"at its Holm level, from the spread of the paired differences:", forest_table(forest)]
     figure_links = "### Figures\n\n" + "\n".join(f"![{name}](figures/{regime}/{name}.png)" for name in drawn)
     # REPRODUCTION.md gets the findings; the report puts the full table between the head and the comparison.
-    findings = "\n\n".join(head + comparison)
-    section = "\n\n".join(head + table + comparison + extension + [figure_links])
-    return section, findings, claims + beyond
+    findings = "\n\n".join(head + answer_lines + comparison)
+    section = "\n\n".join(head + answer_lines + table + comparison + extension + [figure_links])
+    return section, findings, claims + beyond + answers
