@@ -426,3 +426,21 @@ def test_the_stages_that_train_nothing_import_no_training_library(tiny_run, tmp_
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_the_screen_preset_answers_which_method_to_use_from_outside_the_repository(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = build_config(preset="screen")
+    assert config["classify"]["model"] == "fast" and config["seeds"] == [0, 1, 2, 3, 4]
+    assert config["methods"] == ["imbalanced", "oversample", "smote", "class_weight", "logit_adjust",
+                                 "logit_adjust_posthoc", "ldam_drw", "balanced_softmax", "crt", "feature_smote"]
+    # The fixture's train set cut by hand, so that it is imbalanced as it comes: trucks are a fifth of the rest.
+    data = tmp_path / "mine"
+    shutil.copytree(FIXTURE, data)
+    for path in sorted((data / "train" / "truck").iterdir())[4:]:
+        path.unlink()
+    assert main(["run", "--preset", "screen", "--set", f"data.root={data}", "--set", "seeds=0",
+                 "--set", "classify.fast.epochs=1", "--set", "rebalance.smote.k_neighbors=2", "--quiet",
+                 "--workers", "1", "--out", "out"]) == 0
+    report = (tmp_path / "out" / "report" / "report.md").read_text()
+    assert "### Which method to use" in report and "\nUse **" in report and "The paper's claims are left out" in report
