@@ -25,9 +25,13 @@ DEFAULT_OUT = "results"  # the output folder of `smate-bench run` and of dvc.yam
 SWEEP_OUT = f"{DEFAULT_OUT}/sweep"  # the sweep's (sweep/dvc.yaml's)
 
 
+def keys_dir(out):
+    return Path(out) / "keys"
+
+
 def key_path(out, name):
     """A stage instance's content key and wall time, left when it finished."""
-    return Path(out) / "keys" / f"{name}.json"
+    return keys_dir(out) / f"{name}.json"
 
 
 def prepared_dir(out):

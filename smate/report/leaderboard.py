@@ -25,7 +25,7 @@ def method_costs(grouped, folders):
     pretraining counted whole for each method that transfers from it)."""
     stage_seconds = {}
     for folder in folders:
-        for path in sorted(layout.key_path(folder, "x").parent.glob("*.json")):
+        for path in sorted(layout.keys_dir(folder).glob("*.json")):
             stage_seconds.setdefault(path.stem, json.loads(path.read_text()).get("seconds") or 0.0)
     costs = {}
     for method, seeds in grouped.items():
@@ -99,9 +99,9 @@ def _against(grouped, metric, methods, other, section):
         specs = [{"id": f"{m}_beats_{other}_{metric}", "text": f"{m} beats {other}", "metric": metric, "better": m,
                   "worse": other} for m in methods]
     claims = tested(section, specs, grouped, [])
+    sign = -1 if section == "leader" else 1  # each claim's paired differences, better minus worse
     for claim, method in zip(claims, methods):
         seeds = sorted(set(grouped[method]) & set(grouped[other]))
-        sign = -1 if section == "leader" else 1
         claim["paired"] = [sign * (grouped[method][s][metric] - grouped[other][s][metric]) for s in seeds]
     return dict(zip(methods, claims))
 

@@ -2,6 +2,7 @@
 stratified test split."""
 
 import zipfile
+from collections import Counter
 from pathlib import PurePosixPath
 
 from ...errors import SmateError
@@ -32,7 +33,7 @@ def _list_folder(root):
     Thumbs.db, a README) are skipped with one line that counts them; hidden folders (.git, __MACOSX) are not read."""
     split_layout = any((root / split).is_dir() for split in SPLITS)
     pattern = [(split, root / split) for split in SPLITS if (root / split).is_dir()] if split_layout else [(None, root)]
-    found, skipped = [], {}
+    found, skipped = [], Counter()
     for split, folder in pattern:
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not _hidden(p.name) and p.name != CIFAR_DIR):
             images = 0
@@ -43,7 +44,7 @@ def _list_folder(root):
                     found.append(Entry(split, class_dir.name, path.relative_to(root).as_posix()))
                     images += 1
                 else:
-                    skipped[path.suffix.lower() or path.name] = skipped.get(path.suffix.lower() or path.name, 0) + 1
+                    skipped[path.suffix.lower() or path.name] += 1
             if not images:
                 where = f"{split}/{class_dir.name}" if split else class_dir.name
                 raise SmateError(f"the class folder '{where}' in '{root}' has no images; add images to it or remove it")
