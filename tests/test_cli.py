@@ -249,10 +249,10 @@ def test_samme_boosts_the_real_classifier_and_its_first_round_is_the_imbalanced_
     ("data.minority=lorry", "unknown class 'lorry'"),
     ("data.ratio=0", "data.ratio must be in (0, 1]"),
     ("methods=imbalanced,nope", "unknown method 'nope'"),
-    ("data.root=/nonexistent/data", "does not exist"),
+    ("data.root={tmp}/missing", "does not exist"),
 ])
 def test_bad_input_stops_with_one_line_and_no_outputs(override, message, tmp_path, capsys):
-    code = main(["run", *TINY, "--set", override, "--out", str(tmp_path / "out")])
+    code = main(["run", *TINY, "--set", override.format(tmp=tmp_path), "--out", str(tmp_path / "out")])
     error = capsys.readouterr().err.strip()
     assert code == 2
     assert len(error.splitlines()) == 1 and error.startswith("smate-bench: error:") and message in error

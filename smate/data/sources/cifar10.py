@@ -24,11 +24,12 @@ class CIFAR10(Source):
 
         batches = root / CIFAR_DIR
         if not batches.is_dir():
+            where = f"data.root '{root}' does not exist" if not root.exists() else f"CIFAR-10 is not in '{root}'"
             try:
                 torchvision.datasets.CIFAR10(root, train=True, download=True)
             except Exception as err:
                 raise SmateError(
-                    f"CIFAR-10 is not in '{root}' and could not be downloaded ({type(err).__name__}: {err}); "
+                    f"{where} and CIFAR-10 could not be downloaded there ({type(err).__name__}: {err}); "
                     "point data.root at a local copy: a folder holding cifar-10-batches-py, an ImageFolder "
                     "folder or .zip (train/<class>/ and test/<class>/, or <class>/ alone) or a CSV (--set data.root=PATH)"
                 ) from None
