@@ -22,7 +22,7 @@ from tabulate import tabulate
 
 from smate import atomic, pipeline
 from smate.classify import resolve_device
-from smate.cli import REFERENCE
+from smate.report.records import PAPER_REFERENCE
 from smate.config import build_config
 from smate.errors import SmateError
 from smate.pipeline.runinfo import environment
@@ -138,7 +138,7 @@ def main(argv=None):
     parser.add_argument("--params", help="params file to start from (default: ./params.yaml when it exists)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", default="results/timing", help="a fresh folder for the run and its timing")
-    parser.add_argument("--reference", default=REFERENCE, help="the paper's numbers, for the report stage")
+    parser.add_argument("--reference", default=str(PAPER_REFERENCE), help="the paper's numbers, for the report stage")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)

@@ -82,3 +82,28 @@ def test_the_session_turns_on_cuda_graphs_only_where_the_checks_saw_them_win(gra
 def test_gpu_checks_without_the_data_stop_with_one_line(tmp_path, capsys):
     assert gpu_checks.main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "checks.json")]) == 2
     assert "benchmark.gpu_checks: error:" in capsys.readouterr().err
+
+
+def test_a_run_is_dirty_when_code_changed_and_not_when_only_committed_results_grew(tmp_path):
+    import subprocess
+
+    from smate.pipeline.runinfo import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@t.invalid")
+    git("config", "user.name", "t")
+    (tmp_path / "smate").mkdir()
+    (tmp_path / "smate" / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "study").mkdir(parents=True)
+    (tmp_path / "results" / "study" / "stages.json").write_text("{}\n")
+    git("add", "-A")
+    git("commit", "-qm", "first")
+    clean = git_commit(tmp_path / "smate")
+    assert len(clean) == 40
+    (tmp_path / "results" / "study" / "stages.json").write_text('{"more": 1}\n')  # a resumed run's own output
+    assert git_commit(tmp_path / "smate") == clean
+    (tmp_path / "smate" / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path / "smate") == clean + "+dirty"

@@ -45,16 +45,22 @@ def _cpu_name():
     return capabilities.get("cpu_name") or platform.processor() or platform.machine()
 
 
-def git_commit():
+# Tracked files a run writes, not reads: a committed results folder that a resumed run adds to is not a change of
+# the code that makes the runs.
+OUTPUTS = ("results",)
+
+
+def git_commit(code=None):
     """HEAD of the repository this package's code is in (not the working directory's: a run from
-    elsewhere ran this code), with '+dirty' when tracked files changed; outside git, the commit the
-    container was built from (SMATE_GIT_COMMIT), else None."""
-    code = Path(__file__).resolve().parent
+    elsewhere ran this code), with '+dirty' when tracked files other than OUTPUTS changed; outside git, the
+    commit the container was built from (SMATE_GIT_COMMIT), else None."""
+    code = code or Path(__file__).resolve().parent
+    outputs = [f":(top,exclude){folder}" for folder in OUTPUTS]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True,
                               cwd=code).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=10, check=True, cwd=code).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", *outputs],
+                               capture_output=True, text=True, timeout=10, check=True, cwd=code).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return os.environ.get("SMATE_GIT_COMMIT")
     return head + ("+dirty" if dirty else "")
