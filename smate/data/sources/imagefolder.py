@@ -1,6 +1,7 @@
 """An ImageFolder, as a folder or a .zip: train/<class>/ and test/<class>/, or <class>/ alone, which gets a seeded
 stratified test split."""
 
+import os
 import zipfile
 from collections import Counter
 from pathlib import PurePosixPath
@@ -30,21 +31,23 @@ def _images_in(folder):
 def _list_folder(root):
     """train/<class>/<file> and test/<class>/<file> entries, or <class>/<file> ones with no split; a file in a subfolder
     of a class folder counts for that class, as in torchvision's ImageFolder. Files that are not images (.DS_Store,
-    Thumbs.db, a README) are skipped with one line that counts them; hidden folders (.git, __MACOSX) are not read."""
+    Thumbs.db, a README) are skipped with one line that counts them; hidden folders (.git, __MACOSX) are not read.
+    os.walk on strings, not pathlib: for 2,400 files pathlib's listing took a fifth of prepare's time."""
     split_layout = any((root / split).is_dir() for split in SPLITS)
     pattern = [(split, root / split) for split in SPLITS if (root / split).is_dir()] if split_layout else [(None, root)]
     found, skipped = [], Counter()
     for split, folder in pattern:
         for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not _hidden(p.name) and p.name != CIFAR_DIR):
             images = 0
-            for path in sorted(class_dir.rglob("*")):
-                if not path.is_file() or any(_hidden(part) for part in path.relative_to(class_dir).parts[:-1]):
-                    continue
-                if path.suffix.lower() in IMAGE_SUFFIXES and not _hidden(path.name):
-                    found.append(Entry(split, class_dir.name, path.relative_to(root).as_posix()))
-                    images += 1
-                else:
-                    skipped[path.suffix.lower() or path.name] += 1
+            for directory, subfolders, files in os.walk(class_dir):
+                subfolders[:] = sorted(name for name in subfolders if not _hidden(name))
+                inside = os.path.relpath(directory, root).replace(os.sep, "/")
+                for name in sorted(files):
+                    if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES and not _hidden(name):
+                        found.append(Entry(split, class_dir.name, f"{inside}/{name}"))
+                        images += 1
+                    else:
+                        skipped[os.path.splitext(name)[1].lower() or name] += 1
             if not images:
                 where = f"{split}/{class_dir.name}" if split else class_dir.name
                 raise SmateError(f"the class folder '{where}' in '{root}' has no images; add images to it or remove it")
