@@ -32,7 +32,7 @@ from smate.config import build_config, split_seed_of
 from smate.gan import build_gan, quality, sample
 from smate.gan.collapse import collapsed
 from smate.pipeline.gan_stages import gan_quality, steps_per_epoch, load_classifier, pretrain_gan, synthesize, transfer_gan
-from smate.report.layout import feature_net_path, gan_dir, generator_dir, training_dir
+from smate.report.layout import feature_net_path, gan_dir, generator_dir, last_grid, training_dir
 from smate.pipeline.stages import load_prepared, load_split
 
 PRESET = "paper-cpu"  # the scale the table is for; --preset tiny runs the study in a test
@@ -171,7 +171,7 @@ def _training(folder, batch_size):
     return {"epochs": len(history), "steps": len(history) * steps_per_epoch(record["n_images"], batch_size), "seconds": sum(h["seconds"] for h in history),
             "sample_ssim": last["sample_ssim"], "real_ssim": record["real_ssim"],
             "collapsed": collapsed(last["sample_ssim"], record["real_ssim"]),
-            "grid": sorted((folder / "samples").glob("epoch_*.png"))[-1].as_posix()}
+            "grid": last_grid(folder).as_posix()}
 
 
 def _trainings(entry):

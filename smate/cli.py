@@ -16,7 +16,6 @@ from .pipeline.stage_registry import GROUPS, STAGES
 from .report.layout import DEFAULT_OUT, SWEEP_OUT
 
 
-
 def _config_options(parser):
     parser.add_argument("--preset", help=f"a packaged preset ({', '.join(preset_names())}) or a YAML file of overrides")
     parser.add_argument("--params", help="params file to start from (default: ./params.yaml when it exists)")

@@ -123,8 +123,9 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     through DiffAugment; `guide` (a ClassifierGuide, SMate+) adds its term to G's loss, and each
     epoch's history records the share of fakes its classifier recognises. With gan.train.ema, the grids, the
     collapse signal and generator.pt come from the moving average of G's weights, its BatchNorm statistics
-    recomputed from its own samples (gan.train.ema_batchnorm: recompute) or averaged with the weights (average). Each epoch records its
-    samples' mean pairwise SSIM beside the real images' (the collapse signal, smate/gan/collapse.py).
+    recomputed from its own samples (gan.train.ema_batchnorm: recompute) or averaged with the weights (average).
+    Each epoch records its samples' mean pairwise SSIM beside the real images' (the collapse signal,
+    smate/gan/collapse.py).
     With `time_budget` (seconds), training stops after the first epoch that takes the epochs' time past it,
     for studies that give recipes the same CPU minutes. `on_epoch` is given each epoch's history record (a
     resumed training's earlier ones first). With `snapshots`, the sampling generator's weights at each grid go to
@@ -179,6 +180,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
             shutil.rmtree(out_dir / earlier)  # grids of an earlier, different run would mislead
 
     n, batch_size = len(real_all), min(params["batch_size"], len(real_all))
+    drawing = None  # the last epoch's sampling generator, which generator.pt saves
     bar = tqdm(range(start_epoch, epochs), desc=label, unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         generator.train()
@@ -217,7 +219,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
 
     if history and collapsed(history[-1]["sample_ssim"], real_similarity):
         print(collapse_warning(label, history[-1]["sample_ssim"], real_similarity, out_dir / "samples"))
-    drawing = sampler()
+    if drawing is None:  # a run resumed at its last epoch trains none
+        drawing = sampler()
     with atomic.atomic_path(out_dir / "generator.pt") as tmp:
         torch.save(drawing.state_dict(), tmp)
     with atomic.atomic_path(out_dir / "discriminator.pt") as tmp:

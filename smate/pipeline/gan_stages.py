@@ -19,7 +19,7 @@ from ..errors import SmateError
 from ..gan import build_gan, quality, sample, train_gan
 from ..gan.guide import ClassifierGuide
 from ..rebalance import REBALANCERS
-from ..report.layout import (feature_net_path, generator_dir, guide_net_path, quality_path, synthetic_path,
+from ..report.layout import (feature_net_path, generator_dir, guide_net_path, last_grid, quality_path, synthetic_path,
                              training_dir)
 from .stage_registry import remake
 from .stages import load_imbalanced, load_prepared, load_synthetic
@@ -306,12 +306,12 @@ def _generator_records(out, variant, classes, minority_ids, batch_size, generato
         stages_of_class = []
         for path in trainings + [folder]:
             history = json.loads((path / "history.json").read_text())
-            grids = sorted((path / "samples").glob("epoch_*.png"))
+            grid = last_grid(path)
             stages_of_class.append({
                 "label": history["label"], "images": history["n_images"], "epochs": len(history["history"]),
                 "steps": len(history["history"]) * steps_per_epoch(history["n_images"], batch_size),
                 "freeze": history.get("freeze"),
-                "last_grid": grids[-1].relative_to(out).as_posix() if grids else None,
+                "last_grid": grid.relative_to(out).as_posix() if grid else None,
                 # The collapse signal at the last epoch, and its real yardstick (trainings before it have neither).
                 "sample_ssim": history["history"][-1].get("sample_ssim") if history["history"] else None,
                 "real_ssim": history.get("real_ssim"),

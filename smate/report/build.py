@@ -50,7 +50,7 @@ def build_report(results, reference_path=None, out=None, reproduction=None):
     generator_figures = figures.draw_generators(with_gans[0], out / "figures", curves) if with_gans else []
     qualities = _qualities(with_gans[0]) if with_gans else []
     in_features = feature_generator_table(runs)
-    pretraining = pretraining_lines(curves) if with_gans else []
+    pretraining = pretraining_lines(curves)
     if generator_figures or qualities or in_features:
         links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
         sections.append("\n\n".join(["## Generators", *(generator_tables(qualities) if qualities else []),

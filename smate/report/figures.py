@@ -15,6 +15,7 @@ from PIL import Image
 
 from .. import atomic
 from ..rebalance import family_of
+from . import layout
 from .styles import COLOURS, MARKERS, by_family, markers, method_styles, palette
 
 # A fixed SVG hash salt and no dates keep reruns byte-identical.
@@ -349,7 +350,7 @@ def last_grids(results):
         for training, seed in zip(trainings, seed_of):
             if seed == seed_of[0]:
                 label = f"{folder} {training.name}" if training.parent.name == "generators" else folder
-                grids[label] = sorted(training.glob("samples/epoch_*.png"))[-1]
+                grids[label] = layout.last_grid(training)
     return grids
 
 

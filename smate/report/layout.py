@@ -81,6 +81,12 @@ def generator_dir(out, variant, class_name, generator_seed):
     return training_dir(out, variant, generator_seed) / "generators" / classes
 
 
+def last_grid(training):
+    """A GAN training folder's last sample grid (samples/epoch_NNNN.png, as smate/gan/train.py names them), or None."""
+    grids = sorted(Path(training).glob("samples/epoch_*.png"))
+    return grids[-1] if grids else None
+
+
 def feature_net_path(out):
     return Path(out) / "gan" / "feature_net.pt"
 

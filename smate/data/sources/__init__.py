@@ -42,9 +42,9 @@ def load_dataset(source, root, max_train_per_class=None, max_test_per_class=None
                  test_fraction=0.2, test_seed=0, options=None):
     """Load `root` as `source` ('auto' finds it) under the image `policy` (smate/data/images.py)."""
     root = Path(root)
-    name = detect_source(root) if source == "auto" else source
-    reader = SOURCES.pick(name, "data.source")(options)
     found = detect_source(root)
+    name = found if source == "auto" else source
+    reader = SOURCES.pick(name, "data.source")(options)
     if not reader.claims(root) and not SOURCES[found].fallback:
         raise SmateError(f"data.source is {name} but data.root '{root}' holds {found} data; set data.source={found}, "
                          "or auto to let the root decide")
