@@ -39,6 +39,8 @@ def build_parser():
         "regimes": "run everything with each classifier (fast, keras_cnn) into OUT/<classifier>/, then one report",
         "sweep": "run sweep.methods at each of sweep.ratios (OUT/ratio-R/) or, with sweep.over epochs, each of "
                  "sweep.epochs (OUT/epochs-E/), then one table and figure against it",
+        "status": "list the stages a run (or a sweep) would redo in --out and why: params, code or data; exits 0 "
+                  "when there are none, 1 otherwise (summarize and report, seconds each, always rerun)",
         "params": "print the merged parameters, or write them with --write",
         "repro": "write the merged parameters to params.yaml and run `dvc repro`",
         "methods": "list the registered rebalancing methods",
@@ -46,10 +48,12 @@ def build_parser():
         "example-data": "write a real image set that ships with an installed package (digits) as class folders",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
-    for name in ("run", *stage_commands, "params", "repro", "regimes", "sweep"):
+    for name in ("run", *stage_commands, "params", "repro", "regimes", "sweep", "status"):
         _config_options(sub[name])
-    for name in ("run", *stage_commands, "regimes"):
+    for name in ("run", *stage_commands, "regimes", "status"):
         _out_option(sub[name])
+    sub["status"].add_argument("--no-data", action="store_true",
+                               help="do not read data.root's files again to see whether they changed since prepare")
     for name, spec in stage_commands.items():
         for option in spec.label:
             sub[name].add_argument(f"--{option.replace('_', '-')}", **STAGE_OPTIONS[option])
@@ -161,6 +165,12 @@ def _dispatch(args):
         return 0
     if args.command == "repro":
         return _repro(config, args.dvc_args)
+    if args.command == "status":
+        from .pipeline import status
+
+        statuses = status.status(config, args.out, check_data=not args.no_data)
+        print("\n".join(status.describe(statuses)))
+        return 1 if any(folder.stale for folder in statuses) else 0
     _check_writable(args.out)
     from .pipeline import run as pipeline
 

@@ -50,6 +50,14 @@ def test_a_second_sweep_keeps_every_run_and_its_report_regenerates_byte_for_byte
             assert (tmp_path / made.relative_to(swept / "report")).read_bytes() == made.read_bytes()
 
 
+def test_status_reads_each_value_of_a_sweep(swept, capsys):
+    status = [*SMALL[:SMALL.index("--workers")], "--out", str(swept)]
+    assert main(["status", *status]) == 0
+    assert capsys.readouterr().out.count("nothing to redo; its 4 stages finished") == 2
+    assert main(["status", *status, "--set", "sweep.ratios=0.2,0.5,0.1"]) == 1
+    assert "ratio-0.1: 4 of 4 stages to redo\n  never finished: 4" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_the_budget_sweep_trains_each_budget_and_reads_when_training_settled(tmp_path):
     budget = ["--preset", "tiny", "--set", "sweep.over=epochs", "--set", "sweep.epochs=1,3", "--set", "classify.model=keras_cnn",

@@ -10,7 +10,7 @@ changes, and inside the group these keys keep every stage that the change leaves
 import hashlib
 import json
 
-from ..digest import ROOT, code_digest
+from ..digest import ROOT, code_digest, file_digests
 
 
 def lookup(config, dotted):
@@ -32,6 +32,13 @@ def data_digest(dataset_info, split_info, split_seed=None):
     if split_seed is not None:
         digest["split_digest"] = split_info["splits"][str(split_seed)]["split_digest"]
     return digest
+
+
+def key_parts(spec, config, data, upstream, fields=None):
+    """What one stage instance's key is made from, each part readable, so that `smate-bench status` can say which
+    changed: its params' values, each code file's sha256, `data` and {upstream stage: key}."""
+    return {"params": stage_params(spec, config, fields), "code": file_digests(spec.modules(fields), ROOT), "data": data,
+            "upstream": dict(upstream)}
 
 
 def stage_key(spec, config, data, upstream=(), fields=None):

@@ -19,7 +19,7 @@ from ..classify import REGIMES
 from ..config import apply_override
 from ..report import layout
 from . import eta, out_lock, stage_registry, stages
-from .keys import data_digest, stage_key
+from .keys import data_digest, key_parts, stage_key
 from .local_executor import LocalExecutor, interrupt, timed
 from .stage_registry import GROUPS
 
@@ -33,17 +33,26 @@ class Keys:
     """Each step's content key, from its declared params and code, the data it reads and its upstream
     steps' keys. Computed once the split exists, since every keyed step reads it."""
 
-    def __init__(self, config, out, plan):
+    def __init__(self, config, out, plan, prepared_info=None):
+        """`prepared_info`: (dataset info, split info) as prepare and split would write them (default: read from OUT)."""
         self.config, self.out = config, Path(out)
         self.by_name = {step.name: step for step in plan}
-        self.cache, self.prepared_info = {}, None
+        self.cache, self.prepared_info = {}, prepared_info
 
     def __call__(self, name):
+        return self._computed(name)[0]
+
+    def parts(self, name):
+        """What the key of `name` is made from (keys.key_parts), recorded beside it for `smate-bench status`."""
+        return self._computed(name)[1]
+
+    def _computed(self, name):
         if name not in self.cache:
             step = self.by_name[name]
-            upstream = [self(before) for before in step.keyed_on if self.by_name[before].stage.keyed]
+            upstream = {before: self(before) for before in step.keyed_on if self.by_name[before].stage.keyed}
             data = data_digest(*self._prepared(), step.stage.split_seed(self.config, step.fields))
-            self.cache[name] = stage_key(step.stage, self.config, data, upstream, step.fields)
+            self.cache[name] = (stage_key(step.stage, self.config, data, upstream.values(), step.fields),
+                                key_parts(step.stage, self.config, data, upstream, step.fields))
         return self.cache[name]
 
     def _prepared(self):
@@ -133,7 +142,7 @@ def run_step(config, out, name, progress=True):
             stages.check_prepared(config, out, with_split=step.stage.reads == "split", seeds=None if own is None else [own])
         seconds = timed(step.run)
         if step.stage.keyed:
-            _write_key(out, name, Keys(config, out, plan.values())(name), seconds)
+            _write_key(out, name, Keys(config, out, plan.values()), seconds)
 
 
 def _earlier_seconds(out):
@@ -147,7 +156,7 @@ def _earlier_seconds(out):
 
 def _finish(out, log, keys, bar, time_left, left, step, seconds, attempts=1):
     if step.stage.keyed:
-        _write_key(out, step.name, keys(step.name), seconds)
+        _write_key(out, step.name, keys, seconds)
     _record(out, log, step.name, "ran", seconds, attempts)
     time_left.finished(step.name, seconds)
     left.discard(step.name)
@@ -155,8 +164,9 @@ def _finish(out, log, keys, bar, time_left, left, step, seconds, attempts=1):
     bar.update()
 
 
-def _write_key(out, name, key, seconds):
-    atomic.write_json(layout.key_path(out, name), {"key": key, "seconds": round(seconds, 2)})
+def _write_key(out, name, keys, seconds):
+    atomic.write_json(layout.key_path(out, name), {"key": keys(name), "seconds": round(seconds, 2),
+                                                   "made_from": keys.parts(name)})
 
 
 def _record(out, log, name, status, seconds, attempts=1):

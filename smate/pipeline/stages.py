@@ -119,18 +119,11 @@ def load_synthetic(out, variant, generator_seed, seed=None):
 def split(config, out):
     """The kept train indices of each split seed the plan reads (smate.config.split_seeds): one draw for every
     run under an integer data.seed, each run seed's own under `run`. The test set is never cut."""
-    data = config["data"]
     start = time.perf_counter()
     dataset = load_prepared(out)
-    minority_ids = minority_ids_of(dataset.classes, dataset.train_labels, minority_names(config))
-    splits = {}
-    for seed in split_seeds(config):
-        kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], seed, data["profile"],
-                               data["imbalance_factor"], dataset.classes)
-        splits[str(seed)] = {"train_counts": class_counts(dataset.train_labels[kept], dataset.classes),
-                             "n_kept": len(kept), "split_digest": split_digest(kept), "kept_indices": kept.tolist()}
+    minority_ids, splits = draw_splits(config, dataset)
     info = {
-        "data": {key: data[key] for key in SPLIT_KEYS},
+        "data": {key: config["data"][key] for key in SPLIT_KEYS},
         "minority_ids": minority_ids,
         "source_sha256": dataset.source["sha256"],
         "seconds": time.perf_counter() - start,
@@ -140,6 +133,19 @@ def split(config, out):
     for seed, drawn in splits.items():
         print(f"split seed {seed}: train counts " + ", ".join(f"{name} {n}" for name, n in drawn["train_counts"].items()))
     return info
+
+
+def draw_splits(config, dataset):
+    """(the minority class ids, {split seed: its kept train indices, their class counts and digest})."""
+    data = config["data"]
+    minority_ids = minority_ids_of(dataset.classes, dataset.train_labels, minority_names(config))
+    splits = {}
+    for seed in split_seeds(config):
+        kept = make_imbalanced(dataset.train_labels, minority_ids, data["ratio"], seed, data["profile"],
+                               data["imbalance_factor"], dataset.classes)
+        splits[str(seed)] = {"train_counts": class_counts(dataset.train_labels[kept], dataset.classes),
+                             "n_kept": len(kept), "split_digest": split_digest(kept), "kept_indices": kept.tolist()}
+    return minority_ids, splits
 
 
 def load_split(out, split_seed):

@@ -80,14 +80,18 @@ def check_sweep(config):
         raise SmateError(f"sweep method {missing[0]!r} has no entry under 'rebalance:' in the params; add `{missing[0]}: {{}}`")
 
 
+def sweep_values(config):
+    """The values of sweep.over that a sweep of these params runs, in order."""
+    return sorted(set(config["sweep"][SWEPT[config["sweep"]["over"]].values_key]))
+
+
 def run_sweep(config, out, progress=True, executor=None):
     """Every value's run (by `executor`, as pipeline.run_all takes it), then the sweep's report in OUT/report/."""
     from . import run as pipeline
 
     check_sweep(config)
     out = Path(out)
-    over = config["sweep"]["over"]
-    values = sorted(set(config["sweep"][SWEPT[over].values_key]))
+    over, values = config["sweep"]["over"], sweep_values(config)
     # The plan first, so that a sweep cut short can be reported on (and says which value is missing).
     atomic.write_json(out / PLAN, {"over": over, "values": values,
                                    "methods": select_methods(config["sweep"]["methods"], "sweep.methods"),
