@@ -40,12 +40,14 @@ PRESET = "paper-cpu"  # the scale the table is for; --preset tiny runs the study
 
 @dataclass(frozen=True)
 class Recipe:
-    """A recipe: the --set overrides on the preset's GAN, what it tries, and the SMate method whose transfer it
-    trains (smate: the paper's augmented minority; smate_noaug: the real minority images alone)."""
+    """A recipe: the --set overrides on the preset's GAN, what it tries, the SMate method whose transfer it
+    trains (smate: the paper's augmented minority; smate_noaug: the real minority images alone), and the recipe
+    whose pretraining it transfers from when it changes the transfer alone (None: its own)."""
 
     overrides: tuple
     what: str
     variant: str = "smate"
+    pretrained_by: str = None
 
 
 # Each recipe sets every part the study varies, so that a recipe means the same whatever the preset's defaults are.
@@ -81,14 +83,28 @@ RECIPES = {
                                      "the reference with the EMA's BatchNorm statistics averaged, not recomputed",
                                      "smate_noaug"),
     "reference-paper-augmentation": Recipe(REFERENCE, "the reference with the transfer set grown by the paper's "
-                                                      "augmentation (its black affine fill)", "smate"),
+                                                      "augmentation (its black affine fill)", "smate", "reference"),
     "reference-paper-augmentation-reflect": Recipe((*REFERENCE, "gan.transfer.fill=reflect"),
                                                    "the reference with the paper's augmentation, its affine border "
-                                                   "reflected", "smate"),
+                                                   "reflected", "smate", "reference"),
+    # Tries for the transfer's diversity, from the few-shot GAN work: more of G adapts, D's first layers stay.
+    "reference-freeze-4": Recipe((*REFERENCE, "gan.transfer.freeze=4"),
+                                 "the reference's transfer with G's last two blocks and its output conv trained "
+                                 "(freeze 4, not 6)", "smate_noaug", "reference"),
+    "reference-freeze-0": Recipe((*REFERENCE, "gan.transfer.freeze=0"),
+                                 "the reference's transfer with every layer of G trained", "smate_noaug", "reference"),
+    "reference-freezed": Recipe((*REFERENCE, "gan.transfer.freeze=0", "gan.transfer.freeze_d=3"),
+                                "the reference's transfer with every layer of G trained and D's first three convs "
+                                "kept (FreezeD, Mo et al. 2020)", "smate_noaug", "reference"),
+    "reference-lecam": Recipe((*REFERENCE, "gan.transfer.lecam=0.3"),
+                              "the reference's transfer with the LeCam regulariser at 0.3 (Tseng et al. 2021)",
+                              "smate_noaug", "reference"),
 }
-# Issue 34's study: the reference, the presets' recipe, and the reference with one change at a time toward it.
+# Issue 34's study: the reference, the presets' recipe, the reference with one change at a time toward it, and
+# the tries for diversity (these and the augmentation rows transfer from the reference's own pretraining).
 STUDY = ("reference", "ema-diffaugment-r1", "reference-dcgan-sn", "reference-r1", "reference-nonsaturating",
-         "reference-ema-averaged", "reference-paper-augmentation", "reference-paper-augmentation-reflect")
+         "reference-ema-averaged", "reference-paper-augmentation", "reference-paper-augmentation-reflect",
+         "reference-freeze-4", "reference-freeze-0", "reference-freezed", "reference-lecam")
 # What the transferred generator should reach (issue 34), on the suite's scorer: (score, bound, "max" or "min").
 TARGETS = (("frechet_distance", 110.0, "max"), ("called_truck", 0.75, "min"), ("recall", 0.10, "min"))
 # Where a finished study is committed (its table regenerates from its JSON in the tests).
@@ -119,19 +135,34 @@ def _wall_path(out, seed):
     return Path(out) / f"wall-seed-{seed}.json"
 
 
+def check_shared_pretraining(recipe, data, preset, extra):
+    """Stop unless a recipe that transfers from another's pretraining pretrains as that one does."""
+    source = RECIPES[recipe].pretrained_by
+    mine, theirs = (config_of(name, data, 0, preset, extra)["gan"] for name in (recipe, source))
+    if any(mine[part] != theirs[part] for part in ("train", "pretrain")):
+        raise SystemExit(f"gan_recipes: {recipe} changes more than the transfer, so it cannot share {source}'s pretraining")
+
+
 def train_recipe(recipe, seed, data, out, base, pretrain_seconds, transfer_seconds, preset, extra):
-    """One recipe's pretraining and transfer for one seed, on one thread; its wall times land in OUT/<recipe>/ last,
-    so that a study run again skips what finished."""
+    """One recipe's pretraining (or a copy of the one it shares) and transfer for one seed, on one thread; its wall
+    times land in OUT/<recipe>/ last, so that a study run again skips what finished."""
     torch.set_num_threads(1)
     shutil.copytree(Path(base) / "prepared", Path(out) / "prepared", dirs_exist_ok=True)
     feature_net_path(out).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(feature_net_path(base), feature_net_path(out))
     config = config_of(recipe, data, seed, preset, extra)
+    source = RECIPES[recipe].pretrained_by
     start = time.perf_counter()
-    pretrain_gan(config, out, seed, progress=False, time_budget=pretrain_seconds)
+    if source is None:
+        pretrain_gan(config, out, seed, progress=False, time_budget=pretrain_seconds)
+        pretrain_minutes = (time.perf_counter() - start) / 60
+    else:
+        shared = Path(out).parent / source
+        shutil.copytree(training_dir(shared, "pretrained", seed), training_dir(out, "pretrained", seed), dirs_exist_ok=True)
+        pretrain_minutes = json.loads(_wall_path(shared, seed).read_text())["pretrain_minutes"]
     middle = time.perf_counter()
     transfer_gan(config, out, RECIPES[recipe].variant, seed, progress=False, time_budget=transfer_seconds)
-    wall = {"pretrain_minutes": (middle - start) / 60, "transfer_minutes": (time.perf_counter() - middle) / 60}
+    wall = {"pretrain_minutes": pretrain_minutes, "transfer_minutes": (time.perf_counter() - middle) / 60}
     atomic.write_json(_wall_path(out, seed), wall)
     return wall
 
@@ -213,6 +244,7 @@ def table(results):
                                 "called truck", "samples' SSIM (real)"], tablefmt="github", disable_numparse=True),
         "\n".join(f"- {recipe}: {entry['what']} ({' '.join(entry['overrides']) or 'no overrides'})"
                   + (f"; transfer: {entry['variant']}" if "variant" in entry else "")
+                  + (f"; from {entry['pretrained_by']}'s pretraining" if "pretrained_by" in entry else "")
                   for recipe, entry in results["recipes"].items()),
     ]
     if "reference" in results["recipes"]:
@@ -321,13 +353,22 @@ def main(argv=None):
     unknown = [name for name in seeds if name not in RECIPES]
     if unknown or not args.data:
         raise SystemExit(f"gan_recipes: give --data and recipes from {', '.join(RECIPES)}" + (f" (not {unknown[0]})" if unknown else ""))
+    for name, chosen in list(seeds.items()):
+        source = RECIPES[name].pretrained_by
+        if source is not None:
+            check_shared_pretraining(name, args.data, args.preset, args.set)
+            for seed in chosen:
+                if seed not in seeds.get(source, ()):
+                    seeds.setdefault(source, []).append(seed)  # its pretraining is the one this recipe copies
     base = out / "base"
     make_base(args.data, base, args.preset, sorted({seed for chosen in seeds.values() for seed in chosen}))
     jobs = [(name, seed, args.data, out / name, base, 60 * args.pretrain_minutes, 60 * args.transfer_minutes,
              args.preset, args.set) for name, chosen in seeds.items() for seed in chosen
             if not _wall_path(out / name, seed).is_file()]
+    # The recipes with their own pretraining first: the others copy one of theirs.
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        pool.map(_train_job, jobs, chunksize=1)
+        for shared in (False, True):
+            pool.map(_train_job, [job for job in jobs if (RECIPES[job[0]].pretrained_by is not None) == shared], chunksize=1)
     torch.set_num_threads(args.workers)
     results = {"preset": args.preset, "overrides": args.set, "pretrain_minutes": args.pretrain_minutes, "transfer_minutes": args.transfer_minutes,
                "commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
@@ -336,7 +377,7 @@ def main(argv=None):
                "recipes": {}}
     for name, chosen in seeds.items():
         entry = {"overrides": list(RECIPES[name].overrides), "what": RECIPES[name].what, "variant": RECIPES[name].variant,
-                 "seeds": {}}
+                 **({"pretrained_by": RECIPES[name].pretrained_by} if RECIPES[name].pretrained_by else {}), "seeds": {}}
         for seed in chosen:
             scores = score_recipe(name, seed, args.data, out / name, args.preset, args.set)
             for stage in ("pretrained", "transferred"):

@@ -243,6 +243,12 @@ def validate(config):
     fill = config["gan"]["transfer"]["fill"]
     if fill not in FILLS:
         raise SmateError(f"gan.transfer.fill must be one of {', '.join(FILLS)}, got {fill!r}")
+    transfer = config["gan"]["transfer"]
+    if not (isinstance(transfer["freeze_d"], int) and not isinstance(transfer["freeze_d"], bool) and transfer["freeze_d"] >= 0):
+        raise SmateError(f"gan.transfer.freeze_d must be a number of D's first layers to freeze (0: none), "
+                         f"got {transfer['freeze_d']!r}")
+    if not (isinstance(transfer["lecam"], (int, float)) and transfer["lecam"] >= 0):
+        raise SmateError(f"gan.transfer.lecam must be 0 (off) or a positive weight (0.3 in its paper), got {transfer['lecam']!r}")
     if gan["r1"] < 0:
         raise SmateError(f"gan.train.r1 must be 0 (off) or a positive weight (0.1 to 10 are usual), got {gan['r1']}")
     if config["report"]["metric"] not in RANKED:

@@ -12,6 +12,7 @@ from smate.errors import SmateError
 from smate.gan import ARCHITECTURES, LOSSES, build_gan, freeze_first, sample, train_gan
 from smate.gan.guide import ClassifierGuide
 from smate.gan.models import BrownleeDiscriminator, BrownleeGenerator, SNGANDiscriminator, SNGANGenerator
+from smate.gan.losses import LeCam
 from smate.gan.step import GANStepper, gan_step
 from smate.gan.train import make_gan, to_unit_range
 
@@ -121,6 +122,45 @@ def test_transfer_keeps_frozen_layers_bit_identical(trucks, tmp_path):
     trained = [k for k in before if int(k.split(".")[0]) >= 6]
     assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
     assert all(not torch.equal(before[k], after[k]) for k in trained)
+
+
+def test_freezed_keeps_ds_first_weight_layers_and_trains_the_rest(trucks, tmp_path):
+    params = {**PARAMS, "architecture": "sngan_cnn", "loss": "hinge"}
+    train_gan(trucks, params, 1, tmp_path / "pre", seed=0)
+    before = torch.load(tmp_path / "pre" / "discriminator.pt", weights_only=True)
+    init = {"generator": torch.load(tmp_path / "pre" / "generator.pt", weights_only=True), "discriminator": before}
+    train_gan(trucks[::-1].copy(), params, 1, tmp_path / "transfer", seed=1, init=init, freeze_d=3)
+    after = torch.load(tmp_path / "transfer" / "discriminator.pt", weights_only=True)
+    # Spectral norm keeps each weight as its original; its power-iteration vectors move whether or not it trains.
+    weights = [name for name in before if name.endswith(("weight.original", "bias"))]
+    layers = sorted({int(name.split(".")[0]) for name in weights})
+    frozen = [name for name in weights if int(name.split(".")[0]) in layers[:3]]
+    # The score's bias has no gradient under hinge while every score is inside the margin: weights alone.
+    trained = [name for name in weights if int(name.split(".")[0]) in layers[3:] and name.endswith("original")]
+    assert len(frozen) == 6 and all(torch.equal(before[name], after[name]) for name in frozen)
+    assert trained and all(not torch.equal(before[name], after[name]) for name in trained)
+    record = json.loads((tmp_path / "transfer" / "history.json").read_text())
+    assert record["freeze_d"] == 3 and "lecam" not in record
+
+
+def test_lecam_adds_its_weighted_anchored_penalty_to_ds_loss():
+    lecam = LeCam(0.3, "cpu")
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])
+    # First batch: the anchors are its own means (real 1.0, fake 0.0).
+    expected = 0.3 * ((torch.relu(real - 0.0) ** 2).mean() + (torch.relu(1.0 - fake) ** 2).mean())
+    assert torch.isclose(lecam(real, fake), expected)
+    # Then they move 1% of the way to each new batch's mean.
+    lecam(torch.tensor([3.0, 3.0]), torch.tensor([1.0, 1.0]))
+    assert torch.isclose(lecam.real_mean, torch.tensor(0.99 * 1.0 + 0.01 * 3.0))
+    assert torch.isclose(lecam.fake_mean, torch.tensor(0.01 * 1.0))
+
+
+def test_a_lecam_transfer_trains_records_it_and_never_resumes_a_checkpoint_made_without(trucks, tmp_path, capsys):
+    train_gan(trucks, PARAMS, 1, tmp_path, seed=0)
+    _, history = train_gan(trucks, PARAMS, 2, tmp_path, seed=0, lecam=0.3)
+    assert "resuming" not in capsys.readouterr().out and len(history) == 2
+    assert all(np.isfinite(h["d_loss"]) for h in history)
+    assert json.loads((tmp_path / "history.json").read_text())["lecam"] == 0.3
 
 
 def test_a_killed_run_resumes_to_the_same_generator(trucks, tmp_path):

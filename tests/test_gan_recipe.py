@@ -209,3 +209,11 @@ def test_unknown_ema_batchnorm_and_fill_are_refused_in_one_line():
         build_config(preset="tiny", overrides=["gan.train.ema_batchnorm=mean"])
     with pytest.raises(SmateError, match="gan.transfer.fill must be one of constant, reflect"):
         build_config(preset="tiny", overrides=["gan.transfer.fill=black"])
+
+
+@pytest.mark.parametrize("override, message", [("gan.transfer.freeze_d=-1", "gan.transfer.freeze_d must be a number"),
+                                               ("gan.transfer.freeze_d=2.5", "gan.transfer.freeze_d. must be int"),
+                                               ("gan.transfer.lecam=-0.3", "gan.transfer.lecam must be 0 .off. or a positive")])
+def test_bad_freezed_and_lecam_settings_are_refused_in_one_line(override, message):
+    with pytest.raises(SmateError, match=message):
+        build_config(preset="tiny", overrides=[override])

@@ -11,7 +11,7 @@ from conftest import FIXTURE
 
 
 def test_the_recipe_study_trains_each_recipe_for_its_budget_and_tables_the_scores(tmp_path):
-    recipes = "paper-cpu,ema-diffaugment-r1,reference"
+    recipes = "paper-cpu,ema-diffaugment-r1,reference,reference-freezed"
     arguments = ["--data", str(FIXTURE), "--out", str(tmp_path), "--recipes", recipes, "--preset", "tiny",
                  "--set", "gan.pretrain.epochs=4", "--set", "gan.transfer.epochs=4",
                  "--pretrain-minutes", "0.001", "--transfer-minutes", "0.001", "--workers", "1"]
@@ -32,6 +32,14 @@ def test_the_recipe_study_trains_each_recipe_for_its_budget_and_tables_the_score
     for seed in (0, 1):
         assert (tmp_path / "reference" / "gan" / "smate_noaug" / f"seed-{seed}" / "generators" / "truck" / "generator.pt").is_file()
         assert (tmp_path / "reference" / "gan" / "pretrained" / f"seed-{seed}" / "generator.pt").is_file()
+    # A transfer-only try copies the reference's pretraining and changes its transfer alone.
+    shared = "gan/pretrained/seed-0/generator.pt"
+    assert (tmp_path / "reference-freezed" / shared).read_bytes() == (tmp_path / "reference" / shared).read_bytes()
+    freezed = results["recipes"]["reference-freezed"]
+    assert freezed["pretrained_by"] == "reference" and list(freezed["seeds"]) == ["0"]
+    assert freezed["seeds"]["0"]["wall"]["pretrain_minutes"] == results["recipes"]["reference"]["seeds"]["0"]["wall"]["pretrain_minutes"]
+    transfer = tmp_path / "reference-freezed" / "gan" / "smate_noaug" / "seed-0" / "generators" / "truck" / "history.json"
+    assert json.loads(transfer.read_text())["freeze_d"] == 3
     assert {p.name for p in (tmp_path / "grids").iterdir()} == {
         *(f"{r}-{s}.png" for r in recipes.split(",") for s in ("pretrained", "transferred")),
         "reference-seed-1-pretrained.png", "reference-seed-1-transferred.png"}
@@ -39,6 +47,7 @@ def test_the_recipe_study_trains_each_recipe_for_its_budget_and_tables_the_score
     assert "| ema-diffaugment-r1 " in table and "| transferred " in table
     assert "against the reference's" in table and "Targets for the transferred generator" in table
     assert "![reference transferred](grids/reference-seed-1-transferred.png)" in table
+    assert "; from reference's pretraining" in table
     gan_recipes.main(["--out", str(tmp_path), "--table"])
     assert (tmp_path / "table.md").read_text() == table
     # Run again, the study trains nothing that finished: the trainings' files stay as they were.
@@ -55,6 +64,14 @@ COMMITTED = sorted(gan_recipes.REPO_RESULTS.parent.glob(gan_recipes.REPO_RESULTS
 @pytest.mark.parametrize("committed", COMMITTED, ids=lambda path: path.name)
 def test_each_committed_recipe_table_regenerates_from_its_json(committed):
     assert gan_recipes.table(json.loads((committed / "recipes.json").read_text())) == (committed / "table.md").read_text()
+
+
+def test_a_try_that_changes_the_pretraining_cannot_share_one(monkeypatch):
+    changed = gan_recipes.Recipe((*gan_recipes.REFERENCE, "gan.train.lr=0.001"), "not a transfer-only try", "smate_noaug",
+                                 "reference")
+    monkeypatch.setitem(gan_recipes.RECIPES, "changed", changed)
+    with pytest.raises(SystemExit, match="changes more than the transfer"):
+        gan_recipes.check_shared_pretraining("changed", FIXTURE, "tiny", [])
 
 
 def test_the_recipe_study_is_committed():

@@ -27,6 +27,29 @@ def r1_penalty(discriminator, real):
     return (_gradient_norms(discriminator, real) ** 2).mean()
 
 
+class LeCam:
+    """Tseng et al.'s (2021) regulariser for D on limited data: D's scores on real images are pulled below the
+    running mean of its fake scores, and its fake scores above the running mean of its real ones, squared and
+    weighted by `weight`. The means start at the first batch's and then decay at 0.99, as their code's do; they
+    are tensors updated in place, so that a CUDA graph replays the step with them."""
+
+    DECAY = 0.99
+
+    def __init__(self, weight, device):
+        self.weight = weight
+        self.real_mean, self.fake_mean = torch.zeros((), device=device), torch.zeros((), device=device)
+        self.started = torch.zeros((), dtype=torch.bool, device=device)
+
+    def __call__(self, real_scores, fake_scores):
+        with torch.no_grad():
+            for mean, scores in ((self.real_mean, real_scores), (self.fake_mean, fake_scores)):
+                now = scores.mean()
+                mean.copy_(torch.where(self.started, mean * self.DECAY + now * (1 - self.DECAY), now))
+            self.started.fill_(True)
+        return self.weight * (F.relu(real_scores - self.fake_mean).pow(2).mean()
+                              + F.relu(self.real_mean - fake_scores).pow(2).mean())
+
+
 def _between(a, b):
     """A point drawn uniformly on the segment from each image of `a` to its partner in `b`."""
     alpha = torch.rand(len(a), 1, 1, 1, device=a.device, dtype=a.dtype)

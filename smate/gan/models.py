@@ -173,6 +173,16 @@ class ProjectionDiscriminator(nn.Module):
         return self.score(features) + (self.embed(labels) * features).sum(1, keepdim=True)
 
 
+def freeze_first_weights(discriminator, k):
+    """Keep the parameters of the discriminator's first `k` weight layers (convs and linears, from the image
+    side) as they are: FreezeD (Mo et al. 2020), which fine-tunes the rest of D on the few target images."""
+    layers = [m for m in discriminator.modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding))]
+    for layer in layers[:k]:
+        for parameter in layer.parameters():
+            parameter.requires_grad = False
+    return discriminator
+
+
 def freeze_first(generator, k):
     """Stop gradients to the parameters of the generator's first `k` layers, counted as the paper's Keras
     model counts them: a BatchNorm is not a layer of its own but goes with the layer before it."""

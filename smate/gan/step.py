@@ -11,14 +11,15 @@ from .losses import r1_penalty
 
 
 def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, cache=True, augment=None, guide=None,
-             labels=None, r1=0.0):
+             labels=None, r1=0.0, lecam=None):
     """One step on a batch of real images: D on them and as many fresh fakes, then G. With `labels` (a
     cGAN) the fakes are drawn for the real images' labels and D scores every image with its label. Returns
     (D loss, G loss, share of real caught, share of fake caught) as one tensor on the device, and with
     a `guide` (SMate+'s classifier term, added to G's loss) the share of fakes its classifier recognises.
     `cache=False` turns off autocast's weight cache, which a CUDA graph capture must not use.
     `augment` (DiffAugment) changes every image D sees, real or fake, with a fresh draw each time.
-    `r1` weighs Mescheder et al.'s (2018) penalty on D's gradient at the real images it sees."""
+    `r1` weighs Mescheder et al.'s (2018) penalty on D's gradient at the real images it sees; `lecam` (a
+    losses.LeCam) adds its regulariser to D's loss."""
     device_type = real.device.type
     seen = augment or (lambda images: images)
     condition = () if labels is None else (labels,)
@@ -30,6 +31,8 @@ def gan_step(generator, discriminator, opt_g, opt_d, loss, real, autocast=None, 
         real_scores = critic(real_seen).float()
         fake_scores = critic(fake_seen).float()
     d_loss = loss.discriminator_loss(real_scores, fake_scores, critic, real_seen, fake_seen)
+    if lecam is not None:
+        d_loss = d_loss + lecam(real_scores, fake_scores)
     if r1:
         with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None, cache_enabled=cache):
             d_loss = d_loss + r1 / 2 * r1_penalty(critic, real_seen)
@@ -63,9 +66,9 @@ class GANStepper:
     every step is eager."""
 
     def __init__(self, generator, discriminator, opt_g, opt_d, loss, autocast=None, graphs=False, augment=None, guide=None,
-                 r1=0.0):
+                 r1=0.0, lecam=None):
         self.models = (generator, discriminator, opt_g, opt_d, loss)
-        self.autocast, self.options = autocast, {"augment": augment, "guide": guide, "r1": r1}
+        self.autocast, self.options = autocast, {"augment": augment, "guide": guide, "r1": r1, "lecam": lecam}
         self.graphs = graphs
         self.steps = 0
         self.graph = self.static_real = self.static_labels = self.static_stats = None

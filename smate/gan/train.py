@@ -22,7 +22,8 @@ from ..precision import resolve_bf16
 from .collapse import SAMPLES, collapse_warning, collapsed, mean_pairwise_ssim
 from .diffaugment import diff_augment
 from .parts import ARCHITECTURES, LOSSES
-from .models import ConditionalGenerator, ProjectionDiscriminator, freeze_first, transfer_freeze
+from .losses import LeCam
+from .models import ConditionalGenerator, ProjectionDiscriminator, freeze_first, freeze_first_weights, transfer_freeze
 from .step import GANStepper
 
 GRID_SIZE = 64
@@ -41,16 +42,19 @@ def build_gan(params, channels=3, image_shape=(32, 32), num_classes=None):
 
 
 def make_gan(params, device="cpu", channels=3, image_shape=(32, 32), init=None, freeze=0, capturable=False,
-             num_classes=None):
+             num_classes=None, freeze_d=0):
     """G and D on the device (channels_last), conditioned on `num_classes` labels if given, started
-    from `init`'s state dicts if given, G's first `freeze` layers (counted as at 32x32) frozen, and an
-    optimizer for each (D's at gan.train.lr_d where given): (generator, discriminator, opt_g, opt_d)."""
+    from `init`'s state dicts if given, G's first `freeze` layers (counted as at 32x32) and D's first `freeze_d`
+    weight layers frozen, and an optimizer for each (D's at gan.train.lr_d where given):
+    (generator, discriminator, opt_g, opt_d)."""
     generator, discriminator = build_gan(params, channels, image_shape, num_classes)
     if init is not None:
         generator.load_state_dict(init["generator"])
         discriminator.load_state_dict(init["discriminator"])
     if freeze:
         freeze_first(generator, transfer_freeze(freeze, image_shape))
+    if freeze_d:
+        freeze_first_weights(discriminator, freeze_d)
     generator.to(device, memory_format=torch.channels_last)
     discriminator.to(device, memory_format=torch.channels_last)
     lr_d = params["lr"] if params["lr_d"] is None else params["lr_d"]
@@ -115,11 +119,12 @@ def to_uint8(images):
 
 def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, diffaugment=False,
               guide=None, labels=None, num_classes=None, progress=False, label="gan", time_budget=None, on_epoch=None,
-              snapshots=False):
+              snapshots=False, freeze_d=0, lecam=0.0):
     """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
     samples/ and checkpoint.pt under `out_dir`. With `labels` and `num_classes`, a cGAN conditioned on
     the images' labels. `init` holds state dicts to start from (transfer);
-    `freeze` stops gradients to the generator's first modules; `diffaugment` shows D every image
+    `freeze` stops gradients to the generator's first modules, `freeze_d` to D's first weight layers (FreezeD);
+    `lecam` weighs the LeCam regulariser in D's loss; `diffaugment` shows D every image
     through DiffAugment; `guide` (a ClassifierGuide, SMate+) adds its term to G's loss, and each
     epoch's history records the share of fakes its classifier recognises. With gan.train.ema, the grids, the
     collapse signal and generator.pt come from the moving average of G's weights, its BatchNorm statistics
@@ -135,7 +140,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     torch.manual_seed(seed)
     graphs = device.type == "cuda" and params["cuda_graphs"]
     generator, discriminator, opt_g, opt_d = make_gan(params, device, images.shape[-1], images.shape[1:3], init, freeze, graphs,
-                                                      num_classes if labels is not None else None)
+                                                      num_classes if labels is not None else None, freeze_d)
     real_all = to_unit_range(images, device)
     labels_all = None if labels is None else torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
     fixed_noise = torch.randn(GRID_SIZE, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
@@ -143,7 +148,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     fixed_labels = None if labels is None else torch.arange(GRID_SIZE, device=device) % num_classes
     autocast = torch.bfloat16 if resolve_bf16(params["bf16"], device) else None
     step = GANStepper(generator, discriminator, opt_g, opt_d, LOSSES[params["loss"]](), autocast, graphs,
-                      diff_augment if diffaugment else None, guide, params["r1"])
+                      diff_augment if diffaugment else None, guide, params["r1"], LeCam(lecam, device) if lecam else None)
     ema = make_ema(generator, params["ema"])
     recompute = ema is not None and params["ema_batchnorm"] == "recompute"
 
@@ -155,7 +160,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
 
     real_similarity = _real_similarity(real_all, seed)
 
-    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels)
+    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels, (freeze_d, lecam))
     history, start_epoch = [], 0
     checkpoint_path = out_dir / "checkpoint.pt"
     state = _load_checkpoint(checkpoint_path, device)
@@ -226,6 +231,8 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     with atomic.atomic_path(out_dir / "discriminator.pt") as tmp:
         torch.save(discriminator.state_dict(), tmp)
     atomic.write_json(out_dir / "history.json", {"label": label, "n_images": n, "seed": seed, "freeze": freeze,
+                                                 **({"freeze_d": freeze_d} if freeze_d else {}),
+                                                 **({"lecam": lecam} if lecam else {}),
                                                  "diffaugment": diffaugment, "ema": params["ema"],
                                                  "real_ssim": real_similarity, "history": history})
     return drawing, history
@@ -292,7 +299,7 @@ def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, ema, op
         torch.save(state, tmp)
 
 
-def _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels):
+def _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels, transfer=(0, 0.0)):
     """What a checkpoint must share with this run to be resumed: everything but the epoch count,
     which may grow (a checkpoint past it is not resumed), and the GAN code that made it."""
     digest = hashlib.sha256(json.dumps({k: v for k, v in params.items() if k != "epochs"}, sort_keys=True, default=str).encode())
@@ -301,6 +308,8 @@ def _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels)
     if labels is not None:
         digest.update(np.asarray(labels, dtype=np.int64).tobytes())
     digest.update(f"{seed}/{freeze}/{diffaugment}/{guide.fingerprint() if guide else None}".encode())
+    if any(transfer):  # FreezeD and LeCam, named only where used, so that the checkpoints from before them resume
+        digest.update(f"/{transfer}".encode())
     if init is not None:
         for tensor in init["generator"].values():
             digest.update(tensor.cpu().numpy().tobytes())

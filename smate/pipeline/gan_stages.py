@@ -83,6 +83,7 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
         _, history = train_gan(
             members, params, epochs, folder, seed=generator_seed, device=device,
             init=init, freeze=transfer["freeze"] if init is not None else 0,
+            freeze_d=transfer["freeze_d"] if init is not None else 0, lecam=transfer["lecam"],
             diffaugment=diffaugment,
             guide=_guide(out, generator_seed, class_id, transfer["guide_weight"], device) if method.guided else None,
             progress=progress, label=label, time_budget=time_budget,
