@@ -42,6 +42,18 @@ def write_runs(folder, runs):
         path.write_text(json.dumps(run))
 
 
+def test_the_runs_machines_are_named_with_their_precision_and_counted_when_several():
+    from smate.report.records import machine_of, machines_line
+
+    runs = [fake_run("smote", seed, 0.8, 0.5) for seed in range(3)]
+    assert machines_line(runs) == "device x86_64 (cpu, fp32)"
+    runs[0]["environment"]["device"] = {"type": "cpu", "name": "Intel Xeon", "native_bf16": True}
+    assert machine_of(runs[0]) == "Intel Xeon (cpu, bf16)"  # classify.bf16 auto: the device's native bf16
+    assert machines_line(runs) == "devices Intel Xeon (cpu, bf16) for 1 run, x86_64 (cpu, fp32) for 2 runs"
+    runs[0]["params"] = {**runs[0]["params"], "classify": {**runs[0]["params"]["classify"], "bf16": False}}
+    assert machine_of(runs[0]) == "Intel Xeon (cpu, fp32)"
+
+
 def test_spread_gives_the_t_interval():
     mean, std, half = report.spread([0.1, 0.2, 0.3])
     assert mean == pytest.approx(0.2) and std == pytest.approx(0.1)

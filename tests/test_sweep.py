@@ -50,6 +50,21 @@ def test_a_second_sweep_keeps_every_run_and_its_report_regenerates_byte_for_byte
             assert (tmp_path / made.relative_to(swept / "report")).read_bytes() == made.read_bytes()
 
 
+def test_a_sweep_on_two_machines_says_which_trained_each_value(swept, tmp_path):
+    import shutil
+
+    shutil.copytree(swept, tmp_path / "sweep")
+    for path in (tmp_path / "sweep" / "ratio-0.5" / "runs").glob("*/metrics.json"):
+        record = json.loads(path.read_text())
+        record["environment"]["device"] = {"type": "cpu", "name": "Other CPU", "native_bf16": True}
+        path.write_text(json.dumps(record))
+    assert main(["report", "--results", str(tmp_path / "sweep")]) == 0
+    text = (tmp_path / "sweep" / "report" / "sweep.md").read_text()
+    assert "; devices " in text and "Other CPU (cpu, fp32) for 4 runs" in text  # the tiny preset asks for fp32
+    assert "a change between two values of ratio holds any effect of the machines" in text
+    assert "| 0.5     | Other CPU (cpu, fp32): 4 " in text
+
+
 def test_status_reads_each_value_of_a_sweep(swept, capsys):
     status = [*SMALL[:SMALL.index("--workers")], "--out", str(swept)]
     assert main(["status", *status]) == 0

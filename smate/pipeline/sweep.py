@@ -15,6 +15,8 @@ from ..config import select_methods
 from ..report import figures
 from ..errors import SmateError
 from ..report import commits_line, configured_runs, load_runs, spread
+from ..report.records import machine_of, machines_line
+from .keys import lookup
 from ..report.labels import METRIC_LABELS, dataset_line
 from ..report.summary import csv_value, records_csv
 
@@ -147,7 +149,7 @@ def build_sweep_report(out, report_out=None):
                      disable_numparse=True)
     settling = [] if over != "epochs" else budget_lines(rows, plan)
     markdown = "\n\n".join([
-        "# smate-bench sweep", *left_out, _setting_line(runs, plan),
+        "# smate-bench sweep", *left_out, _setting_line(runs, plan), *machines_by_value(runs, plan),
         "Cells: mean ± sample std over seeds, in percent; n = seeds.", table, *settling,
         f"![{drawn}](figures/{drawn}.png)",
     ]) + "\n"
@@ -172,9 +174,24 @@ def _setting_line(runs, plan):
         cut, trained = f"the {', '.join(run['minority'])} class cut to {data['ratio']:g}", "each budget's epochs, "
     return (f"{dataset_line(run)}, "
             f"{'all' if per_class is None else f'the first {per_class:,}'} train images of each class, {cut}; "
-            f"classifier {classifier} ({trained}batch {recipe['batch_size']}); seeds {plan['seeds']}; device "
-            f"{run['environment']['device']['name']} ({run['environment']['device']['type']}); torch "
-            f"{run['environment']['packages']['torch']}; {commits_line(runs)}")
+            f"classifier {classifier} ({trained}batch {recipe['batch_size']}); seeds {plan['seeds']}; "
+            f"{machines_line(runs)}; torch {run['environment']['packages']['torch']}; {commits_line(runs)}")
+
+
+def machines_by_value(runs, plan):
+    """Where the runs of a sweep mix machines: which trained each value's runs, since a change between two values
+    then holds any effect of the machine and its precision too."""
+    over = plan["over"]
+    if len({machine_of(run) for run in runs}) < 2:
+        return []
+    cells = []
+    for value in plan["values"]:
+        mine = [run for run in runs if lookup(run["params"], SWEPT[over].param(run["params"])) == value]
+        counts = {machine: sum(machine_of(run) == machine for run in mine) for machine in sorted({machine_of(run) for run in mine})}
+        cells.append([f"{value:g}", ", ".join(f"{machine}: {count}" for machine, count in counts.items())])
+    return [f"The runs trained on more than one machine: a change between two values of {over} holds any effect of "
+            "the machines and their precision as well.",
+            tabulate(cells, headers=[over, "runs per machine"], tablefmt="github", disable_numparse=True)]
 
 
 # Past the budget where each method's balanced accuracy moves by under this (a fraction) and the ranking holds,

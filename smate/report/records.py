@@ -116,6 +116,24 @@ def by_method(runs):
     return grouped
 
 
+def machine_of(run):
+    """Where a run's classifier trained and in which precision, e.g. "AMD EPYC (cpu, fp32)": bf16 autocast where
+    classify.bf16 asked for it, or left it to the device (auto) and the device computes bf16 natively."""
+    device, asked = run["environment"]["device"], run["params"]["classify"].get("bf16", "auto")
+    bf16 = asked is True or (asked == "auto" and device.get("native_bf16", False))
+    return f"{device['name']} ({device['type']}, {'bf16' if bf16 else 'fp32'})"
+
+
+def machines_line(runs):
+    """The machine the runs trained on, or each machine with its count of runs when they trained on several
+    (our sessions draw CPUs with and without native bf16, so a folder resumed in another may mix them)."""
+    counts = Counter(machine_of(run) for run in runs)
+    if len(counts) == 1:
+        return f"device {next(iter(counts))}"
+    return "devices " + ", ".join(f"{machine} for {count} run{'s' if count > 1 else ''}"
+                                  for machine, count in sorted(counts.items()))
+
+
 def commits_line(runs):
     """The commit the runs came from, or every commit when they came from several."""
     commits = sorted({run["environment"]["git_commit"] or "unknown (no git checkout)" for run in runs})

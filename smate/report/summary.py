@@ -11,6 +11,7 @@ from tabulate import tabulate
 from .. import atomic
 from . import layout
 from .labels import METRIC_LABELS, dataset_line
+from .records import commits_line, machines_line
 
 METRICS = ("accuracy", "minority_recall", "minority_precision", "minority_f1", "balanced_accuracy", "gmean", "macro_f1",
            "minority_average_precision")
@@ -87,12 +88,11 @@ def _split_words(data_seed):
 
 def to_markdown(rows, runs):
     first = runs[0]
-    device = first["environment"]["device"]
     header = [
         f"{dataset_line(first)}, "
         f"minority {', '.join(first['minority'])}, ratio {first['params']['data']['ratio']}, {_split_words(first['params']['data']['seed'])}",
-        f"Classifier: {first['classifier']}; device: {device['name']} ({device['type']}); "
-        f"torch {first['environment']['packages']['torch']}; commit {first['environment']['git_commit']}",
+        f"Classifier: {first['classifier']}; {machines_line(runs)}; torch {first['environment']['packages']['torch']}; "
+        f"{commits_line(runs)}",
         "Cells: mean ± sample std over seeds (n = number of seeds), in percent.",
     ]
     shown = ("accuracy", "minority_recall", "minority_f1", "balanced_accuracy", "macro_f1", "gmean")

@@ -7,7 +7,7 @@ from tabulate import tabulate
 from ..gan.collapse import MARGIN as COLLAPSE_MARGIN, collapsed
 from .labels import METRIC_LABELS, dataset_line
 from .summary import csv_value, records_csv
-from .records import commits_line
+from .records import commits_line, machines_line
 from .stats import spread
 
 
@@ -85,12 +85,10 @@ def paper_vs_reproduced(rows, reference):
 
 def environment_line(runs):
     first = runs[0]
-    device = first["environment"]["device"]
     seeds = sorted({run["seed"] for run in runs})
     return (f"{dataset_line(first)}; "
             f"{cut_words(first['params']['data'], ', '.join(first['minority']))[0]}; seeds {seeds}; "
-            f"device {device['name']} ({device['type']}); torch {first['environment']['packages']['torch']}; "
-            f"{commits_line(runs)}")
+            f"{machines_line(runs)}; torch {first['environment']['packages']['torch']}; {commits_line(runs)}")
 
 
 def cut_words(data, minority):
