@@ -65,3 +65,15 @@ def test_one_seed_recommends_without_a_test():
                           {"imbalanced": 10.0, "oversample": 30.0},
                           {"imbalanced": {"verdict": "untested (1 seed)", "n": 1, "mean_difference": 0.2,
                                           "paired": [0.2]}}).endswith("(-20.00 points).")
+
+
+def test_a_cheap_method_far_behind_the_leader_is_followed_by_the_cheapest_within_a_point():
+    values = {"imbalanced": [0.60, 0.70, 0.65], "oversample": [0.90, 0.91, 0.92],
+              "class_weight": [0.899, 0.905, 0.913], "undersample": [0.70, 0.95, 0.80]}
+    seconds = {"imbalanced": 10, "oversample": 100, "class_weight": 30, "undersample": 5}
+    lines, claims = answer(_grouped(values, seconds), "balanced_accuracy", {m: float(s) for m, s in seconds.items()})
+    verdicts = {c["worse"]: c["verdict"] for c in claims if c["section"] == "leader"}
+    assert verdicts["undersample"] == verdicts["class_weight"] == "not significant"
+    # undersample is the cheapest no test tells from the leader, 9.3 points behind; class_weight trails by 0.4.
+    assert "**undersample** costs 5 s a seed against 100 s and cannot be told from it with 3 seeds (-9.33 points)" in lines[1]
+    assert lines[1].endswith("The cheapest within 1 point of it is **class_weight**, 30 s a seed (-0.43 points).")

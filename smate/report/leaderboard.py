@@ -116,9 +116,15 @@ def _cell(claim):
     return f"{100 * sign * difference:+.1f}: {verdict_words(claim)}"
 
 
+# A mean difference smaller than this (a fraction) is one no user would choose a costlier method for: the
+# budget study's margin too (smate/pipeline/sweep.py, SETTLED).
+PRACTICAL = 0.01
+
+
 def recommendation(order, grouped, metric, costs, against_leader):
     """One sentence: the best of the methods `order` ranks (best first), and the cheapest that no test tells from
-    it, with the seeds that would separate them if their observed difference is real."""
+    it, with the seeds that would separate them if their observed difference is real; where that one trails by
+    more than PRACTICAL, the cheapest that trails by less, since few seeds cannot tell large gaps apart either."""
     leader = order[0]
     mean = 100 * np.mean([run[metric] for run in grouped[leader].values()])
     best = f"Use **{leader}**: the highest {METRIC_LABELS[metric]} here, {mean:.2f}%"
@@ -136,8 +142,14 @@ def recommendation(order, grouped, metric, costs, against_leader):
     paired = claim["paired"]
     sd = float(np.std(paired, ddof=1)) if len(paired) > 1 else 0.0
     if not (sd > 0 and claim["mean_difference"] > 0):
-        return sentence + "."
-    needed = seeds_needed(sd, claim["mean_difference"], ALPHA / len(against_leader))
-    if needed is None:
-        return sentence + "; no number of seeds up to 200 would separate a difference that small."
-    return sentence + f"; about {needed} seeds would separate them if that difference is real."
+        sentence += "."
+    else:
+        needed = seeds_needed(sd, claim["mean_difference"], ALPHA / len(against_leader))
+        sentence += ("; no number of seeds up to 200 would separate a difference that small." if needed is None else
+                     f"; about {needed} seeds would separate them if that difference is real.")
+    near = [m for m in cheaper if abs(against_leader[m]["mean_difference"]) < PRACTICAL]
+    if claim["mean_difference"] < PRACTICAL or not near:
+        return sentence
+    closest = min(near, key=lambda m: costs[m])
+    return (sentence + f" The cheapest within {100 * PRACTICAL:g} point of it is **{closest}**, {costs[closest]:.0f} s "
+                       f"a seed ({-100 * against_leader[closest]['mean_difference']:+.2f} points).")
