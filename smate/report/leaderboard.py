@@ -138,7 +138,7 @@ def recommendation(order, grouped, metric, costs, against_leader):
     claim = against_leader[cheapest]
     sentence = (f"{best}. **{cheapest}** costs {costs[cheapest]:.0f} s a seed against {costs[leader]:.0f} s and cannot "
                 f"be told from it with {claim['n']} seed{'s' if claim['n'] != 1 else ''} "
-                f"({-100 * claim['mean_difference']:+.2f} points)")
+                f"({_points(claim['mean_difference'])} points)")
     paired = claim["paired"]
     sd = float(np.std(paired, ddof=1)) if len(paired) > 1 else 0.0
     if not (sd > 0 and claim["mean_difference"] > 0):
@@ -152,4 +152,9 @@ def recommendation(order, grouped, metric, costs, against_leader):
         return sentence
     closest = min(near, key=lambda m: costs[m])
     return (sentence + f" The cheapest within {100 * PRACTICAL:g} point of it is **{closest}**, {costs[closest]:.0f} s "
-                       f"a seed ({-100 * against_leader[closest]['mean_difference']:+.2f} points).")
+                       f"a seed ({_points(against_leader[closest]['mean_difference'])} points).")
+
+
+def _points(behind):
+    """How far a method trails the leader, in signed points ("-0.00" never: two methods may tie)."""
+    return f"{-100 * behind + 0.0:+.2f}"
