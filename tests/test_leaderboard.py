@@ -55,6 +55,11 @@ def test_a_generator_methods_cost_counts_the_generator_trainings_its_images_need
     costs = method_costs(grouped, [tmp_path])
     # Each seed: its classifier run, its own transfer and draw, and the one shared pretraining, counted whole.
     assert costs["smate"] == (7 + 100 + 20 + 5 + 7 + 100 + 30 + 5) / 2 and costs["imbalanced"] == 6
+    # A transfer resumed from its checkpoints keeps its last sitting's seconds in its key; its epochs hold the rest.
+    history = tmp_path / "gan" / "smate" / "seed-1" / "generators" / "truck" / "history.json"
+    history.parent.mkdir(parents=True)
+    history.write_text(json.dumps({"history": [{"epoch": 1, "seconds": 40.0}, {"epoch": 2, "seconds": 50.0}]}))
+    assert method_costs(grouped, [tmp_path])["smate"] == (7 + 100 + 20 + 5 + 7 + 100 + 90 + 5) / 2
 
 
 def test_one_seed_recommends_without_a_test():
