@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One sitting of a long run (a preset's rerun, a sweep) made from a fixed commit, never from the tree being edited:
+#   benchmark/sitting.sh COMMIT FOLDER run --preset paper-cpu --set data.root=data/cifar10 --quiet
+#   benchmark/sitting.sh COMMIT FOLDER sweep --preset budget-cpu --set data.root=data/cifar10 --quiet
+# It checks out COMMIT as a worktree beside this checkout (../wt-COMMIT, sharing .venv and data/), copies FOLDER
+# (e.g. results/paper-cpu, as committed) to ../sittings/NAME the first time, runs `smate-bench ARGS --out` there
+# with the worktree's code, and copies what finished back into FOLDER, where git ignores the weights and arrays.
+# Outputs stay outside the worktree, so no run records the commit as dirty; a killed sitting keeps what finished,
+# and the next sitting (same COMMIT) resumes from it. A later commit that changes a stage's code or params would
+# redo its stages: finish a run at one commit (smate-bench status says what is left).
+set -euo pipefail
+if [ $# -lt 3 ]; then
+    sed -n 2,10p "$0" >&2
+    exit 2
+fi
+commit=$(git rev-parse --verify "$1^{commit}")
+folder=${2%/}
+shift 2
+root=$(git rev-parse --show-toplevel)
+tree="$root/../wt-${commit:0:7}"
+outside="$root/../sittings/$(basename "$folder")"
+if [ ! -d "$tree" ]; then
+    git -C "$root" worktree add --detach "$tree" "$commit"
+fi
+if [ "$(git -C "$tree" rev-parse HEAD)" != "$commit" ] || [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
+    echo "sitting: $tree is not a clean checkout of $commit; remove it (git worktree remove --force $tree)" >&2
+    exit 2
+fi
+ln -sfn "$root/.venv" "$tree/.venv"
+[ -e "$tree/data" ] || ln -s "$root/data" "$tree/data"
+if [ ! -d "$outside" ] && [ -d "$root/$folder" ]; then
+    mkdir -p "$(dirname "$outside")"
+    cp -a "$root/$folder" "$outside"
+fi
+echo "sitting: smate-bench $* --out $outside, with the code of ${commit:0:7} (started $(date -u +%FT%TZ))"
+status=0
+(cd "$tree" && PYTHONPATH="$tree" "$tree/.venv/bin/python" -m smate.cli "$@" --out "$outside") || status=$?
+mkdir -p "$root/$folder"
+tar -C "$outside" --exclude=dataset.npz --exclude='*.pt' --exclude=synthetic.npz --exclude=.smate-run.lock \
+    --exclude='.smate.*' -cf - . | tar -C "$root/$folder" -xf -
+echo "sitting: copied $outside back into $folder (exit $status); commit what finished there"
+exit $status
