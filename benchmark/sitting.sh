@@ -14,9 +14,9 @@ if [ $# -lt 3 ]; then
     exit 2
 fi
 commit=$(git rev-parse --verify "$1^{commit}")
-folder=${2%/}
-shift 2
 root=$(git rev-parse --show-toplevel)
+folder=$(realpath -m "${2%/}")
+shift 2
 tree="$root/../wt-${commit:0:7}"
 outside="$root/../sittings/$(basename "$folder")"
 if [ ! -d "$tree" ]; then
@@ -27,16 +27,17 @@ if [ "$(git -C "$tree" rev-parse HEAD)" != "$commit" ] || [ -n "$(git -C "$tree"
     exit 2
 fi
 ln -sfn "$root/.venv" "$tree/.venv"
-[ -e "$tree/data" ] || ln -s "$root/data" "$tree/data"
-if [ ! -d "$outside" ] && [ -d "$root/$folder" ]; then
+mkdir -p "$root/data"  # where the data lives for both (python3 ../shared/data/unpack_cifar10.py data/cifar10)
+[ -L "$tree/data" ] || ln -s "$root/data" "$tree/data"
+if [ ! -d "$outside" ] && [ -d "$folder" ]; then
     mkdir -p "$(dirname "$outside")"
-    cp -a "$root/$folder" "$outside"
+    cp -a "$folder" "$outside"
 fi
 echo "sitting: smate-bench $* --out $outside, with the code of ${commit:0:7} (started $(date -u +%FT%TZ))"
 status=0
 (cd "$tree" && PYTHONPATH="$tree" "$tree/.venv/bin/python" -m smate.cli "$@" --out "$outside") || status=$?
-mkdir -p "$root/$folder"
+mkdir -p "$folder"
 tar -C "$outside" --exclude=dataset.npz --exclude='*.pt' --exclude=synthetic.npz --exclude=.smate-run.lock \
-    --exclude='.smate.*' -cf - . | tar -C "$root/$folder" -xf -
+    --exclude='.smate.*' -cf - . | tar -C "$folder" -xf -
 echo "sitting: copied $outside back into $folder (exit $status); commit what finished there"
 exit $status
