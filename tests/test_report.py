@@ -325,7 +325,7 @@ def test_reproduction_file_states_what_holds_per_classifier(tmp_path):
           "--reproduction", str(target)])
     text = target.read_text()
     assert text.startswith("# Reproducing SMate: what holds") and "## Classifier: fast" in text
-    assert "device x86_64 (cpu)" in text and "seeds [0, 1, 2]" in text
+    assert "device x86_64 (cpu, fp32)" in text and "seeds [0, 1, 2]" in text
     assert re.search(r"SMate beats SMOTE on truck recall +\| +\| yes \(53\.5 vs 51\) +\| 3 +\| \+21\.00 .*\| holds", text)
     assert "2 hold and 0 do not hold with this classifier, after Holm's correction on both sides" in text
     assert "![" not in text
