@@ -155,9 +155,9 @@ def status(config, out, check_data=True):
     if not (out / PLAN).is_file():
         return [folder_status(config, out, check_data)]
     check_sweep(config)
-    over = config["sweep"]["over"]
-    if read_plan(out)["over"] != over:
-        raise SmateError(f"'{out}' holds a sweep over {read_plan(out)['over']}, and the params sweep over {over}; "
+    over, made = config["sweep"]["over"], read_plan(out)["over"]
+    if made != over:
+        raise SmateError(f"'{out}' holds a sweep over {made}, and the params sweep over {over}; "
                          "name the preset that made it")
     return [folder_status(value_config(config, over, value), value_folder(out, over, value), check_data)
             for value in sweep_values(config)]

@@ -5,6 +5,7 @@ figure of minority recall and balanced accuracy against the value. `sweep.over: 
 
 import copy
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,8 +188,8 @@ def machines_by_value(runs, plan):
     cells = []
     for value in plan["values"]:
         mine = [run for run in runs if lookup(run["params"], SWEPT[over].param(run["params"])) == value]
-        counts = {machine: sum(machine_of(run) == machine for run in mine) for machine in sorted({machine_of(run) for run in mine})}
-        cells.append([f"{value:g}", ", ".join(f"{machine}: {count}" for machine, count in counts.items())])
+        counts = Counter(machine_of(run) for run in mine)
+        cells.append([f"{value:g}", ", ".join(f"{machine}: {count}" for machine, count in sorted(counts.items()))])
     return [f"The runs trained on more than one machine: a change between two values of {over} holds any effect of "
             "the machines and their precision as well.",
             tabulate(cells, headers=[over, "runs per machine"], tablefmt="github", disable_numparse=True)]
