@@ -139,11 +139,17 @@ def _refuse_gan_methods(origin, methods, gan_methods):
 
 
 def _parse_value(raw, listy):
-    if listy and not raw.strip():
+    """A value as written after `--set KEY=`: YAML, where a list may also be written bare, x,y,z."""
+    raw = raw.strip()
+    if listy and not raw:
         return []
-    if listy and "," in raw:
-        return [yaml.safe_load(item.strip()) for item in raw.split(",") if item.strip()]
-    return yaml.safe_load(raw) if raw.strip() else None
+    try:
+        if listy and "," in raw and not raw.startswith("["):
+            return [yaml.safe_load(item.strip()) for item in raw.split(",") if item.strip()]
+        return yaml.safe_load(raw) if raw else None
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise SmateError(f"--set value '{raw}' cannot be read ({problem}); write a list as x,y,z or [x, y, z]") from None
 
 
 # per_seed: each run seed trains its own generators, so the seeds replicate the generators' training too;

@@ -69,6 +69,12 @@ def test_overrides_parse_lists_scalars_and_keep_types():
     assert config["data"]["max_train_per_class"] == 10
 
 
+def test_a_list_override_may_be_written_as_yaml():
+    config = build_config(overrides=["methods=[smote, adasyn]", "seeds=[3,4]"])
+    assert config["methods"] == ["smote", "adasyn"]
+    assert config["seeds"] == [3, 4]
+
+
 def test_layering_params_file_then_preset_then_set(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("data:\n  ratio: 0.5\n  seed: 7\n")
@@ -94,6 +100,7 @@ def test_layering_params_file_then_preset_then_set(tmp_path):
     ("gan.train.loss=wasserstein", "unknown gan.train.loss 'wasserstein'"),
     ("gan.train.architecture=stylegan", "unknown gan.train.architecture"),
     ("ratio", "has no '='"),
+    ("methods=[smote", "--set value '.smote' cannot be read"),
     ("classify.bf16=sometimes", "'classify.bf16' must be auto, true or false"),
     ("gan.train.bf16=1", "'gan.train.bf16' must be auto, true or false"),
     ("classify.budget=minutes", "classify.budget must be epochs or steps"),
