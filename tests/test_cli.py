@@ -17,6 +17,7 @@ from smate import atomic
 from smate.pipeline import keys, stage_registry, stages
 from smate.cli import main
 from smate.config import build_config, split_seed_of
+from smate.data.example import write_example
 from smate.rebalance import REBALANCERS
 
 from conftest import FIXTURE, REPO, TINY, cli_env
@@ -426,6 +427,22 @@ def test_the_stages_that_train_nothing_import_no_training_library(tiny_run, tmp_
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+@pytest.mark.slow
+def test_the_screen_classifier_learns_a_class_of_fourteen_images(tmp_path, monkeypatch):
+    # The digits example with its eights cut to 10% (14 train eights): airbench's CIFAR-10 settings called no test
+    # image an eight, for plain cross-entropy and logit adjustment alike.
+    monkeypatch.chdir(tmp_path)
+    write_example("digits", tmp_path / "digits")
+    assert main(["run", "--preset", "screen", "--set", "data.root=digits", "--set", "data.image_size=16",
+                 "--set", "data.resize=squash", "--set", "data.profile=minority", "--set", "data.minority=eight",
+                 "--set", "data.ratio=0.1", "--set", "methods=imbalanced,logit_adjust", "--set", "seeds=0",
+                 "--quiet", "--workers", "1", "--out", "out"]) == 0
+    for method in ("imbalanced", "logit_adjust"):
+        metrics = json.loads((tmp_path / "out" / "runs" / f"{method}-0" / "metrics.json").read_text())
+        assert metrics["per_class"]["eight"]["support"] == 35
+        assert metrics["minority_recall"] > 0.5, method
 
 
 def test_the_screen_preset_answers_which_method_to_use_from_outside_the_repository(tmp_path, monkeypatch):
