@@ -476,3 +476,17 @@ def test_report_metric_picks_what_the_leaderboard_ranks_by(tmp_path):
     text = (tmp_path / "report" / "report.md").read_text()
     # By balanced accuracy imbalanced would lead these runs; by minority recall smate does.
     assert "| minority recall [95% interval]" in text and "Use **smate**: the highest minority recall here" in text
+
+
+def test_the_readmes_quote_the_digits_screens_answer_as_its_report_gives_it():
+    report = (REPO / "results" / "digits-screen" / "report" / "report.md").read_text()
+    answer = next(line for line in report.splitlines() if line.startswith("Use **"))
+    for readme in (REPO / "README.md", REPO / "results" / "README.md"):
+        lines = readme.read_text().splitlines()
+        start = lines.index(next(line for line in lines if line.startswith("> Use **")))
+        quoted = []
+        for line in lines[start:]:
+            if not line.startswith("> "):
+                break
+            quoted.append(line[2:])
+        assert " ".join(quoted) == answer, readme
