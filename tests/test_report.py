@@ -1,4 +1,5 @@
 import csv
+import itertools
 import json
 import re
 
@@ -483,10 +484,6 @@ def test_the_readmes_quote_the_digits_screens_answer_as_its_report_gives_it():
     answer = next(line for line in report.splitlines() if line.startswith("Use **"))
     for readme in (REPO / "README.md", REPO / "results" / "README.md"):
         lines = readme.read_text().splitlines()
-        start = lines.index(next(line for line in lines if line.startswith("> Use **")))
-        quoted = []
-        for line in lines[start:]:
-            if not line.startswith("> "):
-                break
-            quoted.append(line[2:])
-        assert " ".join(quoted) == answer, readme
+        start = next(index for index, line in enumerate(lines) if line.startswith("> Use **"))
+        quoted = itertools.takewhile(lambda line: line.startswith("> "), lines[start:])
+        assert " ".join(line[2:] for line in quoted) == answer, readme
