@@ -1,8 +1,9 @@
 """The CPU presets' GAN step (paper-cpu's dcgan_sn and hinge loss) in the ways it could run: batch 32, 64
 and 128, channels_last or contiguous memory, eager or under torch.compile (inductor), one thread or two.
-The last two tests hold the suite's choice (eager, channels_last, one thread a worker) to measurements."""
+Two tests hold the suite's choice (eager, channels_last, one thread a worker) to measurements of their own."""
 
 import functools
+import time
 
 import pytest
 import torch
@@ -14,17 +15,15 @@ from smate.gan.step import gan_step
 from smate.gan.train import make_gan
 from smate.precision import resolve_bf16
 
-from benchmark.conftest import fastest_reference
 from benchmark.test_hot_paths import STEP_ROUNDS, _repeatable
 from benchmark.workers import JOBS, one_process, two_workers
 
 PARAMS = build_config(preset="paper-cpu")["gan"]["train"]
 BATCHES = (32, 64, 128)
-# Each setting's fastest step per image over the reference kernel's time beside it, for the last test: one run's
-# numbers, compared with each other, which the machine's drift between the benchmarks moves no more than the reference.
-RELATIVE_PER_IMAGE = {}
 # The alternatives the default must not trail by more than this: one run's noise on our shared CPU.
 NOISE = 1.15
+# Steps of each way in the interleaved comparison.
+TRIALS = 5
 
 
 def _step_parts(batch_size, layout, compiled=False):
@@ -41,49 +40,63 @@ def _step_parts(batch_size, layout, compiled=False):
     return parts, [generator, discriminator, opt_g, opt_d]
 
 
-def _measure(benchmark, name, batch_size, layout, compiled=False):
+def _measure(benchmark, batch_size, layout, compiled=False):
     parts, state = _step_parts(batch_size, layout, compiled)
     setup = _repeatable(gan_step, parts, state)
-    before = fastest_reference()
     stats = benchmark.pedantic(gan_step, setup=setup, rounds=STEP_ROUNDS)
     assert torch.isfinite(stats).all()
-    if benchmark.disabled:  # `--benchmark-disable` runs the step once as a plain test: there is no timing to keep
-        return
-    seconds_per_image = benchmark.stats.stats.min / batch_size
-    RELATIVE_PER_IMAGE[name] = seconds_per_image / min(before, fastest_reference())
-    benchmark.extra_info["images_per_second"] = 1 / seconds_per_image
+    if not benchmark.disabled:  # `--benchmark-disable` runs the step once as a plain test: there is no timing to keep
+        benchmark.extra_info["images_per_second"] = batch_size / benchmark.stats.stats.min
 
 
 @pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
 @pytest.mark.parametrize("batch_size", BATCHES)
 def test_gan_step_eager(benchmark, batch_size, layout):
-    _measure(benchmark, f"eager {layout} {batch_size}", batch_size, layout)
+    _measure(benchmark, batch_size, layout)
 
 
 def test_gan_step_compiled(benchmark):
     # The compile itself (a minute or two here) happens in _repeatable's warm-up steps, outside the rounds.
-    _measure(benchmark, "compiled channels_last 64", 64, "channels_last", compiled=True)
+    _measure(benchmark, 64, "channels_last", compiled=True)
 
 
 def test_gan_step_two_threads(benchmark):
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        _measure(benchmark, "two threads channels_last 64", 64, "channels_last")
+        _measure(benchmark, 64, "channels_last")
     finally:
         torch.set_num_threads(threads)
 
 
-@pytest.mark.filterwarnings("ignore:Benchmark fixture was not used")  # it reads the benchmarks above, timing nothing
+@pytest.mark.filterwarnings("ignore:Benchmark fixture was not used")  # it times the three ways itself, interleaved
 def test_the_cpu_default_gan_step_is_the_fastest_measured():
-    """Per image, eager channels_last against contiguous memory and torch.compile at the same batch, one thread."""
-    default = "eager channels_last 64"
-    needed = [default, "eager contiguous 64", "compiled channels_last 64"]
-    if any(name not in RELATIVE_PER_IMAGE for name in needed):
-        pytest.skip("needs this file's other benchmarks run before it in the same session")
-    mine = RELATIVE_PER_IMAGE[default]
-    assert mine <= NOISE * RELATIVE_PER_IMAGE["eager contiguous 64"], RELATIVE_PER_IMAGE
-    assert mine <= NOISE * RELATIVE_PER_IMAGE["compiled channels_last 64"], RELATIVE_PER_IMAGE
+    """At batch 64 on one thread: eager channels_last (the default) against contiguous memory and torch.compile.
+    Interleaved trials, so that the shared machine's drift moves every way alike; each way's fastest step counts.
+    (Separate benchmarks minutes apart let one slow spell decide: CI once measured the default 21% behind
+    contiguous memory, which a rerun here put 16% ahead of it.)"""
+    ways = {name: _step_timer(64, layout, compiled) for name, layout, compiled in [
+        ("default", "channels_last", False), ("contiguous", "contiguous", False), ("compiled", "channels_last", True)]}
+    fastest = {name: float("inf") for name in ways}
+    for _ in range(TRIALS):
+        for name, timed_step in ways.items():
+            fastest[name] = min(fastest[name], timed_step())
+    assert fastest["default"] <= NOISE * fastest["contiguous"], fastest
+    assert fastest["default"] <= NOISE * fastest["compiled"], fastest
+
+
+def _step_timer(batch_size, layout, compiled):
+    """One GAN step's wall time, as a function, after the warm-up steps (and for a compiled step, its compile)."""
+    parts, _ = _step_parts(batch_size, layout, compiled)
+    for _ in range(2):  # the first steps allocate optimizer state, and compile a compiled step
+        gan_step(*parts)
+
+    def timed_step():
+        start = time.perf_counter()
+        gan_step(*parts)
+        return time.perf_counter() - start
+
+    return timed_step
 
 
 @pytest.mark.filterwarnings("ignore:Benchmark fixture was not used")  # it times the two ways itself, interleaved
