@@ -487,3 +487,23 @@ def test_the_readmes_quote_the_digits_screens_answer_as_its_report_gives_it():
         start = next(index for index, line in enumerate(lines) if line.startswith("> Use **"))
         quoted = itertools.takewhile(lambda line: line.startswith("> "), lines[start:])
         assert " ".join(line[2:] for line in quoted) == answer, readme
+
+
+def _table_rows(lines):
+    """A Markdown table's body rows as lists of cells, from the lines from its header on."""
+    table = list(itertools.takewhile(lambda line: line.startswith("|"), lines))
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in table[2:]]
+
+
+def test_results_readme_quotes_the_budget_studys_means_as_its_report_gives_them():
+    report = (REPO / "results" / "budget-cpu" / "report" / "sweep.md").read_text().splitlines()
+    header = next(index for index, line in enumerate(report) if line.startswith("| method"))
+    means = {(row[0], row[1]): (row[3].split(" ±")[0], row[4].split(" ±")[0]) for row in _table_rows(report[header:])}
+    readme = (REPO / "results" / "README.md").read_text().splitlines()
+    section = next(index for index, line in enumerate(readme) if line.startswith("## The classifier's budget"))
+    start = next(index for index in range(section, len(readme)) if readme[index].startswith("| epochs"))
+    methods = [cell.strip() for cell in readme[start].strip("|").split("|")][1:]
+    quoted = _table_rows(readme[start:])
+    assert len(quoted) == 3 and len(methods) == 5
+    for row in quoted:
+        assert [tuple(cell.split(" / ")) for cell in row[1:]] == [means[(method, row[0])] for method in methods], row
