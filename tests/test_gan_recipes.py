@@ -76,3 +76,12 @@ def test_a_try_that_changes_the_pretraining_cannot_share_one(monkeypatch):
 
 def test_the_recipe_study_is_committed():
     assert gan_recipes.REPO_RESULTS in COMMITTED
+
+
+def test_the_minutes_not_the_presets_epochs_end_a_recipes_trainings():
+    for recipe in gan_recipes.STUDY:
+        gan = gan_recipes.config_of(recipe, "data/cifar10")["gan"]
+        assert gan["pretrain"]["epochs"] == gan["transfer"]["epochs"] == 100000, recipe
+    # An override for every recipe (--set) still caps them, as the study's test above does at the tiny preset.
+    capped = gan_recipes.config_of("reference", "data/cifar10", preset="tiny", extra=["gan.transfer.epochs=4"])
+    assert capped["gan"]["transfer"]["epochs"] == 4
