@@ -15,7 +15,7 @@ from smate.gan.step import gan_step
 from smate.gan.train import make_gan
 from smate.precision import resolve_bf16
 
-from benchmark.test_hot_paths import STEP_ROUNDS, _repeatable
+from benchmark.test_hot_paths import STEP_ROUNDS, _repeatable, warm_up
 from benchmark.workers import JOBS, one_process, two_workers
 
 PARAMS = build_config(preset="paper-cpu")["gan"]["train"]
@@ -88,8 +88,7 @@ def test_the_cpu_default_gan_step_is_the_fastest_measured():
 def _step_timer(batch_size, layout, compiled):
     """One GAN step's wall time, as a function, after the warm-up steps (and for a compiled step, its compile)."""
     parts, _ = _step_parts(batch_size, layout, compiled)
-    for _ in range(2):  # the first steps allocate optimizer state, and compile a compiled step
-        gan_step(*parts)
+    warm_up(gan_step, parts)
 
     def timed_step():
         start = time.perf_counter()

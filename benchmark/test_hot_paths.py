@@ -68,10 +68,15 @@ def test_paper_augmentation_batch(benchmark, imbalanced_set):
     assert out.shape == x.shape
 
 
+def warm_up(step, parts):
+    """The first steps, which allocate optimizer state (and compile a compiled model): timings should not pay for them."""
+    for _ in range(2):
+        step(*parts)
+
+
 def _repeatable(step, parts, modules):
     """Setup for benchmark.pedantic: every round restarts `step` from one warmed-up state of `modules`."""
-    for _ in range(2):  # the first steps allocate optimizer state; rounds should not pay for that
-        step(*parts)
+    warm_up(step, parts)
     snapshot = [copy.deepcopy(module.state_dict()) for module in modules]
 
     def restore():

@@ -489,10 +489,15 @@ def test_the_readmes_quote_the_digits_screens_answer_as_its_report_gives_it():
         assert " ".join(line[2:] for line in quoted) == answer, readme
 
 
+def _cells(row):
+    """A Markdown table row's cells."""
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
 def _table_rows(lines):
     """A Markdown table's body rows as lists of cells, from the lines from its header on."""
     table = list(itertools.takewhile(lambda line: line.startswith("|"), lines))
-    return [[cell.strip() for cell in row.strip("|").split("|")] for row in table[2:]]
+    return [_cells(row) for row in table[2:]]
 
 
 def test_results_readme_quotes_the_budget_studys_means_as_its_report_gives_them():
@@ -502,7 +507,7 @@ def test_results_readme_quotes_the_budget_studys_means_as_its_report_gives_them(
     readme = (REPO / "results" / "README.md").read_text().splitlines()
     section = next(index for index, line in enumerate(readme) if line.startswith("## The classifier's budget"))
     start = next(index for index in range(section, len(readme)) if readme[index].startswith("| epochs"))
-    methods = [cell.strip() for cell in readme[start].strip("|").split("|")][1:]
+    methods = _cells(readme[start])[1:]
     quoted = _table_rows(readme[start:])
     assert len(quoted) == 3 and len(methods) == 5
     for row in quoted:
