@@ -167,7 +167,8 @@ def train_recipe(recipe, seed, data, out, base, pretrain_seconds, transfer_secon
         pretrain_minutes = json.loads(_wall_path(shared, seed).read_text())["pretrain_minutes"]
     middle = time.perf_counter()
     transfer_gan(config, out, RECIPES[recipe].variant, seed, progress=False, time_budget=transfer_seconds)
-    wall = {"pretrain_minutes": pretrain_minutes, "transfer_minutes": (time.perf_counter() - middle) / 60}
+    # The CPU beside the minutes: a study resumed in another sitting may run on another machine.
+    wall = {"pretrain_minutes": pretrain_minutes, "transfer_minutes": (time.perf_counter() - middle) / 60, "cpu": _cpu_name()}
     atomic.write_json(_wall_path(out, seed), wall)
     return wall
 
@@ -233,11 +234,14 @@ def table(results):
                              f"{score['sample_ssim']:.2f} ({score['real_ssim']:.2f})" + (" collapsed" if score["collapsed"] else "")])
     machine = results["machine"]
     seeds = sorted({seed for entry in results["recipes"].values() for seed in _trainings(entry)})
+    cpus = sorted({training.get("wall", {}).get("cpu", machine["cpu"])
+                   for entry in results["recipes"].values() for training in _trainings(entry).values()})
     parts = [
         f"GAN recipes at {results['preset']}'s scale{_with(results['overrides'])}, each with at most "
         f"{results['pretrain_minutes']:g} minutes of pretraining and {results['transfer_minutes']:g} of the transfer "
-        f"(less where the epochs asked for end sooner: the minutes column) on one thread of a {machine['cpu']} "
-        f"({machine['workers']} recipes at once), seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, "
+        f"(less where the epochs asked for end sooner: the minutes column) on one thread of a {' or a '.join(cpus)} "
+        f"({machine['workers']} recipes at once{'; each training names its CPU in recipes.json' if len(cpus) > 1 else ''}), "
+        f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, "
         f"commit {results['commit'][:7]}, torch {machine['torch']}. "
         f"{'One training' if len(seeds) == 1 else 'At most ' + str(len(seeds)) + ' trainings'} per recipe: descriptive, "
         f"not a verdict.",

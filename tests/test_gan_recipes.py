@@ -23,6 +23,7 @@ def test_the_recipe_study_trains_each_recipe_for_its_budget_and_tables_the_score
         for training in entry["seeds"].values():
             # A budget of no time stops after the first epoch (at 0.001 minutes a one-step epoch ran twice).
             assert training["pretrained"]["epochs"] == training["transferred"]["epochs"] == 1
+            assert training["wall"]["cpu"] == results["machine"]["cpu"]
             for stage in ("pretrained", "transferred"):
                 assert 0 <= training[stage]["called_truck"] <= 1 and training[stage]["frechet_distance"] > 0
     assert results["recipes"]["ema-diffaugment-r1"]["overrides"][-1] == "gan.train.r1=0.2"
@@ -85,3 +86,15 @@ def test_the_minutes_not_the_presets_epochs_end_a_recipes_trainings():
     # An override for every recipe (--set) still caps them, as the study's test above does at the tiny preset.
     capped = gan_recipes.config_of("reference", "data/cifar10", preset="tiny", extra=["gan.transfer.epochs=4"])
     assert capped["gan"]["transfer"]["epochs"] == 4
+
+
+def test_a_study_resumed_on_another_machine_names_both_cpus():
+    results = json.loads((gan_recipes.REPO_RESULTS / "recipes.json").read_text())
+    trainings = [training for entry in results["recipes"].values() for training in gan_recipes._trainings(entry).values()]
+    for training in trainings:
+        training.setdefault("wall", {})["cpu"] = results["machine"]["cpu"]
+    assert "names its CPU" not in gan_recipes.table(results)
+    trainings[-1]["wall"]["cpu"] = "Another CPU"
+    table = gan_recipes.table(results)
+    assert " or a ".join(sorted({results["machine"]["cpu"], "Another CPU"})) in table
+    assert "each training names its CPU in recipes.json" in table
