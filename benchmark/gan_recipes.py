@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,13 +149,18 @@ def check_shared_pretraining(recipe, data, preset, extra):
         raise SystemExit(f"gan_recipes: {recipe} changes more than the transfer, so it cannot share {source}'s pretraining")
 
 
+def lay_out(base, out):
+    """A recipe's folder with the base's prepared set, split and feature net, laid out once before its seeds train:
+    two seeds copying them at once had one read the other's half-written dataset."""
+    shutil.copytree(Path(base) / "prepared", Path(out) / "prepared", dirs_exist_ok=True)
+    feature_net_path(out).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(feature_net_path(base), feature_net_path(out))
+
+
 def train_recipe(recipe, seed, data, out, base, pretrain_seconds, transfer_seconds, preset, extra):
     """One recipe's pretraining (or a copy of the one it shares) and transfer for one seed, on one thread; its wall
     times land in OUT/<recipe>/ last, so that a study run again skips what finished."""
     torch.set_num_threads(1)
-    shutil.copytree(Path(base) / "prepared", Path(out) / "prepared", dirs_exist_ok=True)
-    feature_net_path(out).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(feature_net_path(base), feature_net_path(out))
     config = config_of(recipe, data, seed, preset, extra)
     source = RECIPES[recipe].pretrained_by
     start = time.perf_counter()
@@ -332,7 +338,12 @@ def _with(overrides):
 
 
 def _train_job(args):
-    return args[:2], train_recipe(*args)
+    """A training, its failure printed as it happens (a pool raises only once every job has ended) and returned."""
+    try:
+        train_recipe(*args)
+    except Exception:
+        print(f"gan_recipes: {args[0]} seed {args[1]} failed:\n{traceback.format_exc()}", flush=True)
+        return f"{args[0]} seed {args[1]}"
 
 
 def main(argv=None):
@@ -374,10 +385,15 @@ def main(argv=None):
     jobs = [(name, seed, args.data, out / name, base, 60 * args.pretrain_minutes, 60 * args.transfer_minutes,
              args.preset, args.set) for name, chosen in seeds.items() for seed in chosen
             if not _wall_path(out / name, seed).is_file()]
+    for name in {job[0] for job in jobs}:
+        lay_out(base, out / name)
     # The recipes with their own pretraining first: the others copy one of theirs.
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         for shared in (False, True):
-            pool.map(_train_job, [job for job in jobs if (RECIPES[job[0]].pretrained_by is not None) == shared], chunksize=1)
+            failed = list(filter(None, pool.map(
+                _train_job, [job for job in jobs if (RECIPES[job[0]].pretrained_by is not None) == shared], chunksize=1)))
+            if failed:
+                raise SystemExit(f"gan_recipes: {', '.join(failed)} failed (above); run the study again to retrain them")
     torch.set_num_threads(args.workers)
     results = {"preset": args.preset, "overrides": args.set, "pretrain_minutes": args.pretrain_minutes, "transfer_minutes": args.transfer_minutes,
                "commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),

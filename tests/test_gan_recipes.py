@@ -14,10 +14,11 @@ def test_the_recipe_study_trains_each_recipe_for_its_budget_and_tables_the_score
     recipes = "paper-cpu,ema-diffaugment-r1,reference,reference-freezed"
     arguments = ["--data", str(FIXTURE), "--out", str(tmp_path), "--recipes", recipes, "--preset", "tiny",
                  "--set", "gan.pretrain.epochs=4", "--set", "gan.transfer.epochs=4",
-                 "--pretrain-minutes", "0", "--transfer-minutes", "0", "--workers", "1"]
+                 "--pretrain-minutes", "0", "--transfer-minutes", "0", "--workers", "2"]
     gan_recipes.main([*arguments, "--more-seeds", "reference:1"])
     results = json.loads((tmp_path / "recipes.json").read_text())
     assert list(results["recipes"]) == recipes.split(",")
+    # Two workers trained the reference's two seeds side by side, each in its own folder of one shared layout.
     assert list(results["recipes"]["reference"]["seeds"]) == ["0", "1"]
     for entry in results["recipes"].values():
         for training in entry["seeds"].values():
@@ -98,3 +99,9 @@ def test_a_study_resumed_on_another_machine_names_both_cpus():
     table = gan_recipes.table(results)
     assert " or a ".join(sorted({results["machine"]["cpu"], "Another CPU"})) in table
     assert "each training names its CPU in recipes.json" in table
+
+
+def test_a_failed_training_is_named_and_the_others_go_on(tmp_path, capsys):
+    job = ("reference", 0, str(FIXTURE), tmp_path / "reference", tmp_path / "no-base", 0, 0, "tiny", [])
+    assert gan_recipes._train_job(job) == "reference seed 0"
+    assert "gan_recipes: reference seed 0 failed:" in capsys.readouterr().out
