@@ -32,7 +32,7 @@ from smate.cli import main as cli
 from smate.config import build_config, split_seed_of
 from smate.gan import build_gan, quality, sample
 from smate.gan.collapse import collapsed
-from smate.pipeline.gan_stages import gan_quality, steps_per_epoch, load_classifier, pretrain_gan, synthesize, transfer_gan
+from smate.pipeline.gan_stages import gan_quality, load_classifier, pretrain_gan, synthesize, training_steps, transfer_gan
 from smate.report.layout import feature_net_path, gan_dir, generator_dir, last_grid, training_dir
 from smate.pipeline.stages import load_prepared, load_split
 
@@ -211,7 +211,7 @@ def _training(folder, batch_size):
     record = json.loads((folder / "history.json").read_text())
     history = record["history"]
     last = history[-1]
-    return {"epochs": len(history), "steps": len(history) * steps_per_epoch(record["n_images"], batch_size), "seconds": sum(h["seconds"] for h in history),
+    return {"epochs": len(history), "steps": training_steps(record, batch_size), "seconds": sum(h["seconds"] for h in history),
             "sample_ssim": last["sample_ssim"], "real_ssim": record["real_ssim"],
             "collapsed": collapsed(last["sample_ssim"], record["real_ssim"]),
             "grid": last_grid(folder).as_posix()}

@@ -120,13 +120,13 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
                                 weights_only=True) for s in (0, 1))
     assert any(not torch.equal(first[name], second[name]) for name in first)
     # Per generator method: the generator's folder, frozen layers, images, last grid, its trainings and their steps.
-    # smate_noaug makes smate's optimizer steps on its 4 trucks (2 epochs of 1 step against 1 of 2), with grids
-    # 2x as far apart; the cGAN trains once, on all 184 images of the imbalanced set (batch 32: 6 steps an epoch).
+    # smate_noaug makes smate's optimizer steps on its 4 trucks (an epoch of 2 passes of 1 step, against 1 pass of 2),
+    # with its grids at the same epochs; the cGAN trains once, on all 184 images of the imbalanced set (batch 32: 6 steps an epoch).
     expected = {
         "smate": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan seed 0", "smate truck, seed 0"], 2),
         "smate_plus": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan seed 0", "smate_plus truck, seed 0"], 2),
         "smate_diffaugment": ("truck", 6, 40, "epoch_0001.png", ["pretrain_gan seed 0", "smate_diffaugment truck, seed 0"], 2),
-        "smate_noaug": ("truck", 6, 4, "epoch_0002.png", ["pretrain_gan seed 0", "smate_noaug truck, seed 0"], 2),
+        "smate_noaug": ("truck", 6, 4, "epoch_0001.png", ["pretrain_gan seed 0", "smate_noaug truck, seed 0"], 2),
         "gan_minority": ("truck", 0, 40, "epoch_0001.png", ["gan_minority truck, seed 0"], 2),
         "cgan": ("all", 0, 184, "epoch_0001.png", ["cgan all classes, seed 0"], 6),
     }
@@ -135,6 +135,7 @@ def test_gan_stages_leave_generators_grids_and_synthetic_images(tiny_run):
         trained = folder / "seed-1"
         history = json.loads((trained / "generators" / generator / "history.json").read_text())
         assert history["freeze"] == freeze and history["n_images"] == images
+        assert history.get("passes", 1) == (2 if variant == "smate_noaug" else 1)
         assert history["diffaugment"] == (variant == "smate_diffaugment")
         # Only SMate+ trains against the guide classifier, and records the share of its fakes called trucks.
         rates = [epoch.get("guide_minority_rate") for epoch in history["history"]]

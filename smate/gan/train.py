@@ -119,7 +119,7 @@ def to_uint8(images):
 
 def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=None, freeze=0, diffaugment=False,
               guide=None, labels=None, num_classes=None, progress=False, label="gan", time_budget=None, on_epoch=None,
-              snapshots=False, freeze_d=0, lecam=0.0):
+              snapshots=False, freeze_d=0, lecam=0.0, passes=1):
     """Train a GAN on uint8 NHWC `images`; write generator.pt, discriminator.pt, history.json,
     samples/ and checkpoint.pt under `out_dir`. With `labels` and `num_classes`, a cGAN conditioned on
     the images' labels. `init` holds state dicts to start from (transfer);
@@ -134,7 +134,9 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     With `time_budget` (seconds), training stops after the first epoch that takes the epochs' time past it,
     for studies that give recipes the same CPU minutes. `on_epoch` is given each epoch's history record (a
     resumed training's earlier ones first). With `snapshots`, the sampling generator's weights at each grid go to
-    snapshots/ too, for a quality curve over the training. Returns (the sampling generator, history)."""
+    snapshots/ too, for a quality curve over the training. An epoch makes `passes` passes over the images, so that a
+    few images train as many steps an epoch as a larger set, with its once-an-epoch sampling and collapse signal.
+    Returns (the sampling generator, history)."""
     out_dir = Path(out_dir)
     device = torch.device(device)
     torch.manual_seed(seed)
@@ -160,7 +162,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
 
     real_similarity = _real_similarity(real_all, seed)
 
-    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels, (freeze_d, lecam))
+    fingerprint = _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels, (freeze_d, lecam), passes)
     history, start_epoch = [], 0
     checkpoint_path = out_dir / "checkpoint.pt"
     state = _load_checkpoint(checkpoint_path, device)
@@ -195,18 +197,19 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
             torch.cuda.synchronize(device)
         start = time.perf_counter()
         steps = 0
-        for index in torch.randperm(n, device=device).split(batch_size):
-            sums += step(real_all[index], None if labels_all is None else labels_all[index])
-            if ema is not None:
-                ema.update_parameters(generator)
-            steps += 1
+        for _ in range(passes):
+            for index in torch.randperm(n, device=device).split(batch_size):
+                sums += step(real_all[index], None if labels_all is None else labels_all[index])
+                if ema is not None:
+                    ema.update_parameters(generator)
+                steps += 1
         sums = (sums / steps).tolist()
         seconds = time.perf_counter() - start
         drawing = sampler()
         history.append({"epoch": epoch + 1, "d_loss": sums[0], "g_loss": sums[1], "d_real_accuracy": sums[2],
                         "d_fake_accuracy": sums[3], **({} if guide is None else {"guide_minority_rate": sums[4]}),
                         "sample_ssim": _sample_similarity(drawing, fixed_noise, fixed_labels),
-                        "seconds": seconds, "images_per_second": n / seconds})
+                        "seconds": seconds, "images_per_second": n * passes / seconds})
         if on_epoch:
             on_epoch(history[-1])
         bar.set_postfix(d_loss=f"{sums[0]:.3f}", g_loss=f"{sums[1]:.3f}", fake_acc=f"{sums[3]:.2f}")
@@ -233,6 +236,7 @@ def train_gan(images, params, epochs, out_dir, *, seed=0, device="cpu", init=Non
     atomic.write_json(out_dir / "history.json", {"label": label, "n_images": n, "seed": seed, "freeze": freeze,
                                                  **({"freeze_d": freeze_d} if freeze_d else {}),
                                                  **({"lecam": lecam} if lecam else {}),
+                                                 **({"passes": passes} if passes > 1 else {}),
                                                  "diffaugment": diffaugment, "ema": params["ema"],
                                                  "real_ssim": real_similarity, "history": history})
     return drawing, history
@@ -299,7 +303,7 @@ def _save_checkpoint(path, fingerprint, epoch, generator, discriminator, ema, op
         torch.save(state, tmp)
 
 
-def _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels, transfer=(0, 0.0)):
+def _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels, transfer=(0, 0.0), passes=1):
     """What a checkpoint must share with this run to be resumed: everything but the epoch count,
     which may grow (a checkpoint past it is not resumed), and the GAN code that made it."""
     digest = hashlib.sha256(json.dumps({k: v for k, v in params.items() if k != "epochs"}, sort_keys=True, default=str).encode())
@@ -310,6 +314,8 @@ def _fingerprint(params, images, seed, freeze, init, diffaugment, guide, labels,
     digest.update(f"{seed}/{freeze}/{diffaugment}/{guide.fingerprint() if guide else None}".encode())
     if any(transfer):  # FreezeD and LeCam, named only where used, so that the checkpoints from before them resume
         digest.update(f"/{transfer}".encode())
+    if passes > 1:
+        digest.update(f"/passes {passes}".encode())
     if init is not None:
         for tensor in init["generator"].values():
             digest.update(tensor.cpu().numpy().tobytes())

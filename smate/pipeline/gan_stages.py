@@ -60,7 +60,7 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
     init = _load_pretrained(out, pretrain_seed_of(config, generator_seed), device) if method.pretrained else None
     for class_id in minority_ids:
         members = images[labels == class_id]
-        params, epochs = gan["train"], transfer["epochs"]
+        passes = 1
         name = dataset.classes[class_id]
         folder = generator_dir(out, variant, name, generator_seed)
         if method.augmented:
@@ -71,17 +71,13 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
                 with open(tmp, "wb") as handle:
                     np.save(handle, members[originals:originals + 64])  # for the report's figure
         else:
-            # As many optimizer steps as the augmented variants make, so only the data differs; grids and
-            # checkpoints keep pace.
-            factor = max(1, round(steps_per_epoch(transfer["augment_to"], params["batch_size"])
-                                  / steps_per_epoch(len(members), params["batch_size"])))
-            epochs *= factor
-            params = {**params, "sample_every": params["sample_every"] * factor,
-                      "checkpoint_every": params["checkpoint_every"] * factor}
+            # As many optimizer steps an epoch as the augmented variants make, so only the data differs.
+            passes = max(1, round(steps_per_epoch(transfer["augment_to"], gan["train"]["batch_size"])
+                                  / steps_per_epoch(len(members), gan["train"]["batch_size"])))
         start = time.perf_counter()
         label = f"{variant} {name}, seed {generator_seed}"
         _, history = train_gan(
-            members, params, epochs, folder, seed=generator_seed, device=device,
+            members, gan["train"], transfer["epochs"], folder, seed=generator_seed, device=device, passes=passes,
             init=init, freeze=transfer["freeze"] if init is not None else 0,
             freeze_d=transfer["freeze_d"] if init is not None else 0, lecam=transfer["lecam"],
             diffaugment=diffaugment,
@@ -93,8 +89,13 @@ def transfer_gan(config, out, variant, generator_seed, progress=True, time_budge
 
 
 def steps_per_epoch(n_images, batch_size):
-    """The GAN steps of one epoch over `n_images` (a batch is never larger than the images)."""
+    """The GAN steps of one pass over `n_images` (a batch is never larger than the images)."""
     return math.ceil(n_images / min(batch_size, n_images))
+
+
+def training_steps(record, batch_size):
+    """The optimizer steps of a training from its history.json record (each epoch `passes` passes, 1 if unnamed)."""
+    return len(record["history"]) * steps_per_epoch(record["n_images"], batch_size) * record.get("passes", 1)
 
 
 def _guide(out, generator_seed, class_id, weight, device):
@@ -310,7 +311,7 @@ def _generator_records(out, variant, classes, minority_ids, batch_size, generato
             grid = last_grid(path)
             stages_of_class.append({
                 "label": history["label"], "images": history["n_images"], "epochs": len(history["history"]),
-                "steps": len(history["history"]) * steps_per_epoch(history["n_images"], batch_size),
+                "steps": training_steps(history, batch_size),
                 "freeze": history.get("freeze"),
                 "last_grid": grid.relative_to(out).as_posix() if grid else None,
                 # The collapse signal at the last epoch, and its real yardstick (trainings before it have neither).
