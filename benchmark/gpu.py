@@ -58,7 +58,7 @@ def images_processed(step, result, config, out):
         epochs = [epoch for history in histories for epoch in history["history"]]
         if not epochs:
             return None, None
-        seen = sum(history["n_images"] * len(history["history"]) for history in histories)
+        seen = sum(history["n_images"] * history.get("passes", 1) * len(history["history"]) for history in histories)
         return seen, statistics.median(epoch["images_per_second"] for epoch in epochs)
     if kind == "feature_net":
         counts = json.loads((prepared_dir(out) / "dataset.json").read_text())["train_counts"]

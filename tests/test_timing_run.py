@@ -1,6 +1,7 @@
 """The timing run (`python -m benchmark.gpu`) on the CPU: every stage timed, counted and tabled."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from benchmark import gpu, gpu_checks
 from conftest import FIXTURE, TINY
 from smate.config import build_config
 from smate.data import load_dataset
+from smate.report.layout import training_dir
 
 ARGS = [*TINY, "--set", "methods=imbalanced,smote,smate", "--set", "seeds=0"]
 
@@ -107,3 +109,11 @@ def test_a_run_is_dirty_when_code_changed_and_not_when_only_committed_results_gr
     assert git_commit(tmp_path / "smate") == clean
     (tmp_path / "smate" / "code.py").write_text("x = 2\n")
     assert git_commit(tmp_path / "smate") == clean + "+dirty"
+
+
+def test_a_transfer_of_several_passes_an_epoch_counts_every_pass(tmp_path):
+    folder = training_dir(tmp_path, "smate_noaug", 0) / "generators" / "truck"
+    folder.mkdir(parents=True)
+    (folder / "history.json").write_text(json.dumps({"n_images": 4, "passes": 2, "history": [{"images_per_second": 10.0}] * 3}))
+    step = SimpleNamespace(kind="transfer_gan", fields={"variant": "smate_noaug", "generator_seed": 0})
+    assert gpu.images_processed(step, None, None, tmp_path) == (24, 10.0)
