@@ -52,6 +52,15 @@ def test_the_recipe_study_trains_each_recipe_for_its_budget_and_tables_the_score
     assert "; from reference's pretraining" in table
     gan_recipes.main(["--out", str(tmp_path), "--table"])
     assert (tmp_path / "table.md").read_text() == table
+    # The real trucks the transfers learn from, scored as the generators are: the scale the FD bound moves with.
+    real = results["real_truck"]
+    assert real["seed"] == 0 and real["images"] > 0 and real["frechet_distance"] > 0 and 0 <= real["called_truck"] <= 1
+    assert f"For scale, the {real['images']} real train trucks" in table and "at this scorer's scale" in table
+    # A study scored before the real trucks were: --real scores them into its JSON and writes the same table.
+    (tmp_path / "recipes.json").write_text(json.dumps({k: v for k, v in results.items() if k != "real_truck"}))
+    gan_recipes.main(["--data", str(FIXTURE), "--out", str(tmp_path), "--real"])
+    assert json.loads((tmp_path / "recipes.json").read_text())["real_truck"]["frechet_distance"] == real["frechet_distance"]
+    assert (tmp_path / "table.md").read_text() == table
     # Run again, the study trains nothing that finished: the trainings' files stay as they were.
     generator = tmp_path / "reference" / "gan" / "pretrained" / "seed-0" / "generator.pt"
     before = generator.stat().st_mtime_ns
@@ -66,6 +75,12 @@ COMMITTED = sorted(gan_recipes.REPO_RESULTS.parent.glob(gan_recipes.REPO_RESULTS
 @pytest.mark.parametrize("committed", COMMITTED, ids=lambda path: path.name)
 def test_each_committed_recipe_table_regenerates_from_its_json(committed):
     assert gan_recipes.table(json.loads((committed / "recipes.json").read_text())) == (committed / "table.md").read_text()
+
+
+def test_the_fd_bound_moves_with_the_real_trucks_fd_on_the_scorer():
+    assert gan_recipes._targets({}) == gan_recipes.TARGETS
+    scaled = dict((name, bound) for name, bound, _ in gan_recipes._targets({"real_truck": {"frechet_distance": 90.2}}))
+    assert scaled["frechet_distance"] == pytest.approx(220.0) and scaled["recall"] == 0.10
 
 
 def test_a_try_that_changes_the_pretraining_cannot_share_one(monkeypatch):
