@@ -4,6 +4,7 @@
     python -m benchmark.compare .benchmarks/run*.json --write-baseline    # accept these times (medians)
     python -m benchmark.compare .benchmarks/new.json --add "one run on ..." # add new benchmarks, keep the rest
     python -m benchmark.compare .benchmarks/r*.json --add "..." --renew NAME  # and renew NAME (a change meant to move it)
+    python -m benchmark.compare .benchmarks/new.json --add "..." --drop NAME  # and drop NAME (a benchmark renamed or gone)
 
 Each benchmark's fastest round is divided by the reference kernel's fastest time just before and
 after it (benchmark/conftest.py). A shared machine that is busy, or simply slower, moves both
@@ -121,10 +122,12 @@ def main(argv=None):
     parser.add_argument("--renew", metavar="NAME", action="append", default=[],
                         help="with --add: also replace this benchmark's entry, after a change that moves its time on "
                         "purpose (repeat for several; the runs' median)")
+    parser.add_argument("--drop", metavar="NAME", action="append", default=[],
+                        help="with --add: also remove this benchmark's entry, after it was renamed or removed")
     args = parser.parse_args(argv)
     runs = [_read(path) for path in args.runs]
-    if args.renew and not args.add:
-        raise SystemExit("compare: --renew needs --add HOW, which records how the renewed times were measured")
+    if (args.renew or args.drop) and not args.add:
+        raise SystemExit("compare: --renew and --drop need --add HOW, which records how the baseline's new times were measured")
     if args.write_baseline:
         atomic.write_json(args.baseline, make_baseline(runs))
         print(f"compare: wrote {args.baseline}")
@@ -135,11 +138,16 @@ def main(argv=None):
         if unmeasured:
             raise SystemExit(f"compare: {', '.join(unmeasured)} is not in every one of these runs; run it, then renew it")
         added = sorted((set(new["seconds"]) - set(baseline["seconds"])) | set(args.renew))
-        for key in ("seconds", "relative"):
-            baseline[key] = dict(sorted({**baseline[key], **{name: new[key][name] for name in added}}.items()))
-        baseline["added"] = {**baseline.get("added", {}), **{name: args.add for name in added}}
+        unknown = sorted(set(args.drop) - set(baseline["seconds"]))
+        if unknown:
+            raise SystemExit(f"compare: {', '.join(unknown)} is not in the baseline, so it cannot be dropped")
+        for key in ("seconds", "relative", "added"):
+            kept = {name: value for name, value in baseline.get(key, {}).items() if name not in args.drop}
+            baseline[key] = dict(sorted({**kept, **{name: new[key][name] if key != "added" else args.add
+                                                    for name in added}}.items()))
         atomic.write_json(args.baseline, baseline)
-        print(f"compare: added or renewed {', '.join(added) or 'nothing'} in {args.baseline}")
+        print(f"compare: added or renewed {', '.join(added) or 'nothing'}"
+              f"{', dropped ' + ', '.join(args.drop) if args.drop else ''} in {args.baseline}")
         return 0
     baseline_path = Path(args.baseline)
     if not baseline_path.is_file():

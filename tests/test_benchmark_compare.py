@@ -84,7 +84,21 @@ def test_renewing_a_benchmark_replaces_its_entry_alone_and_says_how(tmp_path):
     assert renewed["added"] == {"test_build_report": "after the forest plot"}
 
 
-@pytest.mark.parametrize("argv, message", [(["--renew", "test_build_report"], "--renew needs --add"),
+def test_a_renamed_benchmark_is_dropped_as_its_new_name_is_added(tmp_path):
+    path, run = tmp_path / "baseline.json", tmp_path / "run.json"
+    path.write_text(json.dumps(compare.make_baseline([_run(NAMES)])))
+    renamed = {**{name: value for name, value in NAMES.items() if name != "test_gan_train_step"}, "test_gan_step_new": 1.1}
+    run.write_text(json.dumps(_run(renamed)))
+    assert compare.main([str(run), "--baseline", str(path)]) == 1  # one missing, one new
+    assert compare.main([str(run), "--baseline", str(path), "--add", "one run", "--drop", "test_gan_train_step"]) == 0
+    assert json.loads(path.read_text())["seconds"] == renamed
+    assert json.loads(path.read_text())["added"] == {"test_gan_step_new": "one run"}
+    assert compare.main([str(run), "--baseline", str(path)]) == 0
+
+
+@pytest.mark.parametrize("argv, message", [(["--renew", "test_build_report"], "--renew and --drop need --add"),
+                                           (["--drop", "test_build_report"], "--renew and --drop need --add"),
+                                           (["--add", "x", "--drop", "test_absent"], "test_absent is not in the baseline"),
                                            (["--add", "x", "--renew", "test_absent"], "test_absent is not in every")])
 def test_renewing_refuses_without_saying_how_or_without_a_measurement(tmp_path, argv, message):
     path, run = tmp_path / "baseline.json", tmp_path / "run.json"
