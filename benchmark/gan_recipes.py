@@ -335,10 +335,10 @@ def _against_reference(recipes, targets=TARGETS):
             if not any(short):
                 met.append(f"{recipe} (seed {seed})")
             distances[f"{recipe} (seed {seed})"] = [s for s in short if s]
+    scaled = {name: f" (the issue's {_bound(name, issued)} where real trucks scored {TARGETS_REAL_FD:g}, at this "
+                    f"scorer's scale)" for (name, bound, _), (_, issued, _) in zip(targets, TARGETS) if bound != issued}
     wanted = ", ".join(f"{_label(name)} {'at most' if side == 'max' else 'at least'} {_bound(name, bound)}"
-                       for name, bound, side in targets)
-    if targets != TARGETS:
-        wanted += f" (the issue's FD bound, {TARGETS[0][1]:g} where real trucks scored {TARGETS_REAL_FD:g}, at this scorer's scale)"
+                       + scaled.get(name, "") for name, bound, side in targets)
     if met:
         lines.append(f"Targets for the transferred generator ({wanted}, no collapse): met by {', '.join(met)}.")
     else:
