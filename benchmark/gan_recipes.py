@@ -54,7 +54,8 @@ class Recipe:
 # Each recipe sets every part the study varies, so that a recipe means the same whatever the preset's defaults are.
 PAPER_RECIPE = ("gan.train.architecture=dcgan_sn", "gan.train.loss=hinge", "gan.train.ema=0.0",
                 "gan.train.ema_batchnorm=average", "gan.pretrain.diffaugment=false", "gan.transfer.diffaugment=false",
-                "gan.train.beta1=0.5", "gan.train.beta2=0.999", "gan.train.r1=0.0", "gan.transfer.fill=constant")
+                "gan.train.beta1=0.5", "gan.train.beta2=0.999", "gan.train.r1=0.0", "gan.transfer.fill=constant",
+                "gan.transfer.freeze=6")
 EMA_DIFFAUGMENT = (*PAPER_RECIPE, "gan.train.ema=0.999", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
                    "gan.train.beta1=0.0", "gan.train.beta2=0.99")
 # Issue 34's reference: the half-width SN-GAN CNN, hinge, Adam 2e-4 (0.5, 0.999), DiffAugment in every step, an EMA
@@ -62,7 +63,7 @@ EMA_DIFFAUGMENT = (*PAPER_RECIPE, "gan.train.ema=0.999", "gan.pretrain.diffaugme
 REFERENCE = ("gan.train.architecture=sngan_cnn", "gan.train.loss=hinge", "gan.train.lr=0.0002", "gan.train.lr_d=null",
              "gan.train.beta1=0.5", "gan.train.beta2=0.999", "gan.train.ema=0.999", "gan.train.ema_batchnorm=recompute",
              "gan.train.r1=0.0", "gan.pretrain.diffaugment=true", "gan.transfer.diffaugment=true",
-             "gan.transfer.fill=constant")
+             "gan.transfer.fill=constant", "gan.transfer.freeze=6")
 RECIPES = {
     "paper-cpu": Recipe(PAPER_RECIPE, "paper-cpu's recipe before the first study: dcgan_sn, hinge, Adam 2e-4 (0.5, 0.999)"),
     "ema-diffaugment": Recipe(EMA_DIFFAUGMENT, "paper-cpu + an EMA of G (0.999), DiffAugment in both trainings, "

@@ -42,7 +42,7 @@ def _job(kind, steps, threads, bf16):
         from smate.gan.step import gan_step
         from smate.gan.train import make_gan
 
-        # The CPU presets' GAN (paper-cpu's dcgan_sn, hinge loss, batch 64), as benchmark/test_gan_step.py times it.
+        # The CPU presets' GAN (paper-cpu's sngan_cnn, hinge loss, batch 64), as benchmark/test_gan_step.py times it.
         params = build_config(preset="paper-cpu")["gan"]["train"]
         generator, discriminator, opt_g, opt_d = make_gan(params)
         loss = LOSSES[params["loss"]]()

@@ -120,3 +120,10 @@ def test_a_failed_training_is_named_and_the_others_go_on(tmp_path, capsys):
     job = ("reference", 0, str(FIXTURE), tmp_path / "reference", tmp_path / "no-base", 0, 0, "tiny", [])
     assert gan_recipes._train_job(job) == "reference seed 0"
     assert "gan_recipes: reference seed 0 failed:" in capsys.readouterr().out
+
+
+def test_a_recipe_means_the_same_whatever_the_presets_transfer_freezes():
+    # The CPU presets took the study's winner (freeze 0); the reference it was found against froze 6.
+    for preset in ("paper-cpu", "tiny"):
+        assert gan_recipes.config_of("reference", "unused", preset=preset)["gan"]["transfer"]["freeze"] == 6
+        assert gan_recipes.config_of("reference-freeze-0", "unused", preset=preset)["gan"]["transfer"]["freeze"] == 0

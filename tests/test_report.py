@@ -512,3 +512,18 @@ def test_results_readme_quotes_the_budget_studys_means_as_its_report_gives_them(
     assert len(quoted) == 3 and len(methods) == 5
     for row in quoted:
         assert [tuple(cell.split(" / ")) for cell in row[1:]] == [means[(method, row[0])] for method in methods], row
+
+
+def test_results_readme_quotes_the_recipe_studys_transfers_as_its_json_gives_them():
+    study = json.loads((REPO / "results" / "gan-recipes-cpu" / "recipes.json").read_text())["recipes"]
+    readme = (REPO / "results" / "README.md").read_text().splitlines()
+    section = next(index for index, line in enumerate(readme) if line.startswith("## GAN recipes at paper-cpu's scale"))
+    start = next(index for index in range(section, len(readme)) if readme[index].startswith("| recipe (seed)"))
+    quoted = _table_rows(readme[start:])
+    assert len(quoted) == sum(len(entry["seeds"]) for entry in study.values())
+    for row in quoted:
+        recipe, seed = row[0].removesuffix(")").split(" (")
+        scores = study[recipe]["seeds"][seed]["transferred"]
+        assert [cell.strip("*") for cell in row[2:]] == [
+            f"{scores['steps']:,}", f"{scores['frechet_distance']:.1f}", f"{scores['precision']:.3f}",
+            f"{scores['recall']:.3f}", f"{100 * scores['called_truck']:.1f}%" + (" (collapsed)" if scores["collapsed"] else "")], row
