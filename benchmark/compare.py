@@ -141,10 +141,11 @@ def main(argv=None):
         unknown = sorted(set(args.drop) - set(baseline["seconds"]))
         if unknown:
             raise SystemExit(f"compare: {', '.join(unknown)} is not in the baseline, so it cannot be dropped")
-        for key in ("seconds", "relative", "added"):
+        entries = {key: {name: new[key][name] for name in added} for key in ("seconds", "relative")}
+        entries["added"] = {name: args.add for name in added}
+        for key, fresh in entries.items():
             kept = {name: value for name, value in baseline.get(key, {}).items() if name not in args.drop}
-            baseline[key] = dict(sorted({**kept, **{name: new[key][name] if key != "added" else args.add
-                                                    for name in added}}.items()))
+            baseline[key] = dict(sorted({**kept, **fresh}.items()))
         atomic.write_json(args.baseline, baseline)
         print(f"compare: added or renewed {', '.join(added) or 'nothing'}"
               f"{', dropped ' + ', '.join(args.drop) if args.drop else ''} in {args.baseline}")

@@ -198,11 +198,7 @@ def score_recipe(recipe, seed, data, out, preset, extra):
     generator.load_state_dict(torch.load(training_dir(out, "pretrained", seed) / "generator.pt", weights_only=True))
     majority = dataset.test_images[dataset.test_labels != truck]
     heldout = majority[np.random.default_rng(0).choice(len(majority), min(SCORED, len(majority)), replace=False)]
-    made = sample(generator, len(heldout), seed=0)
-    real_features, fake_features = (extract_features(model, images, saved["normalization"]) for images in (heldout, made))
-    precision, recall = quality.precision_recall(real_features, fake_features)
-    pretrained = {"frechet_distance": quality.frechet_distance(real_features, fake_features), "precision": precision,
-                  "recall": recall, "called_truck": float((predict_labels(model, made, saved["normalization"]) == truck).mean())}
+    pretrained = _scores(model, saved, heldout, sample(generator, len(heldout), seed=0), truck)
     return {"pretrained": {**pretrained, **_training(training_dir(out, "pretrained", seed), batch_size)},
             "transferred": {"frechet_distance": transferred["frechet_distance"], "precision": transferred["precision"],
                             "recall": transferred["recall"], "called_truck": transferred["classified_as_class"]["synthetic"],
@@ -219,12 +215,16 @@ def score_real_minority(data, base, preset, extra, seed=0):
     truck = minority_ids[0]
     saved, model = load_classifier(feature_net_path(base), "cpu")
     real, heldout = images[labels == truck], dataset.test_images[dataset.test_labels == truck]
-    real_features, heldout_features = (extract_features(model, part, saved["normalization"]) for part in (real, heldout))
-    precision, recall = quality.precision_recall(heldout_features, real_features)
-    return {"images": len(real), "seed": seed, "frechet_distance": quality.frechet_distance(heldout_features, real_features),
-            "precision": precision, "recall": recall,
-            "called_truck": float((predict_labels(model, real, saved["normalization"]) == truck).mean()),
-            "commit": _commit()}
+    return {"images": len(real), "seed": seed, **_scores(model, saved, heldout, real, truck), "commit": _commit()}
+
+
+def _scores(model, saved, real, made, truck):
+    """FD, precision and recall of images `made` against `real` on the feature net's features, and the share of
+    `made` it calls trucks."""
+    real_features, made_features = (extract_features(model, images, saved["normalization"]) for images in (real, made))
+    precision, recall = quality.precision_recall(real_features, made_features)
+    return {"frechet_distance": quality.frechet_distance(real_features, made_features), "precision": precision,
+            "recall": recall, "called_truck": float((predict_labels(model, made, saved["normalization"]) == truck).mean())}
 
 
 def _training(folder, batch_size):
