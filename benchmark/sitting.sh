@@ -33,6 +33,9 @@ if [ ! -d "$outside" ] && [ -d "$folder" ]; then
     mkdir -p "$(dirname "$outside")"
     cp -a "$folder" "$outside"
 fi
+# The CPU presets pin bf16: on a CPU without it natively, a sitting keeps their precision but runs slower.
+grep -qE 'avx512_bf16|amx_tile' /proc/cpuinfo 2>/dev/null ||
+    echo "sitting: warning: this CPU has no native bf16 (AVX512-BF16 or AMX); a preset that pins bf16 runs slower here" >&2
 echo "sitting: smate-bench $* --out $outside, with the code of ${commit:0:7} (started $(date -u +%FT%TZ))"
 status=0
 (cd "$tree" && PYTHONPATH="$tree" "$tree/.venv/bin/python" -m smate.cli "$@" --out "$outside") || status=$?

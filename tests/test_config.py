@@ -155,7 +155,8 @@ def test_override_does_not_mutate_its_input():
 
 def test_a_preset_extends_another_key_by_key(tmp_path):
     cpu, authors = build_config(preset="paper-cpu"), build_config(preset="paper-cpu-authors")
-    assert authors["gan"] == cpu["gan"] and authors["data"] == cpu["data"] and authors["seeds"] == [0]
+    assert authors["gan"] == cpu["gan"] and authors["data"] == cpu["data"] and authors["seeds"] == [0, 1, 2]
+    assert authors["methods"] == ["full", "imbalanced", "undersample", "oversample", "smote", "adasyn", "class_weight", "smate"]
     assert (cpu["classify"]["keras_cnn"]["recipe"], authors["classify"]["keras_cnn"]["recipe"]) == ("ours", "authors")
     assert authors["classify"]["model"] == cpu["classify"]["model"] == "keras_cnn"
     mine = tmp_path / "mine.yaml"
