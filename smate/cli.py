@@ -46,6 +46,8 @@ def build_parser():
         "methods": "list the registered rebalancing methods",
         "dvc-yaml": "write dvc.yaml and sweep/dvc.yaml from the stage declarations (in the current folder)",
         "example-data": "write a real image set that ships with an installed package (digits) as class folders",
+        "findings": "render the findings pages (results/README.md) from their templates, every number read from the "
+                    "committed results; --check writes nothing and exits 1 where a page differs",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
     for name in ("run", *stage_commands, "params", "repro", "regimes", "sweep", "status"):
@@ -86,6 +88,8 @@ def build_parser():
                                 help="write the table of methods into FILE between its markers (docs/reference.md)")
     sub["example-data"].add_argument("name", help="digits: scikit-learn's 1,797 8x8 grayscale handwritten digits")
     sub["example-data"].add_argument("--to", help="the folder to write (default: data/NAME)")
+    sub["findings"].add_argument("--check", action="store_true", help="write nothing; exit 1 where a page is stale")
+    sub["findings"].add_argument("--root", default=".", help="the project's root, which holds results/ (default: .)")
     sub["repro"].add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed on to `dvc repro`")
     return parser
 
@@ -142,6 +146,16 @@ def _dispatch(args):
         folder = args.to or f"data/{args.name}"
         print(f"example-data: wrote {write_example(args.name, folder)} images to {folder}/<class>/")
         return 0
+    if args.command == "findings":
+        from .report.pages import PAGES, write_pages
+
+        stale = write_pages(args.root, check=args.check)
+        verb = "differs from its template's rendering (run smate-bench findings)" if args.check else "written"
+        for page in stale:
+            print(f"findings: {page} {verb}")
+        if not stale:
+            print(f"findings: {', '.join(map(str, PAGES))} up to date")
+        return 1 if args.check and stale else 0
     # Imported per command: each DVC stage is a new process, and `methods` needs neither torch nor seaborn.
     if args.command == "report":
         from . import report
