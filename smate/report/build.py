@@ -16,6 +16,7 @@ from .findings import (generator_finding, pretraining_lines, replication_lines, 
                        tally_line)
 from .forest import REFERENCE, forest_rows, forest_table
 from .leaderboard import answer, method_costs
+from .stage_times import wall_time_lines
 from .records import by_method, commits_line, configured_runs, load_reference, load_runs
 from .stats import ALPHA, POWER, holm, source_verdict, spread, test_claim, tested
 from .tables import (LABELS, cell, claims_table, environment_line, feature_generator_table, generator_tables, paper_table,
@@ -54,7 +55,8 @@ def build_report(results, reference_path=None, out=None, reproduction=None):
     if generator_figures or qualities or in_features:
         links = "\n".join(f"![{name}](figures/{name}.png)" for name in generator_figures)
         sections.append("\n\n".join(["## Generators", *(generator_tables(qualities) if qualities else []),
-                                       *pretraining, *in_features, links]))
+                                       *pretraining, *in_features, *([links] if links else [])]))
+    sections += wall_time_lines(folders)
     findings.insert(0, scale_finding(runs, reference, with_gans[0] if with_gans else None))
     if qualities:
         findings.append(generator_finding(qualities))

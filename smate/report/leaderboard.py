@@ -3,16 +3,14 @@ report.metric (mean and 95% interval over seeds, and each method's cost), each m
 imbalanced and from the leader with Holm-corrected verdicts, and one recommendation: the best method, and the
 cheapest one no test tells from it."""
 
-import json
-
 import numpy as np
 from tabulate import tabulate
 
 from ..config import RANKED, pretrain_seed_of
 from ..rebalance import REBALANCERS
-from . import layout
 from .labels import METRIC_LABELS
 from .records import generator_seed
+from .stage_times import stage_seconds
 from .stats import ALPHA, spread, seeds_needed, tested
 from .tables import verdict_words
 
@@ -23,11 +21,7 @@ def method_costs(grouped, folders):
     """{method: mean seconds per seed}: its classifier run (a decoupled method's includes the run whose network it
     re-fits) and the generator trainings its images need, from the stages' recorded wall times (the majority
     pretraining counted whole for each method that transfers from it)."""
-    stage_seconds = {}
-    for folder in folders:
-        for path in sorted(layout.keys_dir(folder).glob("*.json")):
-            recorded = json.loads(path.read_text()).get("seconds") or 0.0
-            stage_seconds.setdefault(path.stem, max(recorded, _trained_seconds(folder, path.stem)))
+    seconds_of = stage_seconds(folders)
     costs = {}
     for method, seeds in grouped.items():
         per_seed = []
@@ -36,21 +30,10 @@ def method_costs(grouped, folders):
             base = getattr(REBALANCERS[method], "base_method", None) if method in REBALANCERS else None
             if base and seed in grouped.get(base, {}):
                 seconds += sum(grouped[base][seed].get("seconds", {}).values())
-            seconds += sum(stage_seconds.get(name, 0.0) for name in _generator_stages(method, run))
+            seconds += sum(seconds_of.get(name, 0.0) for name in _generator_stages(method, run))
             per_seed.append(seconds)
         costs[method] = float(np.mean(per_seed))
     return costs
-
-
-def _trained_seconds(folder, stage):
-    """The seconds a GAN stage's trainings recorded epoch by epoch (0 for another stage): a stage that resumed from
-    its checkpoints keeps only its last sitting's wall time in its key (0.13 s for a training found finished)."""
-    kind, _, instance = stage.partition("@")
-    if kind not in ("pretrain_gan", "transfer_gan"):
-        return 0.0
-    variant, _, seed = (f"pretrained-{instance}" if kind == "pretrain_gan" else instance).rpartition("-")
-    return sum(epoch["seconds"] for path in layout.training_dir(folder, variant, seed).rglob("history.json")
-               for epoch in json.loads(path.read_text())["history"])
 
 
 def _generator_stages(method, run):
