@@ -46,7 +46,7 @@ def build_parser():
         "methods": "list the registered rebalancing methods",
         "dvc-yaml": "write dvc.yaml and sweep/dvc.yaml from the stage declarations (in the current folder)",
         "example-data": "write a real image set that ships with an installed package (digits) as class folders",
-        "findings": "render the findings pages (results/README.md) from their templates, every number read from the "
+        "findings": "render the findings pages (results/README.md, README.md's brief) from their templates, every number read from the "
                     "committed results; --check writes nothing and exits 1 where a page differs",
     }
     sub = {name: commands.add_parser(name, help=text, description=text) for name, text in helps.items()}
@@ -147,14 +147,14 @@ def _dispatch(args):
         print(f"example-data: wrote {write_example(args.name, folder)} images to {folder}/<class>/")
         return 0
     if args.command == "findings":
-        from .report.pages import PAGES, write_pages
+        from .report.pages import BLOCKS, PAGES, write_pages
 
         stale = write_pages(args.root, check=args.check)
         verb = "differs from its template's rendering (run smate-bench findings)" if args.check else "written"
         for page in stale:
             print(f"findings: {page} {verb}")
         if not stale:
-            print(f"findings: {', '.join(map(str, PAGES))} up to date")
+            print(f"findings: {', '.join(map(str, [*PAGES, *BLOCKS]))} up to date")
         return 1 if args.check and stale else 0
     # Imported per command: each DVC stage is a new process, and `methods` needs neither torch nor seaborn.
     if args.command == "report":

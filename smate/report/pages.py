@@ -16,8 +16,11 @@ from .. import atomic
 from ..errors import SmateError
 from . import layout
 
-# Each page and the template it is rendered from, relative to the project's root.
+# Each findings page and the template it is rendered from, relative to the project's root.
 PAGES = {Path("results/README.md"): Path("results/README.md.j2")}
+# Pages that hold more than findings, and the template of the part between their two markers.
+BLOCKS = {Path("README.md"): Path("results/brief.md.j2")}
+BLOCK_START, BLOCK_END = "<!-- findings: rendered from {template} by smate-bench findings -->\n", "<!-- end of findings -->\n"
 RESULTS = Path("results")
 
 
@@ -202,14 +205,26 @@ def write_pages(root=".", check=False):
     """Render every page; write those that changed (with `check`, write nothing). Returns the pages that differed."""
     root = Path(root)
     stale = []
-    for page, template in PAGES.items():
-        text = render(template, root)
-        if (root / page).is_file() and (root / page).read_text() == text:
+    for page, template in {**PAGES, **BLOCKS}.items():
+        before = (root / page).read_text() if (root / page).is_file() else None
+        rendered = render(template, root)
+        text = _placed(page, template, before, rendered) if page in BLOCKS else rendered
+        if before == text:
             continue
         stale.append(page)
         if not check:
             atomic.write_text(root / page, text)
     return stale
+
+
+def _placed(page, template, before, rendered):
+    """The page with its template's rendering between its markers."""
+    start = BLOCK_START.format(template=template.as_posix())
+    if before is None or start not in before or BLOCK_END not in before.partition(start)[2]:
+        raise SmateError(f"findings: {page} needs the lines '{start.strip()}' and '{BLOCK_END.strip()}' around "
+                         "the part rendered from the template")
+    head, _, rest = before.partition(start)
+    return head + start + rendered + BLOCK_END + rest.partition(BLOCK_END)[2]
 
 
 # A number a template may not type: a decimal (29.4) or a percentage (64%), outside Jinja's tags, code and links.
