@@ -54,7 +54,11 @@ def _folder(root):
     folder = root / "results" / "made"
     rows = ["method,n_seeds,seeds,minority_recall_mean", "smote,2,0 1,0.500000", "imbalanced,2,0 1,0.250000"]
     (folder / "runs").mkdir(parents=True)
+    (folder / "report").mkdir()
     (folder / "summary.csv").write_text("\n".join(rows) + "\n")
+    (folder / "report" / "claims.csv").write_text("classifier,id,mean_difference,p_holm,verdict\n"
+                                                  "keras_cnn,smote_beats_imbalanced,0.25,0.012,holds\n"
+                                                  "fast,smote_beats_imbalanced,0.05,0.4,not significant\n")
     for method, recalls in (("smote", (0.4, 0.6)), ("imbalanced", (0.2, 0.3))):
         for seed, recall in enumerate(recalls):
             (folder / "runs" / f"{method}-{seed}").mkdir()
@@ -71,9 +75,10 @@ def test_a_template_reads_means_spreads_and_commits_from_the_runs(tmp_path):
         '{{ m }} {{ made.mean(m, "minority_recall") | percent }} ± {{ made.std(m, "minority_recall") | percent(2) }}; '
         '{% endfor %}{{ made.commits() | join(", ") }}; {{ made.train_seconds(["smote"]) | span(1) }} s; '
         '{{ (made.mean("smote", "minority_recall") - made.mean("imbalanced", "minority_recall")) | points }}; '
-        '{{ 1822 | count }}\n')
+        '{{ 1822 | count }}; {% set claim = made.claim("smote_beats_imbalanced") %}{{ claim.verdict }} '
+        '{{ claim.mean_difference | points }} (Holm p {{ claim.p_holm | fixed(3) }})\n')
     text = pages.render("page.j2", tmp_path)
-    assert text == "smote 50.0 ± 14.14; imbalanced 25.0 ± 7.07; 0abcdef, 1abcdef; 10.0 to 11.0 s; +25.0; 1,822\n"
+    assert text == "smote 50.0 ± 14.14; imbalanced 25.0 ± 7.07; 0abcdef, 1abcdef; 10.0 to 11.0 s; +25.0; 1,822; holds +25.0 (Holm p 0.012)\n"
 
 
 def test_a_template_that_reads_what_is_not_there_fails_in_one_line(tmp_path):

@@ -15,6 +15,7 @@ import numpy as np
 from .. import atomic
 from ..errors import SmateError
 from . import layout
+from .stage_times import stage_seconds
 
 # Each findings page and the template it is rendered from, relative to the project's root.
 PAGES = {Path("results/README.md"): Path("results/README.md.j2")}
@@ -120,9 +121,9 @@ class Folder:
         return [run["seconds"]["train"] for run in self.runs if run["method"] in methods]
 
     def stage_seconds(self, kind):
-        """The wall times the folder's stage instances of `kind` (train, pretrain_gan, ...) recorded in their keys."""
-        paths = sorted(layout.keys_dir(self.path).glob(f"{kind}@*.json")) + sorted(layout.keys_dir(self.path).glob(f"{kind}.json"))
-        return [json.loads(path.read_text())["seconds"] for path in paths]
+        """The wall times of the folder's stage instances of `kind` (train, pretrain_gan, ...), as the report's
+        "Wall time" section counts them."""
+        return [seconds for name, seconds in stage_seconds([self.path]).items() if name.partition("@")[0] == kind]
 
 
 def _number(value):
@@ -236,5 +237,4 @@ def typed_numbers(template_text):
     """The decimals and percentages a template's prose types by hand, each with its line: what the page must
     read from the files instead."""
     prose = _NOT_PROSE.sub(lambda match: "\n" * match.group().count("\n"), template_text)
-    return [(number, prose.count("\n", 0, match.start()) + 1) for match in TYPED_NUMBER.finditer(prose)
-            for number in [match.group()]]
+    return [(match.group(), prose.count("\n", 0, match.start()) + 1) for match in TYPED_NUMBER.finditer(prose)]
