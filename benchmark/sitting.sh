@@ -40,7 +40,7 @@ echo "sitting: smate-bench $* --out $outside, with the code of ${commit:0:7} (st
 status=0
 (cd "$tree" && PYTHONPATH="$tree" "$tree/.venv/bin/python" -m smate.cli "$@" --out "$outside") || status=$?
 mkdir -p "$folder"
-tar -C "$outside" --exclude=dataset.npz --exclude='*.pt' --exclude=synthetic.npz --exclude=.smate-run.lock \
+tar -C "$outside" --exclude=dataset.npz --exclude='*.pt' --exclude=synthetic.npz --exclude=augmented.npy --exclude=.smate-run.lock \
     --exclude='.smate.*' -cf - . | tar -C "$folder" -xf -
 echo "sitting: copied $outside back into $folder (exit $status); commit what finished there"
 exit $status
