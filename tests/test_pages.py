@@ -63,7 +63,7 @@ def _folder(root):
         for seed, recall in enumerate(recalls):
             (folder / "runs" / f"{method}-{seed}").mkdir()
             run = {"method": method, "seed": seed, "minority_recall": recall, "seconds": {"train": 10.0 + seed},
-                   "environment": {"git_commit": f"{seed}abcdef0123"}}
+                   "environment": {"git_commit": f"{seed}abcdef0123"}, "params": {"data": {}}}
             (folder / "runs" / f"{method}-{seed}" / "metrics.json").write_text(json.dumps(run))
     return folder
 

@@ -16,8 +16,8 @@ from .findings import (generator_finding, pretraining_lines, replication_lines, 
                        tally_line)
 from .forest import REFERENCE, forest_rows, forest_table
 from .leaderboard import answer, method_costs
-from .stage_times import wall_time_lines
 from .records import by_method, commits_line, configured_runs, load_reference, load_runs
+from .stage_times import wall_time_lines
 from .stats import ALPHA, POWER, holm, source_verdict, spread, test_claim, tested
 from .tables import (LABELS, cell, claims_table, environment_line, feature_generator_table, generator_tables, paper_table,
                      paper_vs_reproduced, per_class_recall, published_sources, rows_csv, table_metrics)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import atomic
 from ..errors import SmateError
-from . import layout
+from .records import load_runs
 from .stage_times import stage_seconds
 
 # Each findings page and the template it is rendered from, relative to the project's root.
@@ -26,7 +26,7 @@ RESULTS = Path("results")
 
 
 class Folder:
-    """A committed results folder as a template reads it: `results["budget-cpu"]["epochs-100"]`."""
+    """A committed results folder as a template reads it, and its sub-folders by name: `results["budget-cpu"]["epochs-100"]`."""
 
     def __init__(self, path):
         self.path = Path(path)
@@ -110,7 +110,7 @@ class Folder:
 
     @cached_property
     def runs(self):
-        return [json.loads(path.read_text()) for path in sorted(layout.runs_dir(self.path).glob("*/metrics.json"))]
+        return load_runs(self.path)
 
     def commits(self):
         """The short commits the folder's runs were made at, in order of first appearance by run name."""
@@ -131,16 +131,6 @@ def _number(value):
         return float(value)
     except ValueError:
         return value
-
-
-class Results:
-    """The `results` a template reads: each committed folder by name."""
-
-    def __init__(self, root):
-        self.root = Path(root)
-
-    def __getitem__(self, name):
-        return Folder(self.root / name)
 
 
 def percent(value, digits=1):
@@ -185,7 +175,7 @@ def render(template, root="."):
     env.filters.update(FILTERS)
     env.tests.update(TESTS)
     try:
-        return env.get_template(Path(template).as_posix()).render(results=Results(root / RESULTS))
+        return env.get_template(Path(template).as_posix()).render(results=Folder(root / RESULTS))
     except (jinja2.TemplateError, SmateError) as err:
         message = str(err).removeprefix("findings: ")
         raise SmateError(f"findings: {template} (line {_template_line(err, root / template)}): {message}") from None
